@@ -1,0 +1,26 @@
+"""routefarm's routing engine: a pure library (no I/O) over OR-Tools.
+
+    problem = parse_problem(data)          # raises InvalidProblem listing every error
+    solution = solve(problem)               # a Solution; never raises for a hard problem
+    violations = check(problem, solution)   # an independent audit of any solution
+"""
+
+from .check import Violation, check
+from .errors import InvalidProblem, Issue, OptimizerError
+from .model import Problem
+from .solution import Solution
+from .solve import solve
+from .validate import Limits, parse_problem
+
+__all__ = [
+    "InvalidProblem",
+    "Issue",
+    "Limits",
+    "OptimizerError",
+    "Problem",
+    "Solution",
+    "Violation",
+    "check",
+    "parse_problem",
+    "solve",
+]

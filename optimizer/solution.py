@@ -1,0 +1,70 @@
+"""The solution document: routes with timelines, unassigned work with reasons, solver facts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Status = Literal["feasible", "infeasible", "no_solution"]
+StepType = Literal["start", "stop", "pickup", "delivery", "break", "end"]
+Reason = Literal[
+    "capacity", "time_window", "skills", "max_distance", "max_duration", "unreachable", "dropped"
+]
+REASONS: tuple[str, ...] = Reason.__args__  # type: ignore[attr-defined]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Step(_Out):
+    type: StepType
+    id: str | None = None  # stop, shipment or break id; none on start and end
+    arrival: float  # seconds
+    departure: float | None = None  # seconds; none on the end step
+    waiting: float = 0.0  # seconds between arrival and the start of service
+    load: list[int]  # after the step
+    distance: float  # metres driven since the start
+
+
+class Route(_Out):
+    vehicle_id: str
+    distance: float  # metres
+    duration: float  # seconds from the start step's departure to the end step's arrival
+    cost: float
+    steps: list[Step]
+
+
+class Unassigned(_Out):
+    id: str
+    type: Literal["stop", "shipment"]
+    reason: Reason
+
+
+class Summary(_Out):
+    distance: float
+    duration: float
+    cost: float
+    vehicles_used: int
+    unassigned: int
+
+
+class SolverInfo(_Out):
+    engine: str
+    wall_time: float  # seconds spent in solve(), model building included
+    objective: int | None  # the solver's internal integer objective
+    improvements: list[tuple[float, int]]  # (elapsed seconds, objective) per improvement
+    stopped_by: Literal["time_limit", "stop_request", "finished", "no_solution"]
+    message: str | None = None
+
+
+class Solution(_Out):
+    status: Status
+    summary: Summary
+    routes: list[Route]
+    unassigned: list[Unassigned]
+    solver: SolverInfo
+
+    def to_json_dict(self) -> dict:
+        return self.model_dump(mode="json", exclude_none=True)
