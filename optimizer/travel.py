@@ -4,6 +4,7 @@ A problem either supplies matrices (indices into them) or coordinates (great-cir
 distances, durations at ``options.speed_kmh``). ``Travel`` hides the difference: every
 place gets an index into float matrices of metres and seconds, ``inf`` where no road
 exists. A vehicle without a start or end has the place ``None``: travel to or from it is free.
+Computed great-circle travel is rounded to whole metres and seconds.
 """
 
 from __future__ import annotations
@@ -90,5 +91,6 @@ class Travel:
         starts = tuple(place(v.start) for v in problem.vehicles)
         ends = tuple(place(v.end) for v in problem.vehicles)
         points = np.array(list(index), dtype=np.float64).reshape(len(index), 2)
-        dist = great_circle(points)
-        return cls(dist, dist / speed, stops, pickups, deliveries, starts, ends)
+        # computed travel is kept to whole metres and seconds: finer would be false precision
+        dist = np.rint(great_circle(points))
+        return cls(dist, np.rint(dist / speed), stops, pickups, deliveries, starts, ends)

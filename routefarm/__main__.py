@@ -1,0 +1,3 @@
+from routefarm.cli import main
+
+main()
