@@ -71,7 +71,7 @@ class Vehicle(_Frozen):
     start_index: Count | None = None
     end: Coordinate | None = None
     end_index: Count | None = None
-    capacity: list[Count] = []
+    capacity: list[Count] = []  # one per dimension; omitted: no capacity limit
     time_window: Window | None = None
     skills: list[Identifier] = []
     max_distance: NonNegative | None = None
@@ -127,7 +127,12 @@ FirstSolution = Literal[
     "christofides",
 ]
 Metaheuristic = Literal[
-    "automatic", "guided_local_search", "simulated_annealing", "tabu_search", "greedy_descent"
+    "automatic",
+    "iterated_local_search",
+    "guided_local_search",
+    "simulated_annealing",
+    "tabu_search",
+    "greedy_descent",
 ]
 
 

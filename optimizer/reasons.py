@@ -32,8 +32,7 @@ def _first_failure(layout: Layout, v: int, nodes: list[int]) -> str | None:
     if not layout.skills(nodes[0]) <= frozenset(vehicle.skills):
         return "skills"
     load = layout.demand[nodes[0]]
-    capacity = vehicle.capacity or [0] * len(load)
-    if any(d > c for d, c in zip(load, capacity, strict=True)):
+    if vehicle.capacity and any(d > c for d, c in zip(load, vehicle.capacity, strict=True)):
         return "capacity"
     if vehicle.max_stops is not None and vehicle.max_stops < len(nodes):
         return "capacity"

@@ -170,7 +170,8 @@ def _capacities(model: Model) -> None:
     layout, routing = model.layout, model.routing
     for d in range(layout.demand.shape[1]):
         cb = routing.RegisterUnaryTransitVector(layout.demand[:, d].tolist())
-        caps = [v.capacity[d] if v.capacity else 0 for v in layout.problem.vehicles]
+        unlimited = int(np.abs(layout.demand[:, d]).sum()) + 1  # a vehicle without capacity
+        caps = [v.capacity[d] if v.capacity else unlimited for v in layout.problem.vehicles]
         routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, f"load{d}")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import routing_ils_pb2 as ils_pb2
 
 from .routing import Model
 
@@ -63,13 +64,32 @@ class _Watch(pywrapcp.SearchMonitor):
         self._poll()
 
 
-def parameters(model: Model, time_limit: float, seed: int):
+def _iterated(model: Model, interruptible: bool) -> bool:
+    """Iterated local search (ruin and recreate), or a classic metaheuristic?
+
+    OR-Tools' iterated local search runs to its time limit whatever the caller asks (it
+    ignores ``CancelSearch``), so ``automatic`` uses it only when nobody may need to stop
+    the search early; otherwise guided local search, which stops within milliseconds.
+    A warm start also needs the classic path (the iterated search cannot start from a
+    given assignment).
+    """
+    choice = model.layout.problem.options.metaheuristic
+    if choice == "iterated_local_search":
+        return True
+    problem = model.layout.problem
+    warm = bool(problem.initial_routes or problem.locked)
+    return choice == "automatic" and not interruptible and not warm
+
+
+def parameters(model: Model, time_limit: float, seed: int, iterated: bool):
     options = model.layout.problem.options
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = _first_solution(model, options.first_solution)
-    params.local_search_metaheuristic = getattr(
-        _META, (options.metaheuristic if options.metaheuristic != "automatic" else "guided_local_search").upper()
-    )
+    if iterated:
+        _ruin_and_recreate(params)
+    else:
+        name = "guided_local_search" if options.metaheuristic in ("automatic", "iterated_local_search") else options.metaheuristic
+        params.local_search_metaheuristic = getattr(_META, name.upper())
     params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
     params.sat_parameters.random_seed = seed
     tasks = model.layout.task_count
@@ -78,6 +98,24 @@ def parameters(model: Model, time_limit: float, seed: int):
         params.ls_operator_neighbors_ratio = min(1.0, 50 / tasks)
         params.ls_operator_min_neighbors = 20
     return params
+
+
+def _ruin_and_recreate(params) -> None:
+    """Iterated local search: remove strings of nearby visits (SISR), reinsert them, improve,
+    and accept the result by simulated annealing. On the Solomon and CVRPLIB instances this
+    roughly halves the gap left by guided local search at the same time limit."""
+    ils = params.iterated_local_search_parameters
+    ils.perturbation_strategy = ils_pb2.PerturbationStrategy.RUIN_AND_RECREATE
+    ils.improve_perturbed_solution = True
+    ruin = ils.ruin_recreate_parameters
+    del ruin.ruin_strategies[:]
+    sisr = ruin.ruin_strategies.add().sisr
+    sisr.max_removed_sequence_size = 10
+    sisr.avg_num_removed_visits = 10
+    sisr.bypass_factor = 0.01
+    ruin.ruin_composition_strategy = ils_pb2.RuinCompositionStrategy.RUN_ONE_RANDOMLY
+    ils.reference_solution_acceptance_strategy.simulated_annealing.automatic_temperatures = True
+    params.local_search_metaheuristic = _META.GREEDY_DESCENT
 
 
 def _first_solution(model: Model, choice: str):
@@ -93,11 +131,15 @@ def _first_solution(model: Model, choice: str):
 def run(model: Model, *, time_limit: float, seed: int, stop: StopCheck | None,
         progress: Progress | None, started: float) -> Outcome:
     routing = model.routing
-    params = parameters(model, time_limit, seed)
+    iterated = _iterated(model, interruptible=stop is not None)
+    params = parameters(model, time_limit, seed, iterated)
     improvements: list[tuple[float, int]] = []
 
     def on_solution() -> None:
-        value = routing.CostVar().Value()
+        cost = routing.CostVar()
+        if not cost.Bound():  # ruin-and-recreate reports some solutions before costing them
+            return
+        value = cost.Value()
         if not improvements or value < improvements[-1][1]:
             elapsed = time.monotonic() - started
             improvements.append((round(elapsed, 3), value))
@@ -112,12 +154,15 @@ def run(model: Model, *, time_limit: float, seed: int, stop: StopCheck | None,
     if watch is not None and stop():
         return Outcome(None, None, None, None, stopped_by="stop_request")
 
-    hint = _hint(model)
+    hint = None if iterated else _hint(model)
     assignment = None
     if hint is not None:
         assignment = routing.SolveFromAssignmentWithParameters(hint, params)
-    if assignment is None:
-        assignment = routing.SolveWithParameters(params)
+    if assignment is None and not (watch is not None and watch.stopped):
+        if iterated:
+            assignment = routing.SolveWithIteratedLocalSearch(params)
+        else:
+            assignment = routing.SolveWithParameters(params)
 
     stopped_by = "stop_request" if watch is not None and watch.stopped else "time_limit"
     if routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL:

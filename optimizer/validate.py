@@ -141,6 +141,8 @@ class _Relations:
                 ident = item.get("id")
                 if not isinstance(ident, str):
                     continue
+                if key == "stops" and ident.rpartition(":")[2] in ("pickup", "delivery"):
+                    self.add("a stop id must not end in ':pickup' or ':delivery' (shipment step notation)", key, i, "id")
                 if ident in first:
                     self.add(f"duplicate id {ident!r} (first used at /{key}/{first[ident]})", key, i, "id")
                 else:
@@ -159,7 +161,7 @@ class _Relations:
         dims = max(sizes, default=0)
         for i, vehicle in self.vehicles:
             n = _list_len(vehicle.get("capacity"))
-            if n is not None and n != dims:
+            if n and n != dims:
                 self.add(
                     f"capacity has {n} dimensions but other vehicles have {dims}",
                     "vehicles", i, "capacity",
