@@ -9,6 +9,7 @@ Times are in ``1 / time_scale`` seconds, distances in ``1 / distance_scale`` met
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -56,6 +57,17 @@ class Layout:
     def shipment_nodes(self, s: int) -> tuple[int, int]:
         stops, shipments = len(self.problem.stops), len(self.problem.shipments)
         return stops + s, stops + shipments + s
+
+    @cached_property
+    def distinct_vehicles(self) -> list[int]:
+        """One vehicle of each group that differs only in id and costs."""
+        seen: dict[tuple, int] = {}
+        for v, vehicle in enumerate(self.problem.vehicles):
+            key = (self.travel.start_place[v], self.travel.end_place[v], tuple(vehicle.capacity),
+                   tuple(sorted(vehicle.skills)), vehicle.time_window, vehicle.max_distance,
+                   vehicle.max_duration, vehicle.max_stops)
+            seen.setdefault(key, v)
+        return list(seen.values())
 
     def skills(self, node: int) -> frozenset[str]:
         task = self.tasks[node]

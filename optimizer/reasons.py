@@ -19,7 +19,7 @@ ORDER = ("skills", "capacity", "unreachable", "time_window", "max_distance", "ma
 def reason(layout: Layout, nodes: list[int]) -> str:
     """Reason for leaving the task made of ``nodes`` (one stop, or pickup then delivery)."""
     best = -1
-    for v in range(len(layout.problem.vehicles)):
+    for v in layout.distinct_vehicles:
         failed = _first_failure(layout, v, nodes)
         if failed is None:
             return "dropped"
