@@ -168,11 +168,15 @@ def run(model: Model, *, time_limit: float, seed: int, stop: StopCheck | None,
     if routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL:
         stopped_by = "finished"
     if assignment is None:
-        message = (
-            "the locked steps cannot be served as locked (time windows, capacity or skills)"
-            if model.layout.problem.locked else "the search found no solution in the time limit"
-        )
-        return Outcome(None, None, None, None, improvements, "no_solution" if stopped_by != "stop_request" else stopped_by, message)
+        if stopped_by == "stop_request":
+            message = "stopped before a first solution was found"
+        else:
+            stopped_by = "no_solution"
+            message = (
+                "the locked steps cannot be served as locked (time windows, capacity or skills)"
+                if model.layout.problem.locked else "the search found no solution in the time limit"
+            )
+        return Outcome(None, None, None, None, improvements, stopped_by, message)
     return _read(model, assignment, improvements, stopped_by)
 
 

@@ -1,0 +1,31 @@
+"""The resources one process of the farm holds: pools, directory, job store, cache, broker."""
+
+from __future__ import annotations
+
+from .broker import make_broker
+from .cache import Cache
+from .db.pools import Databases
+from .directory import Directory
+from .jobs import JobStore
+from .settings import Settings
+
+
+class Farm:
+    """Open with ``open()``, close with ``close()``; nothing connects at construction."""
+
+    def __init__(self, settings: Settings, broker_middleware=None):
+        self.settings = settings
+        self.db = Databases(settings)
+        self.directory = Directory(self.db)
+        self.store = JobStore(self.db, self.directory)
+        self.cache = Cache(settings.cache_url, settings.cache_ttl)
+        self.broker = make_broker(settings, middleware=broker_middleware)
+
+    def open(self, wait: bool = False) -> Farm:
+        self.db.open(wait=wait)
+        return self
+
+    def close(self) -> None:
+        self.db.close()
+        self.cache.close()
+        self.broker.close()

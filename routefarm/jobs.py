@@ -1,0 +1,242 @@
+"""The job lifecycle in the client's shard: every transition is one conditional UPDATE.
+
+A transition names the state it expects (``WHERE status = 'queued'``), so a late or
+duplicate actor changes nothing and learns that it lost. See DESIGN §1 for who moves what.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from .db.pools import Databases
+from .directory import Directory
+from .errors import ShardUnavailable
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+STATUSES = ("queued", "running", *TERMINAL)
+T = TypeVar("T")
+
+SUMMARY_COLUMNS = (
+    "id, client_id, status, metadata, attempts, max_attempts, cancel_requested, deduplicated_from,"
+    " request_id, created_at, updated_at, started_at, finished_at, error"
+)
+
+
+def new_job_id() -> uuid.UUID:
+    """A UUID version 7: 48 bits of Unix milliseconds, then randomness (time-ordered)."""
+    value = (int(time.time() * 1000) & ((1 << 48) - 1)) << 80
+    value |= int.from_bytes(secrets.token_bytes(10), "big")
+    value &= ~(0xF << 76)
+    value |= 0x7 << 76  # version
+    value &= ~(0x3 << 62)
+    value |= 0x2 << 62  # variant
+    return uuid.UUID(int=value)
+
+
+def worker_name() -> str:
+    return f"{os.uname().nodename}:{os.getpid()}"
+
+
+class JobStore:
+    """Job rows, routed to the client's shard through the directory."""
+
+    def __init__(self, db: Databases, directory: Directory):
+        self.db = db
+        self.directory = directory
+
+    def on_shard(self, client_id: str, action: Callable[[Any], T]) -> T:
+        """Run ``action(conn)`` on the client's shard, following a move that just happened.
+
+        When the action finds nothing (returns None) and the directory now names another
+        shard, the client was moved in between: the action runs again there.
+        """
+        shard = self.directory.shard_of(client_id)
+        with self.db.shard(shard) as conn:
+            result = action(conn)
+        if result is None:
+            current = self.directory.shard_of(client_id, fresh=True)
+            if current != shard:
+                with self.db.shard(current) as conn:
+                    result = action(conn)
+        return result
+
+    # -- creation ------------------------------------------------------------------------
+
+    def insert(self, conn, job: dict) -> dict:
+        """Insert a job row (``status`` queued, or succeeded for a de-duplicated job)."""
+        columns = list(job)
+        values = [Jsonb(v) if k in ("problem", "metadata", "solution", "error") and v is not None else v
+                  for k, v in job.items()]
+        placeholders = ", ".join(["%s"] * len(columns))
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({placeholders})"
+                f" RETURNING {SUMMARY_COLUMNS}",
+                values,
+            )
+            return cur.fetchone()
+
+    def by_idempotency_key(self, conn, client_id: str, key: str) -> dict | None:
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                f"SELECT {SUMMARY_COLUMNS}, request_hash FROM jobs WHERE client_id = %s AND idempotency_key = %s",
+                (client_id, key),
+            )
+            return cur.fetchone()
+
+    def recent_solution(self, conn, client_id: str, problem_hash: str, window: float) -> dict | None:
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                "SELECT id, solution FROM jobs WHERE client_id = %s AND problem_hash = %s"
+                " AND status = 'succeeded' AND finished_at > now() - make_interval(secs => %s)"
+                " ORDER BY finished_at DESC LIMIT 1",
+                (client_id, problem_hash, window),
+            )
+            return cur.fetchone()
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def get(self, client_id: str, job_id: uuid.UUID, with_solution: bool = True) -> dict | None:
+        extra = ", solution" if with_solution else ""
+
+        def read(conn):
+            with conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(
+                    f"SELECT {SUMMARY_COLUMNS}{extra} FROM jobs WHERE id = %s AND client_id = %s",
+                    (job_id, client_id),
+                )
+                return cur.fetchone()
+
+        return self.on_shard(client_id, read)
+
+    def page(self, client_id: str, status: str | None, limit: int, before: uuid.UUID | None) -> list[dict]:
+        clauses, params = ["client_id = %s"], [client_id]
+        if status:
+            clauses.append("status = %s")
+            params.append(status)
+        if before:
+            clauses.append("id < %s")
+            params.append(before)
+
+        def read(conn):
+            with conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(
+                    f"SELECT {SUMMARY_COLUMNS} FROM jobs WHERE {' AND '.join(clauses)}"
+                    " ORDER BY id DESC LIMIT %s",
+                    [*params, limit],
+                )
+                return cur.fetchall()
+
+        return self.on_shard(client_id, read) or []
+
+    # -- transitions ---------------------------------------------------------------------
+
+    def claim(self, client_id: str, job_id: uuid.UUID, worker: str, lease: float) -> dict | None:
+        """queued -> running: attempt + 1 and a lease. None when the job is not queued."""
+
+        def update(conn):
+            with conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(
+                    "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = %s,"
+                    " lease_until = now() + make_interval(secs => %s), updated_at = now(),"
+                    " started_at = coalesce(started_at, now())"
+                    " WHERE id = %s AND client_id = %s AND status = 'queued' AND NOT cancel_requested"
+                    " RETURNING id, problem, attempts, max_attempts, request_id, created_at, queued_at",
+                    (worker, lease, job_id, client_id),
+                )
+                return cur.fetchone()
+
+        return self.on_shard(client_id, update)
+
+    def renew(self, client_id: str, job_id: uuid.UUID, worker: str, lease: float) -> dict | None:
+        """Extend the lease; returns {cancel_requested} or None when the lease was lost."""
+
+        def update(conn):
+            with conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(
+                    "UPDATE jobs SET lease_until = now() + make_interval(secs => %s)"
+                    " WHERE id = %s AND client_id = %s AND status = 'running' AND worker = %s"
+                    " RETURNING cancel_requested",
+                    (lease, job_id, client_id, worker),
+                )
+                return cur.fetchone()
+
+        return self.on_shard(client_id, update)
+
+    def finish(self, client_id: str, job_id: uuid.UUID, worker: str, status: str,
+               solution: dict | None, error: dict | None) -> dict | None:
+        """running -> succeeded | failed | cancelled, with the result, in one transaction."""
+
+        def update(conn):
+            with conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(
+                    "UPDATE jobs SET status = %s, solution = %s, error = %s, finished_at = now(),"
+                    " updated_at = now(), lease_until = NULL"
+                    " WHERE id = %s AND client_id = %s AND status = 'running' AND worker = %s"
+                    f" RETURNING {SUMMARY_COLUMNS}",
+                    (status, _json(solution), _json(error), job_id, client_id, worker),
+                )
+                return cur.fetchone()
+
+        return self.on_shard(client_id, update)
+
+    def hand_back(self, client_id: str, job_id: uuid.UUID, worker: str, message_id: str) -> dict | None:
+        """running -> queued (the worker is stopping); the attempt is not counted."""
+
+        def update(conn):
+            with conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(
+                    "UPDATE jobs SET status = 'queued', attempts = greatest(attempts - 1, 0),"
+                    " worker = NULL, lease_until = NULL, message_id = %s, queued_at = now(), updated_at = now()"
+                    " WHERE id = %s AND client_id = %s AND status = 'running' AND worker = %s"
+                    f" RETURNING {SUMMARY_COLUMNS}",
+                    (message_id, job_id, client_id, worker),
+                )
+                return cur.fetchone()
+
+        return self.on_shard(client_id, update)
+
+    def cancel(self, client_id: str, job_id: uuid.UUID) -> dict | None:
+        """queued -> cancelled at once; running -> cancel_requested (the worker stops it)."""
+
+        def update(conn):
+            with conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(
+                    "UPDATE jobs SET status = 'cancelled', finished_at = now(), updated_at = now()"
+                    f" WHERE id = %s AND client_id = %s AND status = 'queued' RETURNING {SUMMARY_COLUMNS}",
+                    (job_id, client_id),
+                )
+                row = cur.fetchone()
+                if row is None:
+                    cur.execute(
+                        "UPDATE jobs SET cancel_requested = true, updated_at = now()"
+                        f" WHERE id = %s AND client_id = %s AND status = 'running' RETURNING {SUMMARY_COLUMNS}",
+                        (job_id, client_id),
+                    )
+                    row = cur.fetchone()
+                return row
+
+        return self.on_shard(client_id, update)
+
+
+def _json(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
+
+
+def canonical_hash(document: Any) -> str:
+    import hashlib
+
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+__all__ = ["JobStore", "ShardUnavailable", "STATUSES", "TERMINAL", "canonical_hash", "new_job_id"]

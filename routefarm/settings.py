@@ -1,0 +1,60 @@
+"""All configuration, read once from ``ROUTEFARM_*`` environment variables at process start.
+
+Nothing reads the environment at import time: a process calls ``Settings()`` (or
+``Settings.from_env()``) in its entry point and passes the object down; tests build one
+explicitly. Every default works with the services that ``routefarm up`` starts locally.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_PG = "postgresql://postgres@127.0.0.1:5432"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROUTEFARM_", frozen=True, extra="ignore")
+
+    # storage: one directory database and N shard databases (comma-separated DSNs)
+    directory_url: str = f"{LOCAL_PG}/routefarm_directory"
+    shard_urls: str = f"{LOCAL_PG}/routefarm_shard0,{LOCAL_PG}/routefarm_shard1"
+    db_pool_size: int = Field(8, ge=1)
+    db_timeout: float = Field(3.0, gt=0)  # seconds to get a connection before answering 503
+    # Redis: the Dramatiq broker and the cache may share a server (different databases)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    cache_url: str = "redis://127.0.0.1:6379/1"
+    namespace: str = "dramatiq"  # broker key prefix
+
+    # jobs
+    lease_seconds: float = Field(20.0, gt=0)  # a running job's lease, renewed while solving
+    reaper_interval: float = Field(5.0, gt=0)  # seconds between reaper passes
+    orphan_grace: float = Field(10.0, ge=0)  # seconds before a queued job's lost message is re-sent
+    max_attempts: int = Field(3, ge=1)
+    default_time_limit: float = Field(10.0, gt=0)  # seconds, when a problem sets none
+    max_time_limit: float = Field(300.0, gt=0)  # seconds: a problem asking more is refused
+    dedup_window: float = Field(3600.0, ge=0)  # seconds during which an identical problem is reused
+    idempotency_ttl: float = Field(86400.0, gt=0)  # seconds an Idempotency-Key is remembered
+    cache_ttl: float = Field(3600.0, gt=0)  # seconds a status document stays cached
+    max_stops: int = Field(5000, ge=1)
+    max_vehicles: int = Field(500, ge=1)
+
+    # API
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    rate_limit: float = Field(50.0, gt=0)  # requests per second per client, sustained
+    rate_burst: int = Field(200, ge=1)  # requests a client may send at once
+    max_wait: float = Field(60.0, gt=0)  # seconds a long-poll may hold a request
+    base_url: str = ""  # prefix for links in responses; empty: relative links
+
+    @field_validator("shard_urls")
+    @classmethod
+    def _some_shard(cls, value: str) -> str:
+        if not [u for u in value.split(",") if u.strip()]:
+            raise ValueError("at least one shard URL is required")
+        return value
+
+    @property
+    def shards(self) -> dict[str, str]:
+        """Shard name -> DSN; names follow the order of ``shard_urls`` (shard0, shard1, ...)."""
+        urls = [u.strip() for u in self.shard_urls.split(",") if u.strip()]
+        return {f"shard{i}": url for i, url in enumerate(urls)}

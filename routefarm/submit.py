@@ -1,0 +1,128 @@
+"""Accepting a job: validation, idempotency, de-duplication, the row, then the message.
+
+The row is committed before the message is sent: a job exists once its row does. When
+Redis cannot take the message the job is still accepted; the reaper sends it later.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from optimizer import InvalidProblem, Issue, Limits, parse_problem
+
+from .broker import enqueue, solve_message
+from .documents import job_links, status_document
+from .errors import BrokerUnavailable, Conflict
+from .farm import Farm
+from .jobs import canonical_hash, new_job_id
+
+log = logging.getLogger(__name__)
+BODY_FIELDS = {"problem", "metadata"}
+
+
+class InvalidRequest(InvalidProblem):
+    """A submission that breaks the contract; ``issues`` point into the request body."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    document: dict[str, Any]
+    created: bool  # False when an Idempotency-Key replayed an earlier submission
+
+
+def validate_body(body: Any, farm: Farm) -> tuple[Any, dict]:
+    """Check a ``{"problem": ..., "metadata": ...}`` body; return (Problem, metadata)."""
+    issues: list[Issue] = []
+    if not isinstance(body, dict):
+        raise InvalidRequest([Issue("", "the body must be a JSON object with a 'problem'")])
+    issues += [Issue(f"/{k}", "unknown field") for k in body if k not in BODY_FIELDS]
+    metadata = body.get("metadata", {})
+    if not isinstance(metadata, dict):
+        issues.append(Issue("/metadata", "must be an object"))
+    problem = None
+    if "problem" not in body:
+        issues.append(Issue("/problem", "required field is missing"))
+    else:
+        limits = Limits(max_stops=farm.settings.max_stops, max_vehicles=farm.settings.max_vehicles)
+        try:
+            problem = parse_problem(body["problem"], limits)
+        except InvalidProblem as exc:
+            issues += [Issue("/problem" + i.pointer, i.message) for i in exc.issues]
+    if problem is not None and problem.options.time_limit > farm.settings.max_time_limit:
+        issues.append(Issue("/problem/options/time_limit",
+                            f"{problem.options.time_limit:g} s exceeds this farm's limit of "
+                            f"{farm.settings.max_time_limit:g} s"))
+    if issues:
+        raise InvalidRequest(issues)
+    return problem, metadata
+
+
+def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = None,
+           request_id: str | None = None) -> Accepted:
+    problem, metadata = validate_body(body, farm)
+    problem_hash = canonical_hash(body["problem"])
+    request_hash = canonical_hash(body)
+    store = farm.store
+    message = None
+
+    def create(conn) -> Accepted:
+        nonlocal message
+        if idempotency_key:
+            earlier = store.by_idempotency_key(conn, client_id, idempotency_key)
+            if earlier is not None:
+                return _replay(earlier, request_hash, farm)
+        job = {
+            "id": new_job_id(), "client_id": client_id, "problem": body["problem"],
+            "problem_hash": problem_hash, "metadata": metadata,
+            "max_attempts": farm.settings.max_attempts, "idempotency_key": idempotency_key,
+            "request_hash": request_hash, "request_id": request_id,
+        }
+        earlier = store.recent_solution(conn, client_id, problem_hash, farm.settings.dedup_window)
+        if earlier is not None:
+            now = datetime.now(UTC)
+            job.update(status="succeeded", solution=earlier["solution"],
+                       deduplicated_from=earlier["id"], started_at=now, finished_at=now)
+        else:
+            message = solve_message(job["id"], client_id)
+            job.update(status="queued", message_id=message.message_id)
+        row = store.insert(conn, job)
+        return Accepted(_first_response(row, farm), True)
+
+    try:
+        accepted = store.on_shard(client_id, create)
+    except psycopg.errors.UniqueViolation:
+        message = None  # a concurrent request with the same key won: answer as it did
+        accepted = store.on_shard(client_id, lambda conn: _replay(
+            store.by_idempotency_key(conn, client_id, idempotency_key), request_hash, farm))
+    if message is not None:
+        try:
+            enqueue(farm.broker, message)
+        except BrokerUnavailable as exc:
+            log.warning("job %s accepted but not yet sent (%s); the reaper will send it",
+                        accepted.document["id"], exc)
+    if accepted.created:
+        doc = accepted.document
+        farm.cache.put_job(doc["id"], doc, terminal=doc["status"] == "succeeded")
+    return accepted
+
+
+def _first_response(row: dict, farm: Farm) -> dict:
+    return {
+        "id": str(row["id"]),
+        "status": row["status"],
+        "created_at": status_document(row)["created_at"],
+        "links": job_links(str(row["id"]), farm.settings.base_url),
+        **({"deduplicated_from": str(row["deduplicated_from"])} if row.get("deduplicated_from") else {}),
+    }
+
+
+def _replay(earlier: dict, request_hash: str, farm: Farm) -> Accepted:
+    if earlier["request_hash"] != request_hash:
+        raise Conflict("this Idempotency-Key was used with a different request body")
+    row = dict(earlier, status="succeeded" if earlier.get("deduplicated_from") else "queued")
+    return Accepted(_first_response(row, farm), False)
