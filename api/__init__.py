@@ -1,1 +1,43 @@
-"""The HTTP API (Flask app factory, one blueprint per resource)."""
+"""The HTTP API: ``create_app(settings)`` builds a Flask app; gunicorn serves ``api.wsgi:app``."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, g, request
+
+from routefarm.farm import Farm
+from routefarm.settings import Settings
+
+from . import errors, health, jobs, openapi
+from .waiter import Waiter
+
+log = logging.getLogger(__name__)
+REQUEST_ID = "X-Request-ID"
+
+
+def create_app(settings: Settings | None = None, farm: Farm | None = None) -> Flask:
+    """Build the app. Pools open without waiting: a database that is down answers 503."""
+    settings = settings or Settings()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False
+    farm = farm or Farm(settings).open(wait=False)
+    app.extensions["routefarm"] = farm
+    app.extensions["routefarm.waiter"] = Waiter(farm.cache.client)
+
+    @app.before_request
+    def _request_id():
+        incoming = request.headers.get(REQUEST_ID, "")
+        g.request_id = incoming[:100] if incoming else uuid.uuid4().hex
+
+    @app.after_request
+    def _echo_request_id(response):
+        response.headers[REQUEST_ID] = g.get("request_id", "")
+        return response
+
+    errors.register(app)
+    for blueprint in (health.bp, jobs.bp, openapi.bp):
+        app.register_blueprint(blueprint)
+    return app

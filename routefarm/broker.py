@@ -17,9 +17,9 @@ SOLVE_ACTOR = "solve_job"
 HEARTBEAT_MS = 60_000  # Dramatiq's own requeue of a dead worker's messages (our reaper is faster)
 
 
-def make_broker(settings: Settings, middleware=None) -> RedisBroker:
+def make_broker(settings: Settings) -> RedisBroker:
     broker = RedisBroker(url=settings.redis_url, namespace=settings.namespace,
-                         heartbeat_timeout=HEARTBEAT_MS, middleware=middleware)
+                         heartbeat_timeout=HEARTBEAT_MS)
     broker.declare_queue(SOLVE_QUEUE)
     return broker
 

@@ -124,3 +124,13 @@ def convert(file: str, fmt: str | None, fleet: int | None, output: str | None) -
     except ValueError as exc:
         raise BadInput(f"{file}: {exc}") from None
     write_json(problem, output, indent=None)
+
+
+def _register() -> None:
+    from .cli_farm import clients, db, shards
+
+    for group in (db, clients, shards):
+        main.add_command(group)
+
+
+_register()

@@ -13,13 +13,13 @@ from .settings import Settings
 class Farm:
     """Open with ``open()``, close with ``close()``; nothing connects at construction."""
 
-    def __init__(self, settings: Settings, broker_middleware=None):
+    def __init__(self, settings: Settings):
         self.settings = settings
         self.db = Databases(settings)
         self.directory = Directory(self.db)
         self.store = JobStore(self.db, self.directory)
         self.cache = Cache(settings.cache_url, settings.cache_ttl)
-        self.broker = make_broker(settings, middleware=broker_middleware)
+        self.broker = make_broker(settings)
 
     def open(self, wait: bool = False) -> Farm:
         self.db.open(wait=wait)

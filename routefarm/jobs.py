@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -21,6 +22,7 @@ from .db.pools import Databases
 from .directory import Directory
 from .errors import ShardUnavailable
 
+MOVED = "RF001"  # SQLSTATE of an insert on a shard the client has left
 TERMINAL = ("succeeded", "failed", "cancelled")
 STATUSES = ("queued", "running", *TERMINAL)
 T = TypeVar("T")
@@ -60,8 +62,13 @@ class JobStore:
         shard, the client was moved in between: the action runs again there.
         """
         shard = self.directory.shard_of(client_id)
-        with self.db.shard(shard) as conn:
-            result = action(conn)
+        try:
+            with self.db.shard(shard) as conn:
+                result = action(conn)
+        except psycopg.Error as exc:
+            if exc.sqlstate != MOVED:
+                raise
+            result = None  # the client moved away from this shard a moment ago
         if result is None:
             current = self.directory.shard_of(client_id, fresh=True)
             if current != shard:

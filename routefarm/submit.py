@@ -31,8 +31,9 @@ class InvalidRequest(InvalidProblem):
 
 @dataclass(frozen=True)
 class Accepted:
-    document: dict[str, Any]
+    document: dict[str, Any]  # the 202 body
     created: bool  # False when an Idempotency-Key replayed an earlier submission
+    row: dict[str, Any]
 
 
 def validate_body(body: Any, farm: Farm) -> tuple[Any, dict]:
@@ -91,7 +92,7 @@ def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = 
             message = solve_message(job["id"], client_id)
             job.update(status="queued", message_id=message.message_id)
         row = store.insert(conn, job)
-        return Accepted(_first_response(row, farm), True)
+        return Accepted(_first_response(row, farm), True, row)
 
     try:
         accepted = store.on_shard(client_id, create)
@@ -105,9 +106,9 @@ def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = 
         except BrokerUnavailable as exc:
             log.warning("job %s accepted but not yet sent (%s); the reaper will send it",
                         accepted.document["id"], exc)
-    if accepted.created:
-        doc = accepted.document
-        farm.cache.put_job(doc["id"], doc, terminal=doc["status"] == "succeeded")
+    if accepted.created and accepted.row["status"] == "queued":
+        doc = status_document(accepted.row, farm.settings.base_url)
+        farm.cache.put_job(doc["id"], {**doc, "client_id": client_id}, terminal=False)
     return accepted
 
 
@@ -125,4 +126,4 @@ def _replay(earlier: dict, request_hash: str, farm: Farm) -> Accepted:
     if earlier["request_hash"] != request_hash:
         raise Conflict("this Idempotency-Key was used with a different request body")
     row = dict(earlier, status="succeeded" if earlier.get("deduplicated_from") else "queued")
-    return Accepted(_first_response(row, farm), False)
+    return Accepted(_first_response(row, farm), False, row)

@@ -1,0 +1,15 @@
+"""gunicorn settings for ``web``: threads let long-polls wait without holding a process."""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+# a long-poll holds a thread (not a process) for up to 60 s; 64 threads per process keep
+# submissions answered while many clients wait
+threads = int(os.environ.get("WEB_THREADS", "64"))
+keepalive = 5
+timeout = 90  # seconds of silence before a worker process is recycled (above the longest wait)
+graceful_timeout = 30
+max_requests = 0
+accesslog = None

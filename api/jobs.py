@@ -1,0 +1,151 @@
+"""/v1/jobs: submit, read (with long-poll), list, cancel."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from routefarm.documents import is_terminal, status_document
+from routefarm.errors import NotFound
+from routefarm.jobs import STATUSES
+from routefarm.submit import submit
+
+from .auth import current_client, rate_limit
+from .errors import ApiError
+
+bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
+MAX_PAGE = 100
+IDEMPOTENCY_KEY_MAX = 200
+
+
+def farm():
+    return current_app.extensions["routefarm"]
+
+
+@bp.before_request
+def _authenticate():
+    client_id = current_client(farm())
+    rate_limit(farm(), client_id)
+
+
+def _job_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"no job {value!r}") from None
+
+
+@bp.post("")
+def create():
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "Bad request", "the body must be JSON (Content-Type: application/json)")
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_MAX:
+        raise ApiError(400, "Bad request", f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX} characters")
+    accepted = submit(farm(), g.client_id, body, idempotency_key=key, request_id=g.get("request_id"))
+    doc = accepted.document
+    response = jsonify(doc)
+    response.status_code = 202
+    response.headers["Location"] = doc["links"]["self"]
+    if not accepted.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def read(job_id: uuid.UUID) -> dict:
+    """The status document: the cache first, the shard on a miss or a Redis outage."""
+    f = farm()
+    doc = f.cache.get_job(str(job_id))
+    if doc is None or doc.get("client_id") != g.client_id:
+        row = f.store.get(g.client_id, job_id)
+        if row is None:
+            raise NotFound(f"no job {job_id}")
+        doc = status_document(row, f.settings.base_url)
+        f.cache.put_job(str(job_id), {**doc, "client_id": g.client_id}, terminal=is_terminal(doc))
+    doc = {k: v for k, v in doc.items() if k != "client_id"}
+    if doc["status"] == "running":
+        progress = f.cache.get_progress(str(job_id))
+        if progress:
+            doc["progress"] = progress
+    return doc
+
+
+@bp.get("/<job_id>")
+def get(job_id: str):
+    jid = _job_id(job_id)
+    wait = request.args.get("wait", type=float)
+    if wait is None:
+        return jsonify(read(jid))
+    if not 0 <= wait <= farm().settings.max_wait:
+        raise ApiError(400, "Bad request", f"wait must be between 0 and {farm().settings.max_wait:g} seconds")
+    waiter = current_app.extensions["routefarm.waiter"]
+    event = waiter.register(str(jid))
+    try:
+        deadline = time.monotonic() + wait
+        doc = read(jid)
+        while not is_terminal(doc):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not event.wait(remaining):
+                break
+            event.clear()
+            doc = read(jid)
+        return jsonify(doc)
+    finally:
+        waiter.unregister(str(jid), event)
+
+
+@bp.get("")
+def index():
+    status = request.args.get("status")
+    if status is not None and status not in STATUSES:
+        raise ApiError(400, "Bad request", f"status must be one of {', '.join(STATUSES)}")
+    limit = request.args.get("limit", default=20, type=int)
+    if not 1 <= limit <= MAX_PAGE:
+        raise ApiError(400, "Bad request", f"limit must be between 1 and {MAX_PAGE}")
+    before = _cursor(request.args.get("cursor"))
+    rows = farm().store.page(g.client_id, status, limit + 1, before)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    body = {"jobs": [status_document(r, farm().settings.base_url) for r in rows],
+            "next_cursor": _encode_cursor(rows[-1]["id"]) if more else None}
+    return jsonify(body)
+
+
+def _encode_cursor(job_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(job_id.bytes).decode().rstrip("=")
+
+
+def _cursor(value: str | None) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    except ValueError:
+        raise ApiError(400, "Bad request", "cursor is not one this API returned") from None
+
+
+@bp.delete("/<job_id>")
+def cancel(job_id: str):
+    jid = _job_id(job_id)
+    f = farm()
+    row = f.store.cancel(g.client_id, jid)
+    if row is None:
+        current = f.store.get(g.client_id, jid, with_solution=False)
+        if current is None:
+            raise NotFound(f"no job {jid}")
+        if current["status"] == "cancelled":
+            return jsonify(status_document(current, f.settings.base_url))
+        raise ApiError(409, "Conflict", f"the job already ended ({current['status']})", "job-ended")
+    doc = status_document(row, f.settings.base_url)
+    if row["status"] == "cancelled":
+        f.cache.finished(str(jid), {**doc, "client_id": g.client_id})
+        return jsonify(doc)
+    f.cache.request_cancel(str(jid))
+    f.cache.drop_job(str(jid))
+    response = jsonify(doc)
+    response.status_code = 202
+    return response

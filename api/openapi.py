@@ -1,0 +1,150 @@
+"""/openapi.json: OpenAPI 3.1 for every endpoint, with the problem and solution schemas."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from flask import Blueprint, jsonify
+from pydantic.json_schema import models_json_schema
+
+from optimizer.model import Problem
+from optimizer.solution import Solution
+
+bp = Blueprint("openapi", __name__)
+REF = "#/components/schemas/{model}"
+
+
+def _problem_response(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="ProblemDetails")}}}}
+
+
+def _json(schema_ref: str, description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": REF.format(model=schema_ref)}}}}
+
+
+ERRORS = {
+    "401": _problem_response("Missing or unknown API key"),
+    "429": _problem_response("Rate limit exceeded; see Retry-After"),
+    "503": _problem_response("The client's shard cannot be reached; see Retry-After"),
+}
+JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+
+EXTRA_SCHEMAS = {
+    "ProblemDetails": {
+        "type": "object",
+        "description": "RFC 9457 problem details",
+        "properties": {
+            "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+            "detail": {"type": "string"}, "instance": {"type": "string"},
+            "errors": {"type": "array", "items": {"type": "object", "properties": {
+                "pointer": {"type": "string"}, "detail": {"type": "string"}}}},
+        },
+        "required": ["type", "title", "status", "detail"],
+    },
+    "JobRequest": {
+        "type": "object", "additionalProperties": False, "required": ["problem"],
+        "properties": {"problem": {"$ref": REF.format(model="Problem")},
+                       "metadata": {"type": "object", "description": "returned as given"}},
+    },
+    "JobAccepted": {
+        "type": "object", "required": ["id", "status", "created_at", "links"],
+        "properties": {"id": {"type": "string", "format": "uuid"},
+                       "status": {"type": "string", "enum": ["queued", "succeeded"]},
+                       "created_at": {"type": "string", "format": "date-time"},
+                       "deduplicated_from": {"type": "string", "format": "uuid"},
+                       "links": {"type": "object", "additionalProperties": {"type": "string"}}},
+    },
+    "Job": {
+        "type": "object", "required": ["id", "status", "created_at", "links"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": ["string", "null"], "format": "date-time"},
+            "started_at": {"type": ["string", "null"], "format": "date-time"},
+            "finished_at": {"type": ["string", "null"], "format": "date-time"},
+            "attempts": {"type": "integer"},
+            "metadata": {"type": "object"},
+            "cancel_requested": {"type": "boolean"},
+            "deduplicated_from": {"type": "string", "format": "uuid"},
+            "progress": {"type": "object", "properties": {
+                "objective": {"type": "integer"}, "elapsed": {"type": "number"},
+                "improvements": {"type": "array", "items": {"type": "array"}}}},
+            "solution": {"$ref": REF.format(model="Solution")},
+            "error": {"type": "object", "properties": {"reason": {"type": "string"}, "detail": {"type": "string"}}},
+            "links": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    },
+    "JobPage": {
+        "type": "object", "required": ["jobs", "next_cursor"],
+        "properties": {"jobs": {"type": "array", "items": {"$ref": REF.format(model="Job")}},
+                       "next_cursor": {"type": ["string", "null"]}},
+    },
+}
+
+
+@cache
+def spec() -> dict:
+    _, defs = models_json_schema([(Problem, "validation"), (Solution, "serialization")], ref_template=REF)
+    schemas = {**defs.get("$defs", {}), **EXTRA_SCHEMAS}
+    auth = [{"bearer": []}]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "routefarm", "version": "1", "description": "Vehicle-route optimization jobs."},
+        "components": {"schemas": schemas,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": {
+            "/v1/jobs": {
+                "post": {
+                    "summary": "Submit a routing problem", "security": auth,
+                    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                    "schema": {"type": "string", "maxLength": 200}}],
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": REF.format(model="JobRequest")}}}},
+                    "responses": {"202": _json("JobAccepted", "Accepted (or replayed for a known Idempotency-Key)"),
+                                  "400": _problem_response("Not JSON"),
+                                  "413": _problem_response("Body too large"),
+                                  "422": _problem_response("Invalid problem, every error with its JSON pointer"),
+                                  **ERRORS},
+                },
+                "get": {
+                    "summary": "List the client's jobs, newest first", "security": auth,
+                    "parameters": [
+                        {"name": "status", "in": "query", "schema": {"type": "string", "enum": [
+                            "queued", "running", "succeeded", "failed", "cancelled"]}},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                        {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
+                    "responses": {"200": _json("JobPage", "A page of jobs"),
+                                  "400": _problem_response("Bad parameter"), **ERRORS},
+                },
+            },
+            "/v1/jobs/{job_id}": {
+                "get": {
+                    "summary": "A job's status, progress and solution", "security": auth,
+                    "parameters": [JOB_ID, {"name": "wait", "in": "query", "schema": {
+                        "type": "number", "minimum": 0, "maximum": 60},
+                        "description": "hold the request until the job ends or this many seconds pass"}],
+                    "responses": {"200": _json("Job", "The job"), "404": _problem_response("No such job"),
+                                  "400": _problem_response("Bad parameter"), **ERRORS},
+                },
+                "delete": {
+                    "summary": "Cancel a job", "security": auth, "parameters": [JOB_ID],
+                    "responses": {"200": _json("Job", "Cancelled"),
+                                  "202": _json("Job", "Running: the solver stops within a second"),
+                                  "404": _problem_response("No such job"),
+                                  "409": _problem_response("The job already ended"), **ERRORS},
+                },
+            },
+            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
+            "/readyz": {"get": {"summary": "Readiness of the directory, every shard and Redis",
+                                "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(spec())

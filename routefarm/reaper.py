@@ -1,0 +1,102 @@
+"""The reaper: jobs whose worker vanished or whose message was lost get going again.
+
+- ``running`` with an expired lease: back to ``queued`` with a new message, or ``failed``
+  (``worker_lost``) once ``max_attempts`` claims have been made.
+- ``queued`` for longer than the grace period whose message is in no broker queue (Redis
+  restarted or flushed, or Redis was down when the job was accepted): sent again.
+
+Rows are taken with ``FOR UPDATE SKIP LOCKED``, so several reapers never act on one job.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import redis
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from .broker import SOLVE_QUEUE, enqueue, messages_present, solve_message
+from .documents import status_document
+from .errors import BrokerUnavailable, ShardUnavailable
+from .farm import Farm
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+@dataclass
+class Reaped:
+    requeued: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    resent: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)
+
+
+def reap(farm: Farm) -> Reaped:
+    result = Reaped()
+    for shard in farm.db.shards:
+        try:
+            _reap_shard(farm, shard, result)
+        except ShardUnavailable as exc:
+            result.unavailable.append(shard)
+            log.warning("reaper skipped %s: %s", shard, exc.reason)
+    return result
+
+
+def _reap_shard(farm: Farm, shard: str, result: Reaped) -> None:
+    to_send = []
+    finished = []
+    with farm.db.shard(shard) as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT id, client_id, attempts, max_attempts FROM jobs"
+            " WHERE status = 'running' AND lease_until < now()"
+            " ORDER BY lease_until LIMIT %s FOR UPDATE SKIP LOCKED", (BATCH,))
+        for job in cur.fetchall():
+            if job["attempts"] >= job["max_attempts"]:
+                cur.execute(
+                    "UPDATE jobs SET status = 'failed', error = %s, finished_at = now(), updated_at = now(),"
+                    " lease_until = NULL WHERE id = %s RETURNING *",
+                    (Jsonb({"reason": "worker_lost",
+                            "detail": f"the worker stopped answering on each of {job['attempts']} attempts"}),
+                     job["id"]))
+                finished.append(cur.fetchone())
+                result.failed.append(str(job["id"]))
+            else:
+                message = solve_message(job["id"], job["client_id"])
+                cur.execute(
+                    "UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, message_id = %s,"
+                    " queued_at = now(), updated_at = now() WHERE id = %s", (message.message_id, job["id"]))
+                to_send.append(message)
+                result.requeued.append(str(job["id"]))
+        cur.execute(
+            "SELECT id, client_id, message_id FROM jobs WHERE status = 'queued'"
+            " AND queued_at < now() - make_interval(secs => %s)"
+            " ORDER BY queued_at LIMIT %s FOR UPDATE SKIP LOCKED", (farm.settings.orphan_grace, BATCH))
+        waiting = cur.fetchall()
+        try:
+            present = messages_present(farm.broker, SOLVE_QUEUE, [j["message_id"] or "" for j in waiting])
+        except (redis.RedisError, OSError) as exc:  # cannot tell now: look again next pass
+            log.warning("reaper cannot read the broker: %s", exc)
+            present = [True] * len(waiting)
+        for job, there in zip(waiting, present, strict=True):
+            if there:
+                continue
+            message = solve_message(job["id"], job["client_id"])
+            cur.execute("UPDATE jobs SET message_id = %s, queued_at = now() WHERE id = %s",
+                        (message.message_id, job["id"]))
+            to_send.append(message)
+            result.resent.append(str(job["id"]))
+    for message in to_send:  # after the commit: the row always exists before its message
+        farm.cache.drop_job(message.args[0])
+        try:
+            enqueue(farm.broker, message)
+        except BrokerUnavailable as exc:
+            log.warning("reaper could not send job %s now (%s); next pass retries", message.args[0], exc)
+    for row in finished:
+        doc = status_document(row, farm.settings.base_url)
+        farm.cache.finished(str(row["id"]), {**doc, "client_id": row["client_id"]})
+    if result.requeued or result.failed or result.resent:
+        log.info("reaper %s: requeued %d, failed %d, re-sent %d", shard,
+                 len(result.requeued), len(result.failed), len(result.resent))

@@ -1,0 +1,124 @@
+"""Operator tools across shards: job counts per shard, and moving a client between shards.
+
+A move copies the client's rows while its jobs keep being served, then switches the
+directory under a short write lock on the source:
+
+1. mark the move in the directory (``moving_to``), so two moves cannot overlap;
+2. copy every row to the target (upsert), then again the rows changed since, until quiet;
+3. lock the source table against writes, copy the last changes, record the client as moved
+   on the source (an insert for it there now fails and is retried on the new shard),
+   switch the directory, delete the source rows, release the lock.
+
+A writer blocked by the lock then finds no row on the source and follows the directory to
+the target (``JobStore.on_shard``). No job is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from .errors import Conflict, NotFound
+from .farm import Farm
+
+log = logging.getLogger(__name__)
+QUIET = 20  # rows changed in a pass below which the final, locked pass runs
+MAX_PASSES = 10
+LOOK_BACK = 60  # seconds
+JSON_COLUMNS = ("problem", "metadata", "solution", "error")
+
+
+@dataclass(frozen=True)
+class ShardCount:
+    shard: str
+    client_id: str
+    name: str
+    jobs: int
+    by_status: dict[str, int]
+
+
+def counts(farm: Farm) -> list[ShardCount]:
+    """Every client with its shard and job counts (reads every shard: an operator tool)."""
+    clients = farm.directory.clients()
+    per_shard: dict[str, dict[str, dict[str, int]]] = {}
+    for shard in farm.db.shards:
+        with farm.db.shard(shard) as conn:
+            rows = conn.execute("SELECT client_id, status, count(*) FROM jobs GROUP BY 1, 2").fetchall()
+        for client_id, status, n in rows:
+            per_shard.setdefault(shard, {}).setdefault(client_id, {})[status] = n
+    out = []
+    for c in clients:
+        statuses = per_shard.get(c.shard, {}).get(c.id, {})
+        out.append(ShardCount(c.shard, c.id, c.name, sum(statuses.values()), statuses))
+    return out
+
+
+def move(farm: Farm, client_id: str, target: str) -> int:
+    """Move ``client_id``'s rows to shard ``target``; returns the number of jobs moved."""
+    if target not in farm.db.shards:
+        raise NotFound(f"no shard {target!r} (known: {', '.join(farm.db.shards)})")
+    source = farm.directory.shard_of(client_id, fresh=True)
+    if source == target:
+        return 0
+    with farm.db.dir() as conn:
+        marked = conn.execute(
+            "UPDATE client_shards SET moving_to = %s WHERE client_id = %s AND moving_to IS NULL",
+            (target, client_id)).rowcount
+    if not marked:
+        raise Conflict(f"a move of {client_id!r} is already under way")
+    try:
+        with farm.db.shard(target) as conn:
+            conn.execute("DELETE FROM moved_clients WHERE client_id = %s", (client_id,))
+        mark, changed = None, QUIET + 1
+        for _ in range(MAX_PASSES):
+            if changed <= QUIET:
+                break
+            mark, changed = _copy(farm, source, target, client_id, mark)
+        with farm.db.shard(source) as src:
+            src.execute("LOCK TABLE jobs IN SHARE ROW EXCLUSIVE MODE")
+            _copy_with(src, farm, target, client_id, mark)
+            src.execute("INSERT INTO moved_clients (client_id, moved_to) VALUES (%s, %s)"
+                        " ON CONFLICT (client_id) DO UPDATE SET moved_to = EXCLUDED.moved_to, moved_at = now()",
+                        (client_id, target))
+            with farm.db.dir() as conn:
+                farm.directory.set_shard(conn, client_id, target)
+            moved = src.execute("DELETE FROM jobs WHERE client_id = %s", (client_id,)).rowcount
+    except BaseException:
+        with farm.db.dir() as conn:
+            conn.execute("UPDATE client_shards SET moving_to = NULL WHERE client_id = %s AND shard = %s",
+                         (client_id, source))
+        raise
+    log.info("moved %d jobs of %s from %s to %s", moved, client_id, source, target)
+    return moved
+
+
+def _copy(farm: Farm, source: str, target: str, client_id: str, since):
+    with farm.db.shard(source) as src:
+        return _copy_with(src, farm, target, client_id, since)
+
+
+def _copy_with(src, farm: Farm, target: str, client_id: str, since):
+    """Upsert the client's rows changed since ``since`` into ``target``; (new mark, count)."""
+    mark = src.execute("SELECT now()").fetchone()[0]
+    query = "SELECT * FROM jobs WHERE client_id = %s"
+    params: list = [client_id]
+    if since is not None:
+        # a transaction that started before the mark may commit after it: look back a while,
+        # and always take the rows still moving (a lease renewal does not touch updated_at)
+        query += " AND (updated_at >= %s - make_interval(secs => %s) OR status IN ('queued', 'running'))"
+        params += [since, LOOK_BACK]
+    count = 0
+    with src.cursor(row_factory=dict_row) as cur, farm.db.shard(target) as dst:
+        cur.execute(query, params)
+        for row in cur:
+            columns = list(row)
+            values = [Jsonb(row[c]) if c in JSON_COLUMNS and row[c] is not None else row[c] for c in columns]
+            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "id")
+            dst.execute(
+                f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+                f" ON CONFLICT (id) DO UPDATE SET {updates}", values)
+            count += 1
+    return mark, count

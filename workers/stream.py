@@ -1,0 +1,45 @@
+"""The ``stream`` process: the lease reaper (and, later, Kafka ingest and the outbox relay).
+
+Safe to run in several replicas: every pass takes its rows with SKIP LOCKED.
+Run: ``python -m workers.stream``.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from routefarm.farm import Farm
+from routefarm.logs import configure_logging
+from routefarm.reaper import reap
+from routefarm.settings import Settings
+
+log = logging.getLogger("routefarm.stream")
+
+
+def serve(settings: Settings, stopping: threading.Event) -> None:
+    farm = Farm(settings).open(wait=False)
+    log.info("stream started: reaper every %.1f s", settings.reaper_interval)
+    try:
+        while not stopping.is_set():
+            try:
+                reap(farm)
+            except Exception:  # noqa: BLE001 - one bad pass must not stop the reaper
+                log.exception("reaper pass failed")
+            stopping.wait(settings.reaper_interval)
+    finally:
+        farm.close()
+        log.info("stream stopped")
+
+
+def main() -> None:
+    configure_logging("stream")
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    serve(Settings(), stopping)
+
+
+if __name__ == "__main__":
+    main()
