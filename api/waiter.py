@@ -7,6 +7,7 @@ is woken so it re-reads the job from the store: nobody sleeps through a lost mes
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -34,8 +35,10 @@ class Waiter:
             self._thread = threading.Thread(target=self._listen, name="rf-waiter", daemon=True)
             self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 3.0) -> None:
         self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     def register(self, job_id: str) -> threading.Event:
         self.start()
@@ -81,7 +84,5 @@ class Waiter:
                 self._wake(None)
                 time.sleep(RECONNECT_DELAY)
             finally:
-                try:
+                with contextlib.suppress(redis.RedisError, OSError):
                     pubsub.close()
-                except (redis.RedisError, OSError):
-                    pass

@@ -12,7 +12,6 @@ import functools
 import json
 import logging
 import time
-from typing import Any
 
 import redis
 

@@ -103,7 +103,8 @@ class JobStore:
     def recent_solution(self, conn, client_id: str, problem_hash: str, window: float) -> dict | None:
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
-                "SELECT id, solution FROM jobs WHERE client_id = %s AND problem_hash = %s"
+                "SELECT coalesce(deduplicated_from, id) AS id, solution FROM jobs"
+                " WHERE client_id = %s AND problem_hash = %s"
                 " AND status = 'succeeded' AND finished_at > now() - make_interval(secs => %s)"
                 " ORDER BY finished_at DESC LIMIT 1",
                 (client_id, problem_hash, window),

@@ -9,13 +9,12 @@ import dramatiq
 import psycopg
 import redis
 
-from routefarm.broker import SOLVE_ACTOR, SOLVE_QUEUE
+from routefarm.broker import MAX_RETRIES, SOLVE_ACTOR, SOLVE_QUEUE
 from routefarm.errors import BrokerUnavailable, ShardUnavailable
 
 from . import runtime, solving
 
 INFRASTRUCTURE = (ShardUnavailable, BrokerUnavailable, psycopg.OperationalError, redis.RedisError, OSError)
-MAX_RETRIES = 5
 SOLVE_MARGIN = 120  # seconds Dramatiq allows beyond the longest solve before interrupting
 
 
@@ -29,6 +28,7 @@ def _retry_infrastructure_only(retries: int, exc: Exception) -> bool:
     queue_name=SOLVE_QUEUE,
     time_limit=int((runtime.current().settings.max_time_limit + SOLVE_MARGIN) * 1000),
     retry_when=_retry_infrastructure_only,
+    max_retries=MAX_RETRIES,
     min_backoff=1_000,
     max_backoff=30_000,
 )

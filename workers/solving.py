@@ -13,7 +13,6 @@ import time
 import uuid
 
 from optimizer import InvalidProblem, parse_problem, solve
-
 from routefarm.broker import enqueue, solve_message
 from routefarm.documents import status_document
 from routefarm.errors import BrokerUnavailable, RoutefarmError

@@ -1,0 +1,59 @@
+"""Procfiles: ``name: command`` lines (honcho and foreman format), and the farm's formation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .common import FarmError
+from .supervisor import ProcessSpec
+
+LINE = re.compile(r"^(?P<name>[A-Za-z0-9_-]+)\s*:\s*(?P<command>\S.*)$")
+FARM_PROCESSES = ("web", "stream", "worker")
+
+
+def parse_procfile(text: str, source: str = "Procfile") -> dict[str, str]:
+    """Process name -> command, in file order; blank lines and ``#`` comments are skipped."""
+    processes: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = LINE.match(line)
+        if match is None:
+            raise FarmError(f"{source}:{number}: not a 'name: command' line")
+        name = match["name"]
+        if name in processes:
+            raise FarmError(f"{source}:{number}: process {name!r} is defined twice")
+        processes[name] = match["command"].strip()
+    return processes
+
+
+def read_procfile(path: Path) -> dict[str, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FarmError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return parse_procfile(text, str(path))
+
+
+def find_procfile(explicit: Path | None = None) -> Path:
+    """``explicit``, else ``./Procfile``, else the Procfile of the checkout routefarm runs from."""
+    if explicit is not None:
+        return Path(explicit).resolve()
+    candidates = [Path.cwd() / "Procfile", Path(__file__).resolve().parents[2] / "Procfile"]
+    for path in candidates:
+        if path.is_file():
+            return path.resolve()
+    raise FarmError("no Procfile here or in the routefarm checkout; pass --procfile")
+
+
+def formation(processes: dict[str, str], workers: int, port: int) -> list[ProcessSpec]:
+    """web.1 (with PORT), stream.1 and worker.1..N from the Procfile's commands."""
+    missing = [name for name in FARM_PROCESSES if name not in processes]
+    if missing:
+        raise FarmError(f"the Procfile defines no {', '.join(missing)} process")
+    specs = [ProcessSpec("web.1", processes["web"], {"PORT": str(port)}),
+             ProcessSpec("stream.1", processes["stream"])]
+    specs += [ProcessSpec(f"worker.{i}", processes["worker"]) for i in range(1, workers + 1)]
+    return specs
