@@ -10,7 +10,7 @@ import os
 
 import click
 
-from .cli import BadInput
+from .cli_common import BadInput
 
 DATA_DIR = click.option("--data-dir", type=click.Path(file_okay=False),
                         help="Data directory of a local farm (default: ./.routefarm).")
