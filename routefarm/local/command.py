@@ -81,6 +81,7 @@ def run(options: Options, out: Output) -> int:
     data_dir = options.data_dir
     procfile = find_procfile(options.procfile)
     specs = formation(read_procfile(procfile), options.workers, options.port)
+    out.register([spec.name for spec in specs])
     lock = DataDirLock(data_dir).acquire()
     signals = Signals().install()
     try:

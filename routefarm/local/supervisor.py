@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -30,6 +31,7 @@ MAX_BACKOFF = 30.0
 STABLE_AFTER = 60.0  # seconds of uptime after which the back-off starts again at MIN_BACKOFF
 GRACE = 30.0
 TICK = 0.1
+ASSIGNMENTS = re.compile(r"""(?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|"(?:[^"\\]|\\.)*"|[^\s'"])*\s+)+""")
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,11 @@ def shell_command(command: str) -> list[str]:
         simple = not any(set(token) <= set("();|&") for token in lexer)  # no list, pipe or subshell
     except ValueError:  # unbalanced quotes: let the shell report it
         simple = False
-    return ["/bin/sh", "-c", f"exec {command}" if simple else command]
+    if not simple:
+        return ["/bin/sh", "-c", command]
+    match = ASSIGNMENTS.match(command)  # "A=1 B=2 cmd": exec goes after the assignments
+    head, rest = (match.group(0), command[match.end():]) if match else ("", command)
+    return ["/bin/sh", "-c", f"{head}exec {rest}"]
 
 
 def describe_exit(code: int) -> str:
@@ -196,7 +202,9 @@ class Supervisor:
                 continue
             _kill_group(child.process.pid)
             child.process.wait()
-            codes.setdefault(child.spec.name, child.process.returncode)
+            if child.spec.name not in codes:
+                codes[child.spec.name] = child.process.returncode
+                self.output.system(f"{child.spec.name} stopped ({describe_exit(child.process.returncode)})")
             if child.reader is not None:
                 child.reader.join(timeout=2)
             child.process = None

@@ -2,13 +2,6 @@ import pytest
 
 from api import create_app
 
-SMALL = {
-    "vehicles": [{"id": "v1", "start_index": 0, "end_index": 0, "capacity": [10]}],
-    "stops": [{"id": "a", "location_index": 1, "demand": [1]}, {"id": "b", "location_index": 2, "demand": [2]}],
-    "matrix": {"distances": [[0, 5, 7], [5, 0, 3], [7, 3, 0]]},
-    "options": {"time_limit": 0.2},
-}
-
 
 @pytest.fixture
 def app(farm):

@@ -4,7 +4,7 @@ import copy
 import json
 
 import pytest
-from conftest import SMALL
+from support import SMALL_PROBLEM as SMALL
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -203,3 +203,29 @@ def test_unknown_route_and_method_are_problems(http, auth):
     assert missing.status_code == 404 and missing.mimetype == PROBLEM_JSON
     wrong = http.put("/v1/jobs", headers=headers)
     assert wrong.status_code == 405 and wrong.mimetype == PROBLEM_JSON
+
+
+def test_redis_cache_outage_falls_back_to_the_shard(databases, redis_server, client_factory):
+    """With the cache's Redis unreachable, submissions and reads still work from Postgres."""
+    from support import make_settings
+
+    from api import create_app
+    from routefarm.farm import Farm
+
+    settings = make_settings(databases, redis_server, cache_url="redis://127.0.0.1:1/0")
+    farm = Farm(settings).open(wait=True)
+    app = create_app(settings, farm)
+    try:
+        _, key = client_factory("outage")
+        headers = {"Authorization": f"Bearer {key}"}
+        http = app.test_client()
+        created = http.post("/v1/jobs", json={"problem": SMALL}, headers=headers)
+        assert created.status_code == 202
+        url = created.get_json()["links"]["self"]
+        doc = http.get(url, headers=headers)
+        assert doc.status_code == 200 and doc.get_json()["status"] == "queued"
+        assert http.get(url + "?wait=0.2", headers=headers).get_json()["status"] == "queued"
+        assert http.get("/readyz").status_code == 503  # Redis is part of readiness
+    finally:
+        app.extensions["routefarm.waiter"].stop()
+        farm.close()

@@ -2,7 +2,7 @@ import threading
 import time
 
 import pytest
-from conftest import line_matrix, reasons, route_steps
+from solve_helpers import line_matrix, reasons, route_steps
 
 from optimizer import parse_problem, solve
 

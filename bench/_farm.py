@@ -1,0 +1,153 @@
+"""Benchmark plumbing: fresh databases, Redis DBs, and child processes that always get stopped.
+
+Used by ``bench/api.py``. Nothing here imports ``tests/``: the ideas are the same as
+``tests/conftest.py`` (recreate databases, pass settings as ``ROUTEFARM_*``, start the
+Procfile's commands in their own process groups), the code is separate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def recreate_databases(pg: str, names: list[str]) -> None:
+    """Drop (forcing out any session) and create each database in ``names``."""
+    import psycopg
+
+    with psycopg.connect(f"{pg}/postgres", autocommit=True, connect_timeout=5) as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def settings_env(values: dict[str, object]) -> dict[str, str]:
+    """This process's environment without any ROUTEFARM_*, plus ``values`` as ROUTEFARM_*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROUTEFARM_")}
+    env.update({f"ROUTEFARM_{k.upper()}": str(v) for k, v in values.items()})
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Children:
+    """Child processes, each in its own session (process group); ``stop_all`` ends them all.
+
+    Only processes started here are ever signalled, by their process-group id.
+    """
+
+    def __init__(self, log_dir: Path, env: dict[str, str]):
+        self.log_dir = log_dir
+        self.env = env
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def start(self, name: str, command: list[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        if name in self.procs and self.procs[name].poll() is None:
+            raise RuntimeError(f"{name} is already running")
+        log = open(self.log_path(name), "ab")  # noqa: SIM115 - the child holds it
+        try:
+            proc = subprocess.Popen(command, cwd=ROOT, env={**self.env, **(extra_env or {})},
+                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+        finally:
+            log.close()
+        self.procs[name] = proc
+        return proc
+
+    def gunicorn(self, name: str, app: str, port: int, extra_env: dict[str, str] | None = None,
+                 pythonpath: str | None = None) -> subprocess.Popen:
+        """``gunicorn --config python:api.gunicorn_conf APP``: the Procfile's web command."""
+        command = [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf"]
+        if pythonpath:
+            command += ["--pythonpath", pythonpath]
+        command.append(app)
+        proc = self.start(name, command, {"HOST": "127.0.0.1", "PORT": str(port), **(extra_env or {})})
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc, log=self.log_path(name))
+        return proc
+
+    def dramatiq(self, name: str, module: str, queue: str, path: str | None = None) -> subprocess.Popen:
+        """The Procfile's worker command: 1 process, 1 thread, prefetch 1, 20 ms idle timeout."""
+        command = [sys.executable, "-m", "dramatiq", module, "--processes", "1", "--threads", "1",
+                   "--queues", queue]
+        if path:
+            command += ["--path", path]
+        return self.start(name, command, {"dramatiq_queue_prefetch": "1", "dramatiq_worker_timeout": "20"})
+
+    def wait_log(self, name: str, text: str, count: int = 1, timeout: float = 60.0) -> None:
+        """Until ``text`` appears ``count`` times in the child's log (e.g. a worker is ready)."""
+        deadline = time.monotonic() + timeout
+        path = self.log_path(name)
+        while True:
+            with contextlib.suppress(OSError):
+                if path.read_text(errors="replace").count(text) >= count:
+                    return
+            proc = self.procs.get(name)
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}; see {path}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name}: {text!r} not seen within {timeout} s; see {path}")
+            time.sleep(0.1)
+
+    def pids(self, name: str) -> list[int]:
+        """The process-group members of child ``name`` (gunicorn master and its workers)."""
+        proc = self.procs.get(name)
+        if proc is None:
+            return []
+        out = subprocess.run(["ps", "-o", "pid=", "-g", str(proc.pid)], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+
+    def stop(self, name: str, timeout: float = 20.0) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        # the group may outlive its leader (forked workers): make sure it is gone
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(5)
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            self.stop(name, timeout=10.0)
+
+
+def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None,
+              log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited with {proc.returncode}; see {log}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer within {timeout} s; see {log}")
+        time.sleep(0.2)
