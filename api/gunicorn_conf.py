@@ -13,3 +13,4 @@ timeout = 90  # seconds of silence before a worker process is recycled (above th
 graceful_timeout = 30
 max_requests = 0
 accesslog = None
+control_socket_disable = True  # gunicorn's shared ~/.gunicorn control socket is not used

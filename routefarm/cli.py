@@ -12,6 +12,7 @@ import click
 
 from .cli_common import EXIT_NEGATIVE, BadInput, read_json, read_text, write_json
 from .cli_farm import clients, db, shards
+from .local.command import up
 
 
 def load_problem(path: str):
@@ -83,5 +84,5 @@ def convert(file: str, fmt: str | None, fleet: int | None, output: str | None) -
     write_json(problem, output, indent=None)
 
 
-for _group in (db, clients, shards):
+for _group in (db, clients, shards, up):
     main.add_command(_group)

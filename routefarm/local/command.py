@@ -96,7 +96,8 @@ def run(options: Options, out: Output) -> int:
             out.system("interrupted while starting")
             return 0
         finally:
-            out.system("stopping services")
+            if services.postgres is not None or services.redis is not None:
+                out.system("stopping the embedded services")
             services.stop(immediate=signals.hurry.is_set())
     finally:
         signals.restore()

@@ -61,12 +61,15 @@ def server_account() -> pwd.struct_passwd | None:
     return pwd.getpwnam(SERVER_USER)
 
 
-def _searchable(path: Path) -> None:
-    """Give others the search bit on every folder from ``path`` up to ``/``."""
+def _searchable(path: Path) -> list[Path]:
+    """Give others the search bit on every folder from ``path`` up to ``/``; those changed."""
+    changed = []
     for folder in (path, *path.parents):
         mode = folder.stat().st_mode
         if not mode & stat.S_IXOTH:
             folder.chmod(mode | stat.S_IXOTH)
+            changed.append(folder)
+    return changed
 
 
 def _readable_tree(root: Path) -> None:
@@ -90,6 +93,7 @@ class EmbeddedPostgres:
         self.log = self.root / "server.log"
         self.bin = bin_dir()
         self.account = server_account()
+        self.opened: list[Path] = []  # folders given o+x so the server's user can reach its files
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SUPERUSER}@{LOOPBACK}:{self.port}/{database}"
@@ -113,8 +117,7 @@ class EmbeddedPostgres:
                 for folder, _dirs, files in os.walk(self.root):
                     for name in (folder, *(os.path.join(folder, f) for f in files)):
                         os.chown(name, self.account.pw_uid, self.account.pw_gid)
-            _searchable(self.root.parent)
-            _searchable(self.bin.parent)
+            self.opened += _searchable(self.root.parent) + _searchable(self.bin.parent)
             if not self.bin.joinpath("postgres").stat().st_mode & stat.S_IXOTH:
                 _readable_tree(self.bin.parent)
 

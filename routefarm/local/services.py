@@ -104,6 +104,9 @@ def _postgres(services: Services, data_dir: Path, shards: int, remembered: Mappi
     postgres = EmbeddedPostgres(data_dir / "postgres", 0)
     if postgres.init():
         say(f"PostgreSQL: initialized a new cluster in {postgres.root}")
+    if postgres.opened:
+        say(f"PostgreSQL: added o+x to {', '.join(map(str, postgres.opened))} so the server's "
+            f"user ({postgres.account.pw_name if postgres.account else '?'}) can reach its files")
     if postgres.leftover_pid() is not None:
         say("PostgreSQL: stopping a server an earlier run left behind")
         postgres.stop()
@@ -138,7 +141,11 @@ def _redis(services: Services, data_dir: Path, remembered: Mapping[str, Any],
 
 
 def prepare_databases(services: Services) -> None:
-    """Create missing databases (embedded only) and apply every pending migration."""
+    """Create missing databases and apply every pending migration.
+
+    On a configured server creating a database may not be allowed; then the database must
+    exist already, and migrating it says so if it does not.
+    """
     import psycopg
 
     from routefarm.db.migrate import ensure_database, migrate
@@ -146,8 +153,11 @@ def prepare_databases(services: Services) -> None:
     targets = [(services.directory_url, "directory")] + [(url, "shard") for url in services.shard_urls]
     for url, kind in targets:
         try:
-            if services.postgres is not None:
+            try:
                 ensure_database(url)
+            except psycopg.Error:
+                if services.postgres is not None:
+                    raise
             migrate(url, kind)
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -8,7 +8,7 @@ import sys
 import time
 
 import pytest
-from conftest import alive
+from farmtools import alive
 
 from routefarm.local.common import FarmError
 from routefarm.local.procfile import formation, parse_procfile
@@ -54,11 +54,9 @@ def test_simple_commands_are_exec_ed(line, script):
 def test_output_is_prefixed_with_the_process_name(supervise):
     farm = supervise(f"hello: {PY} -c \"import sys; print('hi there'); print('on stderr', file=sys.stderr)\"\n"
                      f"waiter: {WAITER}\n")
-    farm.wait_for(r"^\d\d:\d\d:\d\d hello\.1 +\| hi there$")
-    farm.cursor = 0
-    farm.wait_for(r"^\d\d:\d\d:\d\d hello\.1 +\| on stderr$")
-    farm.wait_for(r"^\d\d:\d\d:\d\d waiter\.1 +\| pid \d+$")
-    farm.wait_for(r"^\d\d:\d\d:\d\d system +\| hello\.1 exited \(exit code 0\); restarting in 1 s$")
+    for line in (r"hello\.1 +\| hi there", r"hello\.1 +\| on stderr", r"waiter\.1 +\| pid \d+",
+                 r"system +\| hello\.1 exited \(exit code 0\); restarting in 1 s"):
+        farm.wait_for(rf"^\d\d:\d\d:\d\d {line}$", anywhere=True)
 
 
 def test_a_killed_process_comes_back_with_a_new_pid(supervise):
@@ -84,11 +82,9 @@ def test_restarts_back_off_from_one_second_doubling(supervise):
 def test_sigterm_reaches_every_process_and_the_supervisor_exits_0(supervise):
     farm = supervise(f"one: {WAITER}\ntwo: {WAITER}\n"
                      "family: sh -c 'sleep 300 & echo grandchild $!; wait'\n")
-    farm.wait_for(r"one\.1 +\| pid")
-    farm.cursor = 0
-    farm.wait_for(r"two\.1 +\| pid")
-    farm.cursor = 0
-    grandchild = int(farm.wait_for(r"family\.1 +\| grandchild (\d+)")[1])
+    farm.wait_for(r"one\.1 +\| pid", anywhere=True)
+    farm.wait_for(r"two\.1 +\| pid", anywhere=True)
+    grandchild = int(farm.wait_for(r"family\.1 +\| grandchild (\d+)", anywhere=True)[1])
     children = farm.child_pids()
     farm.send(signal.SIGTERM)
     assert farm.wait(20) == 0
@@ -101,7 +97,7 @@ def test_sigterm_reaches_every_process_and_the_supervisor_exits_0(supervise):
 
 def test_stragglers_are_killed_after_the_grace_period(supervise):
     farm = supervise(f"stubborn: {STUBBORN}\n", grace=1.0)
-    farm.wait_for("ignoring TERM")
+    farm.wait_for(r"stubborn\.1 +\| ignoring TERM")
     pid = farm.child_pids()[0]
     started = time.monotonic()
     farm.send(signal.SIGINT)
@@ -114,7 +110,7 @@ def test_stragglers_are_killed_after_the_grace_period(supervise):
 
 def test_a_second_signal_hurries(supervise):
     farm = supervise(f"stubborn: {STUBBORN}\n", grace=60.0)
-    farm.wait_for("ignoring TERM")
+    farm.wait_for(r"stubborn\.1 +\| ignoring TERM")
     started = time.monotonic()
     farm.send(signal.SIGINT)
     farm.wait_for("sending SIGTERM to 1 process")
