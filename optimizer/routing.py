@@ -29,6 +29,7 @@ class Model:
     objective_scale: float  # internal objective units per unit of the chosen objective
     cost_scale: int  # internal units per currency unit (cost objective)
     breaks: dict[int, list] = field(default_factory=dict)  # vehicle -> [(Break, IntervalVar)]
+    matrices: tuple[np.ndarray, np.ndarray] | None = None  # (time, distance) node matrices
 
     def index(self, node: int) -> int:
         return self.manager.NodeToIndex(node)
@@ -52,6 +53,7 @@ def build(layout: Layout) -> Model:
     horizon = _horizon(layout, time)
 
     model = Model(layout, manager, routing, None, 1.0, COST_UNITS * ts)
+    model.matrices = (time, distance) if not len(missing) else None
     _forbid_arcs(model, missing)
     if _needs_time(layout):
         model.time = _time_dimension(model, time_cb, horizon)

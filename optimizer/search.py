@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.constraint_solver import routing_ils_pb2 as ils_pb2
 
+from . import seed as seeding
 from .routing import Model
 
 StopCheck = Callable[[], bool]
@@ -131,7 +132,8 @@ def _first_solution(model: Model, choice: str):
 def run(model: Model, *, time_limit: float, seed: int, stop: StopCheck | None,
         progress: Progress | None, started: float) -> Outcome:
     routing = model.routing
-    iterated = _iterated(model, interruptible=stop is not None)
+    seeded = model.layout.task_count > LARGE and model.matrices is not None and seeding.applicable(model.layout)
+    iterated = _iterated(model, interruptible=stop is not None) and not seeded
     params = parameters(model, time_limit, seed, iterated)
     improvements: list[tuple[float, int]] = []
 
@@ -154,7 +156,8 @@ def run(model: Model, *, time_limit: float, seed: int, stop: StopCheck | None,
     if watch is not None and stop():
         return Outcome(None, None, None, None, stopped_by="stop_request")
 
-    hint = None if iterated else _hint(model)
+    hint = _seed(model) if seeded else (None if iterated else _hint(model))
+    model.matrices = None  # not needed any more: free the memory during the search
     assignment = None
     if hint is not None:
         assignment = routing.SolveFromAssignmentWithParameters(hint, params)
@@ -178,6 +181,12 @@ def run(model: Model, *, time_limit: float, seed: int, stop: StopCheck | None,
             )
         return Outcome(None, None, None, None, improvements, stopped_by, message)
     return _read(model, assignment, improvements, stopped_by)
+
+
+def _seed(model: Model):
+    time, distance = model.matrices
+    routes = seeding.greedy_routes(model.layout, time, distance)
+    return model.routing.ReadAssignmentFromRoutes([[model.index(n) for n in r] for r in routes], True)
 
 
 def _hint(model: Model):
