@@ -73,7 +73,8 @@ class Cache:
     @_soft()
     def put_job(self, job_id: str, document: dict, terminal: bool) -> None:
         ttl = self.ttl if terminal else min(self.ttl, RUNNING_TTL)
-        self.client.set(f"rf:job:{job_id}", json.dumps(document, default=str), ex=ttl)
+        # a reader's stale running/queued document never replaces what a worker wrote since
+        self.client.set(f"rf:job:{job_id}", json.dumps(document, default=str), ex=ttl, nx=not terminal)
 
     @_soft()
     def drop_job(self, job_id: str) -> None:

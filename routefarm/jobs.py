@@ -142,7 +142,7 @@ class JobStore:
                     " ORDER BY id DESC LIMIT %s",
                     [*params, limit],
                 )
-                return cur.fetchall()
+                return cur.fetchall() or None  # none: maybe moved a moment ago (on_shard looks again)
 
         return self.on_shard(client_id, read) or []
 

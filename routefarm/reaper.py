@@ -45,7 +45,8 @@ def reap(farm: Farm) -> Reaped:
     return result
 
 
-def _reap_shard(farm: Farm, shard: str, result: Reaped) -> None:
+def _reap_shard(farm: Farm, shard: str, total: Reaped) -> None:
+    result = Reaped()
     to_send = []
     finished = []
     with farm.db.shard(shard) as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -100,3 +101,6 @@ def _reap_shard(farm: Farm, shard: str, result: Reaped) -> None:
     if result.requeued or result.failed or result.resent:
         log.info("reaper %s: requeued %d, failed %d, re-sent %d", shard,
                  len(result.requeued), len(result.failed), len(result.resent))
+    total.requeued += result.requeued
+    total.failed += result.failed
+    total.resent += result.resent

@@ -69,6 +69,7 @@ def move(farm: Farm, client_id: str, target: str) -> int:
             (target, client_id)).rowcount
     if not marked:
         raise Conflict(f"a move of {client_id!r} is already under way")
+    switched = False
     try:
         with farm.db.shard(target) as conn:
             conn.execute("DELETE FROM moved_clients WHERE client_id = %s", (client_id,))
@@ -83,13 +84,17 @@ def move(farm: Farm, client_id: str, target: str) -> int:
             src.execute("INSERT INTO moved_clients (client_id, moved_to) VALUES (%s, %s)"
                         " ON CONFLICT (client_id) DO UPDATE SET moved_to = EXCLUDED.moved_to, moved_at = now()",
                         (client_id, target))
+            moved = src.execute("DELETE FROM jobs WHERE client_id = %s", (client_id,)).rowcount
             with farm.db.dir() as conn:
                 farm.directory.set_shard(conn, client_id, target)
-            moved = src.execute("DELETE FROM jobs WHERE client_id = %s", (client_id,)).rowcount
+            switched = True
     except BaseException:
-        with farm.db.dir() as conn:
-            conn.execute("UPDATE client_shards SET moving_to = NULL WHERE client_id = %s AND shard = %s",
-                         (client_id, source))
+        if not switched:  # the source still owns every row: drop the copies, unmark the move
+            with farm.db.shard(target) as conn:
+                conn.execute("DELETE FROM jobs WHERE client_id = %s", (client_id,))
+            with farm.db.dir() as conn:
+                conn.execute("UPDATE client_shards SET moving_to = NULL WHERE client_id = %s AND shard = %s",
+                             (client_id, source))
         raise
     log.info("moved %d jobs of %s from %s to %s", moved, client_id, source, target)
     return moved

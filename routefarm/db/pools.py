@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,6 +14,7 @@ from ..errors import ShardUnavailable
 from ..settings import Settings
 
 CONNECT_TIMEOUT = 3  # seconds for one connection attempt
+RESET_INTERVAL = 2.0  # seconds between two replacements of one failing pool
 
 
 def _pool(name: str, url: str, settings: Settings, min_size: int = 1) -> ConnectionPool:
@@ -23,21 +26,30 @@ def _pool(name: str, url: str, settings: Settings, min_size: int = 1) -> Connect
         kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "routefarm"},
         timeout=settings.db_timeout,
         check=ConnectionPool.check_connection,
-        reconnect_timeout=0,  # keep trying for ever: a shard that comes back is used again
         open=False,
     )
 
 
 class Databases:
-    """The directory pool and one pool per shard, by shard name."""
+    """The directory pool and one pool per shard, by shard name.
+
+    A pool that has lost its server retries with a growing back-off (psycopg_pool's own),
+    which could keep a shard unused for long after it came back. So a pool that fails a
+    request is replaced by a fresh one (at most every ``RESET_INTERVAL`` seconds), whose
+    first connection attempt is immediate.
+    """
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.directory = _pool("directory", settings.directory_url, settings)
         self.shards = {name: _pool(name, url, settings) for name, url in settings.shards.items()}
+        self._lock = threading.Lock()
+        self._reset_at: dict[str, float] = {}
+        self._opened = False
 
     def open(self, wait: bool = False) -> None:
         """Open every pool; with ``wait``, block until each has its first connection."""
+        self._opened = True
         for pool in (self.directory, *self.shards.values()):
             pool.open(wait=False)
         if wait:
@@ -45,8 +57,25 @@ class Databases:
                 pool.wait(timeout=self.settings.db_timeout * 5)
 
     def close(self) -> None:
+        self._opened = False
         for pool in (self.directory, *self.shards.values()):
             pool.close()
+
+    def _reset(self, name: str) -> None:
+        """Replace the pool of ``name`` (a shard or "directory") after a failure."""
+        now = time.monotonic()
+        with self._lock:
+            if not self._opened or now - self._reset_at.get(name, 0.0) < RESET_INTERVAL:
+                return
+            self._reset_at[name] = now
+            url = self.settings.directory_url if name == "directory" else self.settings.shards[name]
+            fresh = _pool(name, url, self.settings)
+            fresh.open(wait=False)
+            if name == "directory":
+                old, self.directory = self.directory, fresh
+            else:
+                old, self.shards[name] = self.shards[name], fresh
+        threading.Thread(target=old.close, kwargs={"timeout": 1.0}, daemon=True).start()
 
     @contextmanager
     def shard(self, name: str) -> Iterator[psycopg.Connection]:
@@ -57,7 +86,10 @@ class Databases:
         try:
             with pool.connection() as conn:
                 yield conn
+        except psycopg.errors.TransactionRollback:
+            raise  # a deadlock or serialization failure is not an outage
         except (PoolTimeout, psycopg.OperationalError) as exc:
+            self._reset(name)
             raise ShardUnavailable(name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
 
     @contextmanager
@@ -67,4 +99,5 @@ class Databases:
             with self.directory.connection() as conn:
                 yield conn
         except (PoolTimeout, psycopg.OperationalError) as exc:
+            self._reset("directory")
             raise ShardUnavailable("directory", str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
