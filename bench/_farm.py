@@ -37,6 +37,79 @@ def recreate_databases(pg: str, names: list[str]) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of all cores since boot, from /proc/stat."""
+    hz = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat", encoding="ascii") as f:
+        values = [int(v) for v in f.readline().split()[1:8]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / hz, sum(values) / hz
+
+
+def cpu_busy(seconds: float = 1.0) -> float:
+    """The share of all cores busy over ``seconds`` (NaN without /proc/stat)."""
+    try:
+        busy0, total0 = machine_cpu()
+        time.sleep(seconds)
+        busy1, total1 = machine_cpu()
+    except OSError:
+        return float("nan")
+    return (busy1 - busy0) / max(total1 - total0, 1e-9)
+
+
+def process_cpu(select) -> dict[int, float]:
+    """CPU seconds (user + system, all threads) of each process for which
+    ``select(pid, cmdline)`` is true, from /proc."""
+    hz = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            if not select(pid, cmdline):
+                continue
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / hz
+    return found
+
+
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two ``process_cpu`` snapshots (new processes count in full)."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
+def redis_users(redis_url: str, dbs: tuple[int, ...]) -> list[str]:
+    """Other connections that currently have one of ``dbs`` selected (CLIENT LIST)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, db=0)
+    try:
+        return [f"{c.get('addr')} db={c.get('db')} cmd={c.get('cmd')} idle={c.get('idle')}s"
+                for c in client.client_list() if int(c.get("db", 0)) in dbs]
+    finally:
+        client.close()
+
+
+def delete_matching(client, pattern: str) -> int:
+    """Delete the keys matching ``pattern`` (SCAN, not KEYS); return how many."""
+    deleted = 0
+    batch = []
+    for key in client.scan_iter(match=pattern, count=1000):
+        batch.append(key)
+        if len(batch) >= 1000:
+            deleted += client.delete(*batch)
+            batch.clear()
+    if batch:
+        deleted += client.delete(*batch)
+    return deleted
+
+
 def settings_env(values: dict[str, object]) -> dict[str, str]:
     """This process's environment without any ROUTEFARM_*, plus ``values`` as ROUTEFARM_*."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROUTEFARM_")}
@@ -121,10 +194,8 @@ class Children:
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
         # the group may outlive its leader (forked workers): make sure it is gone
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)

@@ -2,7 +2,7 @@
 
 Served by ``bench/api.py`` under the same gunicorn settings as the real API:
 
-    gunicorn --config python:api.gunicorn_conf --pythonpath bench bare_app:app
+    gunicorn --config python:api.gunicorn_conf bench.bare_app:app
 
 ``BENCH_BARE_REDIS`` names the Redis database (default ``redis://127.0.0.1:6379/12``).
 """
