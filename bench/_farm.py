@@ -162,7 +162,7 @@ class Children:
                    "--queues", queue]
         if path:
             command += ["--path", path]
-        return self.start(name, command, {"dramatiq_queue_prefetch": "1", "dramatiq_worker_timeout": "20"})
+        return self.start(name, command, {"dramatiq_queue_prefetch": "1", "dramatiq_worker_timeout": "5"})
 
     def wait_log(self, name: str, text: str, count: int = 1, timeout: float = 60.0) -> None:
         """Until ``text`` appears ``count`` times in the child's log (e.g. a worker is ready)."""

@@ -1,6 +1,6 @@
 """A bare Dramatiq actor doing the farm's solve, on the farm's broker (same class, URL, namespace).
 
-    dramatiq_queue_prefetch=1 dramatiq_worker_timeout=20 \\
+    dramatiq_queue_prefetch=1 dramatiq_worker_timeout=5 \\
         dramatiq bench.bare_actor --processes 1 --threads 1 --queues bench_bare
 
 No database, no lease, no cache: it parses the problem carried in the message, solves it and

@@ -8,7 +8,7 @@ from typing import Any
 from .jobs import TERMINAL
 
 
-def _time(value: datetime | None) -> str | None:
+def iso_time(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
@@ -22,10 +22,10 @@ def status_document(row: dict[str, Any], base_url: str = "") -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": job_id,
         "status": row["status"],
-        "created_at": _time(row["created_at"]),
-        "updated_at": _time(row.get("updated_at")),
-        "started_at": _time(row.get("started_at")),
-        "finished_at": _time(row.get("finished_at")),
+        "created_at": iso_time(row["created_at"]),
+        "updated_at": iso_time(row.get("updated_at")),
+        "started_at": iso_time(row.get("started_at")),
+        "finished_at": iso_time(row.get("finished_at")),
         "attempts": row.get("attempts", 0),
         "metadata": row.get("metadata") or {},
         "links": job_links(job_id, base_url),

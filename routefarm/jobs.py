@@ -78,6 +78,18 @@ class JobStore:
 
     # -- creation ------------------------------------------------------------------------
 
+    def create(self, conn, job: dict, dedup_window: float) -> dict | None:
+        """Insert a job in one statement: ``queued``, or ``succeeded`` with the solution of
+        the same problem when this client solved it within ``dedup_window`` seconds.
+
+        Returns None when the job's idempotency key is already taken.
+        """
+        values = {**job, "window": dedup_window, "problem": Jsonb(job["problem"]),
+                  "metadata": Jsonb(job["metadata"])}
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(_CREATE, values)
+            return cur.fetchone()
+
     def insert(self, conn, job: dict) -> dict:
         """Insert a job row (``status`` queued, or succeeded for a de-duplicated job)."""
         columns = list(job)
@@ -234,6 +246,28 @@ class JobStore:
                 return row
 
         return self.on_shard(client_id, update)
+
+
+_CREATE = """
+WITH prior AS (
+    SELECT coalesce(deduplicated_from, id) AS id, solution FROM jobs
+    WHERE %(window)s > 0 AND client_id = %(client_id)s AND problem_hash = %(problem_hash)s
+      AND status = 'succeeded' AND finished_at > now() - make_interval(secs => %(window)s)
+    ORDER BY finished_at DESC LIMIT 1
+)
+INSERT INTO jobs (id, client_id, status, problem, problem_hash, metadata, max_attempts,
+                  idempotency_key, request_hash, request_id, message_id,
+                  solution, deduplicated_from, started_at, finished_at)
+SELECT %(id)s, %(client_id)s, CASE WHEN prior.id IS NULL THEN 'queued' ELSE 'succeeded' END,
+       %(problem)s, %(problem_hash)s, %(metadata)s, %(max_attempts)s,
+       %(idempotency_key)s, %(request_hash)s, %(request_id)s,
+       CASE WHEN prior.id IS NULL THEN %(message_id)s END,
+       prior.solution, prior.id,
+       CASE WHEN prior.id IS NOT NULL THEN now() END, CASE WHEN prior.id IS NOT NULL THEN now() END
+FROM (SELECT 1) AS one LEFT JOIN prior ON true
+ON CONFLICT (client_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+RETURNING id, status, created_at, deduplicated_from
+"""
 
 
 def _json(value: Any) -> Jsonb | None:

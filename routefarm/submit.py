@@ -7,16 +7,14 @@ Redis cannot take the message the job is still accepted; the reaper sends it lat
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-
-import psycopg
 
 from optimizer import InvalidProblem, Issue, Limits, parse_problem
 
 from .broker import enqueue, solve_message
-from .documents import job_links, status_document
+from .documents import iso_time, job_links
 from .errors import BrokerUnavailable, Conflict
 from .farm import Farm
 from .jobs import canonical_hash, new_job_id
@@ -69,46 +67,27 @@ def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = 
     problem_hash = canonical_hash(body["problem"])
     request_hash = canonical_hash(body)
     store = farm.store
-    message = None
+    message = solve_message(new_job_id(), client_id)
+    job = {
+        "id": uuid.UUID(message.args[0]), "client_id": client_id, "problem": body["problem"],
+        "problem_hash": problem_hash, "metadata": metadata, "max_attempts": farm.settings.max_attempts,
+        "idempotency_key": idempotency_key, "request_hash": request_hash, "request_id": request_id,
+        "message_id": message.message_id,
+    }
 
-    def create(conn) -> Accepted:
-        nonlocal message
-        if idempotency_key:
-            earlier = store.by_idempotency_key(conn, client_id, idempotency_key)
-            if earlier is not None:
-                return _replay(earlier, request_hash, farm)
-        job = {
-            "id": new_job_id(), "client_id": client_id, "problem": body["problem"],
-            "problem_hash": problem_hash, "metadata": metadata,
-            "max_attempts": farm.settings.max_attempts, "idempotency_key": idempotency_key,
-            "request_hash": request_hash, "request_id": request_id,
-        }
-        earlier = store.recent_solution(conn, client_id, problem_hash, farm.settings.dedup_window)
-        if earlier is not None:
-            now = datetime.now(UTC)
-            job.update(status="succeeded", solution=earlier["solution"],
-                       deduplicated_from=earlier["id"], started_at=now, finished_at=now)
-        else:
-            message = solve_message(job["id"], client_id)
-            job.update(status="queued", message_id=message.message_id)
-        row = store.insert(conn, job)
+    def create(conn) -> Accepted | None:
+        row = store.create(conn, job, farm.settings.dedup_window)
+        if row is None:  # the idempotency key was used before: answer as the first time
+            return _replay(store.by_idempotency_key(conn, client_id, idempotency_key), request_hash, farm)
         return Accepted(_first_response(row, farm), True, row)
 
-    try:
-        accepted = store.on_shard(client_id, create)
-    except psycopg.errors.UniqueViolation:
-        message = None  # a concurrent request with the same key won: answer as it did
-        accepted = store.on_shard(client_id, lambda conn: _replay(
-            store.by_idempotency_key(conn, client_id, idempotency_key), request_hash, farm))
-    if message is not None:
+    accepted = store.on_shard(client_id, create)
+    if accepted.created and accepted.row["status"] == "queued":
         try:
             enqueue(farm.broker, message)
         except BrokerUnavailable as exc:
             log.warning("job %s accepted but not yet sent (%s); the reaper will send it",
                         accepted.document["id"], exc)
-    if accepted.created and accepted.row["status"] == "queued":
-        doc = status_document(accepted.row, farm.settings.base_url)
-        farm.cache.put_job(doc["id"], {**doc, "client_id": client_id}, terminal=False)
     return accepted
 
 
@@ -116,7 +95,7 @@ def _first_response(row: dict, farm: Farm) -> dict:
     return {
         "id": str(row["id"]),
         "status": row["status"],
-        "created_at": status_document(row)["created_at"],
+        "created_at": iso_time(row["created_at"]),
         "links": job_links(str(row["id"]), farm.settings.base_url),
         **({"deduplicated_from": str(row["deduplicated_from"])} if row.get("deduplicated_from") else {}),
     }

@@ -81,7 +81,7 @@ class Processes:
     def worker(self, name: str = "worker"):
         return self._start(name, [sys.executable, "-m", "dramatiq", "workers.main:setup", "--processes", "1",
                                   "--threads", "1", "--queues", "solve"],
-                           {"dramatiq_queue_prefetch": "1", "dramatiq_worker_timeout": "20"})
+                           {"dramatiq_queue_prefetch": "1", "dramatiq_worker_timeout": "5"})
 
     def stream(self):
         return self._start("stream", [sys.executable, "-m", "workers.stream"])

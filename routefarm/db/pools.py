@@ -17,6 +17,19 @@ CONNECT_TIMEOUT = 3  # seconds for one connection attempt
 RESET_INTERVAL = 2.0  # seconds between two replacements of one failing pool
 
 
+IDLE_CHECK = 5.0  # seconds idle after which a pooled connection is checked before use
+
+
+def _stamp(conn: psycopg.Connection) -> None:
+    conn.info_returned_at = time.monotonic()  # type: ignore[attr-defined]
+
+
+def _check_if_idle(conn: psycopg.Connection) -> None:
+    """Check a connection that sat idle a while (one round trip); a busy one is fresh."""
+    if time.monotonic() - getattr(conn, "info_returned_at", 0.0) > IDLE_CHECK:
+        ConnectionPool.check_connection(conn)
+
+
 def _pool(name: str, url: str, settings: Settings, min_size: int = 1) -> ConnectionPool:
     return ConnectionPool(
         url,
@@ -25,7 +38,8 @@ def _pool(name: str, url: str, settings: Settings, min_size: int = 1) -> Connect
         max_size=settings.db_pool_size,
         kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "routefarm"},
         timeout=settings.db_timeout,
-        check=ConnectionPool.check_connection,
+        check=_check_if_idle,
+        reset=_stamp,
         open=False,
     )
 
