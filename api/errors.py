@@ -9,7 +9,7 @@ from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
 from optimizer import InvalidProblem
-from routefarm.errors import Conflict, NotFound, ShardUnavailable
+from routefarm.errors import Conflict, InvalidInput, NotFound, ShardUnavailable
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -52,6 +52,12 @@ def register(app: Flask) -> None:
         errors = [{"pointer": i.pointer or "/", "detail": i.message} for i in exc.issues]
         return problem(422, "Invalid problem", f"{len(errors)} error(s) in the request body",
                        "invalid-problem", errors=errors)
+
+    @app.errorhandler(InvalidInput)
+    def _invalid_input(exc: InvalidInput):
+        errors = [{"pointer": pointer or "/", "detail": text} for pointer, text in exc.issues]
+        return problem(422, "Invalid request", f"{len(errors)} error(s) in the request body",
+                       "invalid-request", errors=errors)
 
     @app.errorhandler(NotFound)
     def _not_found(exc: NotFound):

@@ -12,6 +12,7 @@ from routefarm.documents import is_terminal, status_document
 from routefarm.errors import NotFound
 from routefarm.jobs import STATUSES
 from routefarm.submit import submit
+from routefarm.webhooks.events import deferred
 
 from .auth import current_client, rate_limit
 from .errors import ApiError
@@ -132,7 +133,8 @@ def _cursor(value: str | None) -> uuid.UUID | None:
 def cancel(job_id: str):
     jid = _job_id(job_id)
     f = farm()
-    row = f.store.cancel(g.client_id, jid)
+    effects, webhooks = deferred()
+    row = f.store.cancel(g.client_id, jid, effects=effects)
     if row is None:
         current = f.store.get(g.client_id, jid, with_solution=False)
         if current is None:
@@ -143,6 +145,7 @@ def cancel(job_id: str):
     doc = status_document(row, f.settings.base_url)
     if row["status"] == "cancelled":
         f.cache.finished(str(jid), {**doc, "client_id": g.client_id})
+        f.store.dispatch(webhooks)
         return jsonify(doc)
     f.cache.request_cancel(str(jid))
     f.cache.drop_job(str(jid))

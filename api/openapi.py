@@ -10,6 +10,8 @@ from pydantic.json_schema import models_json_schema
 from optimizer.model import Problem
 from optimizer.solution import Solution
 
+from . import openapi_webhooks
+
 bp = Blueprint("openapi", __name__)
 REF = "#/components/schemas/{model}"
 
@@ -46,7 +48,8 @@ EXTRA_SCHEMAS = {
     "JobRequest": {
         "type": "object", "additionalProperties": False, "required": ["problem"],
         "properties": {"problem": {"$ref": REF.format(model="Problem")},
-                       "metadata": {"type": "object", "description": "returned as given"}},
+                       "metadata": {"type": "object", "description": "returned as given"},
+                       "webhook": {"$ref": REF.format(model="WebhookTarget")}},
     },
     "JobAccepted": {
         "type": "object", "required": ["id", "status", "created_at", "links"],
@@ -69,6 +72,8 @@ EXTRA_SCHEMAS = {
             "metadata": {"type": "object"},
             "cancel_requested": {"type": "boolean"},
             "deduplicated_from": {"type": "string", "format": "uuid"},
+            "batch_id": {"type": "string", "format": "uuid"},
+            "webhook": {"$ref": REF.format(model="WebhookTarget")},
             "progress": {"type": "object", "properties": {
                 "objective": {"type": "integer"}, "elapsed": {"type": "number"},
                 "improvements": {"type": "array", "items": {"type": "array"}}}},
@@ -88,7 +93,7 @@ EXTRA_SCHEMAS = {
 @cache
 def spec() -> dict:
     _, defs = models_json_schema([(Problem, "validation"), (Solution, "serialization")], ref_template=REF)
-    schemas = {**defs.get("$defs", {}), **EXTRA_SCHEMAS}
+    schemas = {**defs.get("$defs", {}), **EXTRA_SCHEMAS, **openapi_webhooks.SCHEMAS}
     auth = [{"bearer": []}]
     return {
         "openapi": "3.1.0",
@@ -137,6 +142,7 @@ def spec() -> dict:
                                   "409": _problem_response("The job already ended"), **ERRORS},
                 },
             },
+            **openapi_webhooks.PATHS,
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
             "/readyz": {"get": {"summary": "Readiness of the directory, every shard and Redis",
                                 "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},

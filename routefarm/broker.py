@@ -9,12 +9,15 @@ import dramatiq
 import dramatiq.common
 import redis
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.message import generate_unique_id
 
 from .errors import BrokerUnavailable
 from .settings import Settings
 
 SOLVE_QUEUE = "solve"
 SOLVE_ACTOR = "solve_job"
+WEBHOOK_QUEUE = "webhooks"
+WEBHOOK_ACTOR = "deliver_webhook"
 HEARTBEAT_MS = 60_000  # Dramatiq's own requeue of a dead worker's messages (our reaper is faster)
 
 
@@ -34,7 +37,7 @@ class FarmBroker(RedisBroker):
     reaper ask Redis whether a job's message still exists.
     """
 
-    def enqueue(self, message: dramatiq.Message, *, delay: int | None = None) -> dramatiq.Message:
+    def _prepare(self, message: dramatiq.Message, delay: int | None) -> tuple[str, dramatiq.Message]:
         queue_name = message.queue_name
         key = f"{message.message_id}.{message.options.get('retries', 0)}"
         message = message.copy(options={"redis_message_id": key})
@@ -42,16 +45,38 @@ class FarmBroker(RedisBroker):
             queue_name = dramatiq.common.dq_name(queue_name)
             message = message.copy(queue_name=queue_name,
                                    options={"eta": dramatiq.common.current_millis() + delay})
+        return queue_name, message
+
+    def enqueue(self, message: dramatiq.Message, *, delay: int | None = None) -> dramatiq.Message:
+        queue_name, message = self._prepare(message, delay)
         self.emit_before("enqueue", message, delay)
-        self.do_enqueue(queue_name, key, message.encode())
+        self.do_enqueue(queue_name, message.options["redis_message_id"], message.encode())
         self.emit_after("enqueue", message, delay)
         return message
+
+    def enqueue_many(self, messages: list[dramatiq.Message]) -> None:
+        """Enqueue every message in one Redis round trip (a pipeline of Dramatiq's own script)."""
+        prepared = [self._prepare(m, None) for m in messages]
+        if not prepared:
+            return
+        for _, message in prepared:
+            self.emit_before("enqueue", message, None)
+        dispatch, pipe = self.scripts["dispatch"], self.client.pipeline(transaction=False)
+        for queue_name, message in prepared:
+            args = ["enqueue", dramatiq.common.current_millis(), queue_name, self.broker_id,
+                    self.heartbeat_timeout, self.dead_message_ttl, 0, self._max_unpack_size(),
+                    message.options["redis_message_id"], message.encode()]
+            dispatch(keys=[self.namespace], args=args, client=pipe)
+        pipe.execute()
+        for _, message in prepared:
+            self.emit_after("enqueue", message, None)
 
 
 def make_broker(settings: Settings) -> RedisBroker:
     broker = FarmBroker(url=settings.redis_url, namespace=settings.namespace,
                         heartbeat_timeout=HEARTBEAT_MS)
     broker.declare_queue(SOLVE_QUEUE)
+    broker.declare_queue(WEBHOOK_QUEUE)
     return broker
 
 
@@ -61,9 +86,32 @@ def solve_message(job_id: str, client_id: str) -> dramatiq.Message:
                             args=(str(job_id), client_id), kwargs={}, options={})
 
 
-def enqueue(broker: RedisBroker, message: dramatiq.Message) -> None:
+def delivery_message(delivery_id: str, client_id: str) -> dramatiq.Message:
+    """A webhook delivery's next attempt; the message id doubles as the row's claim token."""
+    message_id = generate_unique_id()
+    return dramatiq.Message(queue_name=WEBHOOK_QUEUE, actor_name=WEBHOOK_ACTOR,
+                            args=(str(delivery_id), client_id, message_id), kwargs={}, options={},
+                            message_id=message_id)
+
+
+def enqueue(broker: RedisBroker, message: dramatiq.Message, delay: float | None = None) -> None:
+    """Send ``message`` (after ``delay`` seconds); ``BrokerUnavailable`` when Redis is down."""
     try:
-        broker.enqueue(message)
+        broker.enqueue(message, delay=None if delay is None else max(0, int(delay * 1000)))
+    except (redis.RedisError, OSError) as exc:
+        raise BrokerUnavailable(str(exc)) from exc
+
+
+def enqueue_all(broker: RedisBroker, messages: list[dramatiq.Message]) -> None:
+    """Send ``messages`` at once (one round trip with the farm's broker)."""
+    if not messages:
+        return
+    try:
+        if isinstance(broker, FarmBroker):
+            broker.enqueue_many(messages)
+        else:
+            for message in messages:
+                broker.enqueue(message)
     except (redis.RedisError, OSError) as exc:
         raise BrokerUnavailable(str(exc)) from exc
 

@@ -90,6 +90,16 @@ class Cache:
         pipe.execute()
 
     @_soft()
+    def finished_many(self, documents: dict[str, dict]) -> None:
+        """``finished`` for many jobs (a batch cancelled at once), in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        for job_id, document in documents.items():
+            pipe.set(f"rf:job:{job_id}", json.dumps(document, default=str), ex=self.ttl)
+            pipe.delete(f"rf:progress:{job_id}", f"rf:cancel:{job_id}")
+            pipe.publish(f"rf:done:{job_id}", document.get("status", ""))
+        pipe.execute()
+
+    @_soft()
     def put_progress(self, job_id: str, progress: dict) -> None:
         self.client.set(f"rf:progress:{job_id}", json.dumps(progress), ex=RUNNING_TTL)
 
@@ -101,6 +111,14 @@ class Cache:
     @_soft()
     def request_cancel(self, job_id: str) -> None:
         self.client.set(f"rf:cancel:{job_id}", b"1", ex=RUNNING_TTL * 10)
+
+    @_soft()
+    def request_cancel_many(self, job_ids: list[str]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.set(f"rf:cancel:{job_id}", b"1", ex=RUNNING_TTL * 10)
+            pipe.delete(f"rf:job:{job_id}")
+        pipe.execute()
 
     @_soft(default=False)
     def cancel_requested(self, job_id: str) -> bool:

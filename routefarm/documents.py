@@ -34,6 +34,10 @@ def status_document(row: dict[str, Any], base_url: str = "") -> dict[str, Any]:
         doc["cancel_requested"] = True
     if row.get("deduplicated_from"):
         doc["deduplicated_from"] = str(row["deduplicated_from"])
+    if row.get("batch_id"):
+        doc["batch_id"] = str(row["batch_id"])
+    if row.get("webhook_url"):
+        doc["webhook"] = {"url": row["webhook_url"]}
     if row.get("solution") is not None:
         doc["solution"] = row["solution"]
     if row.get("error"):

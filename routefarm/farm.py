@@ -1,13 +1,15 @@
-"""The resources one process of the farm holds: pools, directory, job store, cache, broker."""
+"""The resources one process of the farm holds: pools, directory, job store, cache, broker
+(and the webhook allowlist, parsed once)."""
 
 from __future__ import annotations
 
-from .broker import make_broker
+from .broker import enqueue_all, make_broker
 from .cache import Cache
 from .db.pools import Databases
 from .directory import Directory
 from .jobs import JobStore
 from .settings import Settings
+from .webhooks.ssrf import parse_allowlist
 
 
 class Farm:
@@ -17,9 +19,10 @@ class Farm:
         self.settings = settings
         self.db = Databases(settings)
         self.directory = Directory(self.db)
-        self.store = JobStore(self.db, self.directory)
         self.cache = Cache(settings.cache_url, settings.cache_ttl)
         self.broker = make_broker(settings)
+        self.store = JobStore(self.db, self.directory, send=lambda messages: enqueue_all(self.broker, messages))
+        self.webhook_allowlist = parse_allowlist(settings.webhook_allowlist)
 
     def open(self, wait: bool = False) -> Farm:
         self.db.open(wait=wait)

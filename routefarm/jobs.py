@@ -6,10 +6,7 @@ duplicate actor changes nothing and learns that it lost. See DESIGN §1 for who 
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import time
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -20,40 +17,53 @@ from psycopg.types.json import Jsonb
 
 from .db.pools import Databases
 from .directory import Directory
-from .errors import ShardUnavailable
+from .errors import RoutefarmError, ShardUnavailable
+from .ids import canonical_hash, new_job_id, worker_name
 
+log = logging.getLogger(__name__)
 MOVED = "RF001"  # SQLSTATE of an insert on a shard the client has left
 TERMINAL = ("succeeded", "failed", "cancelled")
 STATUSES = ("queued", "running", *TERMINAL)
 T = TypeVar("T")
+Effects = Callable[[Any, dict], list]  # (conn, terminal row) -> broker messages to send after commit
 
 SUMMARY_COLUMNS = (
     "id, client_id, status, metadata, attempts, max_attempts, cancel_requested, deduplicated_from,"
-    " request_id, created_at, updated_at, started_at, finished_at, error"
+    " request_id, created_at, updated_at, started_at, finished_at, error, batch_id, webhook_url"
 )
-
-
-def new_job_id() -> uuid.UUID:
-    """A UUID version 7: 48 bits of Unix milliseconds, then randomness (time-ordered)."""
-    value = (int(time.time() * 1000) & ((1 << 48) - 1)) << 80
-    value |= int.from_bytes(secrets.token_bytes(10), "big")
-    value &= ~(0xF << 76)
-    value |= 0x7 << 76  # version
-    value &= ~(0x3 << 62)
-    value |= 0x2 << 62  # variant
-    return uuid.UUID(int=value)
-
-
-def worker_name() -> str:
-    return f"{os.uname().nodename}:{os.getpid()}"
 
 
 class JobStore:
     """Job rows, routed to the client's shard through the directory."""
 
-    def __init__(self, db: Databases, directory: Directory):
+    def __init__(self, db: Databases, directory: Directory, send: Callable[[list], None] | None = None):
         self.db = db
         self.directory = directory
+        self.send = send  # sends broker messages (those of ``effects``) once their rows are committed
+
+    def dispatch(self, messages: list) -> None:
+        """Send messages whose rows are committed; a failure is logged (the reaper re-sends)."""
+        if messages and self.send is not None:
+            try:
+                self.send(messages)
+            except RoutefarmError as exc:
+                log.warning("%d message(s) not sent now (%s); the reaper will send them", len(messages), exc)
+
+    def _transition(self, client_id: str, update: Callable[[Any], dict | None], effects: Effects | None):
+        """``update(conn)`` on the client's shard; when it ends the job, ``effects`` run in the same
+        transaction (webhook deliveries, batch completion) and their messages go after the commit."""
+        messages: list = []
+
+        def action(conn):
+            row = update(conn)
+            terminal = effects is not None and row is not None and row["status"] in TERMINAL
+            messages[:] = effects(conn, row) if terminal else []
+            return row
+
+        row = self.on_shard(client_id, action)
+        if row is not None:
+            self.dispatch(messages)
+        return row
 
     def on_shard(self, client_id: str, action: Callable[[Any], T]) -> T:
         """Run ``action(conn)`` on the client's shard, following a move that just happened.
@@ -193,7 +203,7 @@ class JobStore:
         return self.on_shard(client_id, update)
 
     def finish(self, client_id: str, job_id: uuid.UUID, worker: str, status: str,
-               solution: dict | None, error: dict | None) -> dict | None:
+               solution: dict | None, error: dict | None, effects: Effects | None = None) -> dict | None:
         """running -> succeeded | failed | cancelled, with the result, in one transaction."""
 
         def update(conn):
@@ -207,7 +217,7 @@ class JobStore:
                 )
                 return cur.fetchone()
 
-        return self.on_shard(client_id, update)
+        return self._transition(client_id, update, effects)
 
     def hand_back(self, client_id: str, job_id: uuid.UUID, worker: str, message_id: str) -> dict | None:
         """running -> queued (the worker is stopping); the attempt is not counted."""
@@ -225,7 +235,7 @@ class JobStore:
 
         return self.on_shard(client_id, update)
 
-    def cancel(self, client_id: str, job_id: uuid.UUID) -> dict | None:
+    def cancel(self, client_id: str, job_id: uuid.UUID, effects: Effects | None = None) -> dict | None:
         """queued -> cancelled at once; running -> cancel_requested (the worker stops it)."""
 
         def update(conn):
@@ -245,7 +255,7 @@ class JobStore:
                     row = cur.fetchone()
                 return row
 
-        return self.on_shard(client_id, update)
+        return self._transition(client_id, update, effects)
 
 
 _CREATE = """
@@ -257,16 +267,17 @@ WITH prior AS (
 )
 INSERT INTO jobs (id, client_id, status, problem, problem_hash, metadata, max_attempts,
                   idempotency_key, request_hash, request_id, message_id,
-                  solution, deduplicated_from, started_at, finished_at)
+                  solution, deduplicated_from, started_at, finished_at, webhook_url)
 SELECT %(id)s, %(client_id)s, CASE WHEN prior.id IS NULL THEN 'queued' ELSE 'succeeded' END,
        %(problem)s, %(problem_hash)s, %(metadata)s, %(max_attempts)s,
        %(idempotency_key)s, %(request_hash)s, %(request_id)s,
        CASE WHEN prior.id IS NULL THEN %(message_id)s END,
        prior.solution, prior.id,
-       CASE WHEN prior.id IS NOT NULL THEN now() END, CASE WHEN prior.id IS NOT NULL THEN now() END
+       CASE WHEN prior.id IS NOT NULL THEN now() END, CASE WHEN prior.id IS NOT NULL THEN now() END,
+       %(webhook_url)s
 FROM (SELECT 1) AS one LEFT JOIN prior ON true
 ON CONFLICT (client_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-RETURNING id, status, created_at, deduplicated_from
+RETURNING id, status, created_at, deduplicated_from, webhook_url
 """
 
 
@@ -274,11 +285,5 @@ def _json(value: Any) -> Jsonb | None:
     return None if value is None else Jsonb(value)
 
 
-def canonical_hash(document: Any) -> str:
-    import hashlib
-
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-__all__ = ["JobStore", "ShardUnavailable", "STATUSES", "TERMINAL", "canonical_hash", "new_job_id"]
+__all__ = ["JobStore", "ShardUnavailable", "STATUSES", "TERMINAL", "canonical_hash", "new_job_id",
+           "worker_name"]

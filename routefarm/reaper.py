@@ -4,6 +4,9 @@
   (``worker_lost``) once ``max_attempts`` claims have been made.
 - ``queued`` for longer than the grace period whose message is in no broker queue (Redis
   restarted or flushed, or Redis was down when the job was accepted): sent again.
+- webhook deliveries due for longer than the grace period whose message is lost: sent again
+  (``routefarm.webhooks.resend``). A ``worker_lost`` failure creates the job's deliveries in
+  the transaction that fails it, like every terminal transition.
 
 Rows are taken with ``FOR UPDATE SKIP LOCKED``, so several reapers never act on one job.
 """
@@ -17,10 +20,12 @@ import redis
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from .broker import SOLVE_QUEUE, enqueue, messages_present, solve_message
+from .broker import SOLVE_QUEUE, enqueue, enqueue_all, messages_present, solve_message
 from .documents import status_document
 from .errors import BrokerUnavailable, ShardUnavailable
 from .farm import Farm
+from .webhooks.events import on_job_terminal
+from .webhooks.resend import resend_lost
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -31,6 +36,7 @@ class Reaped:
     requeued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     resent: list[str] = field(default_factory=list)
+    deliveries: list[str] = field(default_factory=list)  # webhook deliveries re-sent
     unavailable: list[str] = field(default_factory=list)
 
 
@@ -49,6 +55,7 @@ def _reap_shard(farm: Farm, shard: str, total: Reaped) -> None:
     result = Reaped()
     to_send = []
     finished = []
+    effects = []  # webhook deliveries of the jobs failed here
     with farm.db.shard(shard) as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT id, client_id, attempts, max_attempts FROM jobs"
@@ -63,6 +70,7 @@ def _reap_shard(farm: Farm, shard: str, total: Reaped) -> None:
                             "detail": f"the worker stopped answering on each of {job['attempts']} attempts"}),
                      job["id"]))
                 finished.append(cur.fetchone())
+                effects += on_job_terminal(conn, finished[-1])
                 result.failed.append(str(job["id"]))
             else:
                 message = solve_message(job["id"], job["client_id"])
@@ -98,9 +106,15 @@ def _reap_shard(farm: Farm, shard: str, total: Reaped) -> None:
     for row in finished:
         doc = status_document(row, farm.settings.base_url)
         farm.cache.finished(str(row["id"]), {**doc, "client_id": row["client_id"]})
-    if result.requeued or result.failed or result.resent:
-        log.info("reaper %s: requeued %d, failed %d, re-sent %d", shard,
-                 len(result.requeued), len(result.failed), len(result.resent))
+    try:
+        enqueue_all(farm.broker, effects)
+    except BrokerUnavailable as exc:
+        log.warning("reaper could not send %d webhook deliveries now (%s); next pass retries", len(effects), exc)
+    result.deliveries = resend_lost(farm, shard)
+    if result.requeued or result.failed or result.resent or result.deliveries:
+        log.info("reaper %s: requeued %d, failed %d, re-sent %d jobs and %d webhook deliveries", shard,
+                 len(result.requeued), len(result.failed), len(result.resent), len(result.deliveries))
     total.requeued += result.requeued
     total.failed += result.failed
     total.resent += result.resent
+    total.deliveries += result.deliveries

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     rate_burst: int = Field(200, ge=1)  # requests a client may send at once
     max_wait: float = Field(60.0, gt=0)  # seconds a long-poll may hold a request
     base_url: str = ""  # prefix for links in responses; empty: relative links
+    max_batch_jobs: int = Field(1000, ge=1)  # jobs in one POST /v1/batches
+
+    # webhooks
+    webhook_schedule: str = "5,30,120,600,1800,3600,10800,21600,43200,86400"  # seconds between attempts
+    webhook_jitter: float = Field(0.1, ge=0, lt=1)  # each delay is moved by up to this share, up or down
+    webhook_timeout: float = Field(10.0, gt=0)  # seconds for one attempt, connection to last byte
+    webhook_disable_after: float = Field(5 * 86400.0, ge=0)  # seconds failing without a success
+    webhook_max_body: int = Field(256 * 1024, ge=1024)  # bytes; above it the solution becomes a link
+    webhook_allowlist: str = ""  # addresses or CIDRs admitted despite the SSRF guard (comma-separated)
+    webhook_rotation_grace: float = Field(86400.0, ge=0)  # seconds a rotated-out secret still signs
 
     @field_validator("shard_urls")
     @classmethod
@@ -52,6 +62,22 @@ class Settings(BaseSettings):
         if not [u for u in value.split(",") if u.strip()]:
             raise ValueError("at least one shard URL is required")
         return value
+
+    @field_validator("webhook_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        try:
+            delays = [float(d) for d in value.split(",") if d.strip()]
+        except ValueError:
+            raise ValueError("webhook_schedule must be comma-separated seconds") from None
+        if any(d < 0 for d in delays):
+            raise ValueError("webhook_schedule delays must not be negative")
+        return value
+
+    @property
+    def webhook_delays(self) -> list[float]:
+        """Seconds to wait after each failed attempt; one attempt more than delays in all."""
+        return [float(d) for d in self.webhook_schedule.split(",") if d.strip()]
 
     @property
     def shards(self) -> dict[str, str]:

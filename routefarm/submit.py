@@ -18,9 +18,11 @@ from .documents import iso_time, job_links
 from .errors import BrokerUnavailable, Conflict
 from .farm import Farm
 from .jobs import canonical_hash, new_job_id
+from .webhooks.endpoints import check_url
+from .webhooks.events import on_job_terminal
 
 log = logging.getLogger(__name__)
-BODY_FIELDS = {"problem", "metadata"}
+BODY_FIELDS = {"problem", "metadata", "webhook"}
 
 
 class InvalidRequest(InvalidProblem):
@@ -35,7 +37,8 @@ class Accepted:
 
 
 def validate_body(body: Any, farm: Farm) -> tuple[Any, dict]:
-    """Check a ``{"problem": ..., "metadata": ...}`` body; return (Problem, metadata)."""
+    """Check a ``{"problem": ..., "metadata": ..., "webhook": {"url": ...}}`` body; return
+    (Problem, metadata). A webhook URL must pass the SSRF guard."""
     issues: list[Issue] = []
     if not isinstance(body, dict):
         raise InvalidRequest([Issue("", "the body must be a JSON object with a 'problem'")])
@@ -43,6 +46,7 @@ def validate_body(body: Any, farm: Farm) -> tuple[Any, dict]:
     metadata = body.get("metadata", {})
     if not isinstance(metadata, dict):
         issues.append(Issue("/metadata", "must be an object"))
+    issues += webhook_issues(body.get("webhook"), farm)
     problem = None
     if "problem" not in body:
         issues.append(Issue("/problem", "required field is missing"))
@@ -61,6 +65,20 @@ def validate_body(body: Any, farm: Farm) -> tuple[Any, dict]:
     return problem, metadata
 
 
+def webhook_issues(webhook: Any, farm: Farm) -> list[Issue]:
+    """Problems of an optional ``"webhook": {"url": ...}`` (a one-off target)."""
+    if webhook is None:
+        return []
+    if not isinstance(webhook, dict):
+        return [Issue("/webhook", 'must be an object: {"url": "https://..."}')]
+    issues = [Issue(f"/webhook/{k}", "unknown field") for k in webhook if k != "url"]
+    if "url" not in webhook:
+        return [*issues, Issue("/webhook/url", "required field is missing")]
+    found: list[tuple[str, str]] = []
+    check_url(webhook["url"], farm.webhook_allowlist, "/webhook/url", found)
+    return issues + [Issue(pointer, text) for pointer, text in found]
+
+
 def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = None,
            request_id: str | None = None) -> Accepted:
     problem, metadata = validate_body(body, farm)
@@ -72,16 +90,22 @@ def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = 
         "id": uuid.UUID(message.args[0]), "client_id": client_id, "problem": body["problem"],
         "problem_hash": problem_hash, "metadata": metadata, "max_attempts": farm.settings.max_attempts,
         "idempotency_key": idempotency_key, "request_hash": request_hash, "request_id": request_id,
-        "message_id": message.message_id,
+        "message_id": message.message_id, "webhook_url": (body.get("webhook") or {}).get("url"),
     }
+    effects: list = []
 
     def create(conn) -> Accepted | None:
+        effects.clear()
         row = store.create(conn, job, farm.settings.dedup_window)
         if row is None:  # the idempotency key was used before: answer as the first time
             return _replay(store.by_idempotency_key(conn, client_id, idempotency_key), request_hash, farm)
+        if row["status"] == "succeeded":  # de-duplicated: its terminal event fires now
+            with conn.transaction():
+                effects[:] = on_job_terminal(conn, {**row, "client_id": client_id})
         return Accepted(_first_response(row, farm), True, row)
 
     accepted = store.on_shard(client_id, create)
+    store.dispatch(effects)
     if accepted.created and accepted.row["status"] == "queued":
         try:
             enqueue(farm.broker, message)

@@ -86,6 +86,12 @@ class Processes:
     def stream(self):
         return self._start("stream", [sys.executable, "-m", "workers.stream"])
 
+    def webhook(self, name: str = "webhook", threads: int = 8):
+        """The webhook delivery process (the Procfile's ``webhook``): many threads, its own queue."""
+        return self._start(name, [sys.executable, "-m", "dramatiq", "workers.main:setup", "--processes", "1",
+                                  "--threads", str(threads), "--queues", "webhooks"],
+                           {"dramatiq_worker_timeout": "50"})
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"

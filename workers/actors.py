@@ -1,4 +1,10 @@
-"""Dramatiq actors. Thin: the work is in ``workers.solving``.
+"""Dramatiq actors. Thin: the work is in ``workers.solving`` and ``routefarm.webhooks.sender``.
+
+``solve_job`` runs on the ``solve`` queue (one thread per process: OR-Tools is CPU-bound);
+``deliver_webhook`` on its own ``webhooks`` queue, consumed by the ``webhook`` process with
+many threads (deliveries wait on the network), so a slow receiver never delays solving.
+Webhook retries follow the published schedule by re-enqueueing with a delay, not Dramatiq's
+backoff; Dramatiq retries only infrastructure errors (the message token makes a retry safe).
 
 Import only after ``workers.runtime.install()`` (``workers.main:setup`` does it).
 """
@@ -9,8 +15,9 @@ import dramatiq
 import psycopg
 import redis
 
-from routefarm.broker import MAX_RETRIES, SOLVE_ACTOR, SOLVE_QUEUE
+from routefarm.broker import MAX_RETRIES, SOLVE_ACTOR, SOLVE_QUEUE, WEBHOOK_ACTOR, WEBHOOK_QUEUE
 from routefarm.errors import BrokerUnavailable, ShardUnavailable
+from routefarm.webhooks import sender
 
 from . import runtime, solving
 
@@ -34,3 +41,16 @@ def _retry_infrastructure_only(retries: int, exc: Exception) -> bool:
 )
 def solve_job(job_id: str, client_id: str) -> None:
     solving.run(runtime.current(), job_id, client_id)
+
+
+@dramatiq.actor(
+    actor_name=WEBHOOK_ACTOR,
+    queue_name=WEBHOOK_QUEUE,
+    time_limit=int((runtime.current().settings.webhook_timeout + sender.LEASE_MARGIN) * 1000),
+    retry_when=_retry_infrastructure_only,
+    max_retries=MAX_RETRIES,
+    min_backoff=1_000,
+    max_backoff=30_000,
+)
+def deliver_webhook(delivery_id: str, client_id: str, token: str) -> None:
+    sender.deliver(runtime.current().farm, delivery_id, client_id, token)

@@ -17,6 +17,7 @@ from routefarm.broker import enqueue, solve_message
 from routefarm.documents import status_document
 from routefarm.errors import BrokerUnavailable, RoutefarmError
 from routefarm.jobs import worker_name
+from routefarm.webhooks.events import deferred
 
 log = logging.getLogger(__name__)
 CANCEL_POLL = 0.2  # seconds between two looks at the cancel flag
@@ -118,13 +119,15 @@ def run(rt, job_id: str, client_id: str) -> None:
 
 def _store(rt, jid, client_id, worker, status, solution, error, context) -> None:
     farm = rt.farm
-    row = farm.store.finish(client_id, jid, worker, status, solution, error)
+    effects, webhooks = deferred()  # the webhook deliveries commit with the result
+    row = farm.store.finish(client_id, jid, worker, status, solution, error, effects=effects)
     if row is None:
         log.warning("result not stored: the job is no longer this worker's", extra=context)
         return
     row["solution"] = solution
     doc = status_document(row, rt.settings.base_url)
     farm.cache.finished(str(jid), {**doc, "client_id": client_id})
+    farm.store.dispatch(webhooks)  # after the cache: a receiver reading the job sees it ended
     log.info("job %s", status, extra=context)
 
 

@@ -10,6 +10,7 @@ from .supervisor import ProcessSpec
 
 LINE = re.compile(r"^(?P<name>[A-Za-z0-9_-]+)\s*:\s*(?P<command>\S.*)$")
 FARM_PROCESSES = ("web", "stream", "worker")
+SINGLETONS = ("webhook",)  # run once each when the Procfile defines them
 
 
 def parse_procfile(text: str, source: str = "Procfile") -> dict[str, str]:
@@ -49,11 +50,12 @@ def find_procfile(explicit: Path | None = None) -> Path:
 
 
 def formation(processes: dict[str, str], workers: int, port: int) -> list[ProcessSpec]:
-    """web.1 (with PORT), stream.1 and worker.1..N from the Procfile's commands."""
+    """web.1 (with PORT), stream.1, worker.1..N and webhook.1 (when defined) from the Procfile."""
     missing = [name for name in FARM_PROCESSES if name not in processes]
     if missing:
         raise FarmError(f"the Procfile defines no {', '.join(missing)} process")
     specs = [ProcessSpec("web.1", processes["web"], {"PORT": str(port)}),
              ProcessSpec("stream.1", processes["stream"])]
     specs += [ProcessSpec(f"worker.{i}", processes["worker"]) for i in range(1, workers + 1)]
+    specs += [ProcessSpec(f"{name}.1", processes[name]) for name in SINGLETONS if name in processes]
     return specs

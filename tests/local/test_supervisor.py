@@ -40,6 +40,12 @@ def test_formation_gives_web_its_port_and_scales_workers():
         formation({"web": "w", "worker": "k"}, workers=1, port=1)
 
 
+def test_formation_runs_the_webhook_process_once():
+    specs = formation({"web": "w", "stream": "s", "worker": "k", "webhook": "h"}, workers=2, port=8123)
+    assert [s.name for s in specs] == ["web.1", "stream.1", "worker.1", "worker.2", "webhook.1"]
+    assert specs[-1].command == "h"
+
+
 @pytest.mark.parametrize(("line", "script"), [
     ("gunicorn -c x app:app", "exec gunicorn -c x app:app"),
     ("A=1 B='x y' dramatiq m:setup", "A=1 B='x y' exec dramatiq m:setup"),

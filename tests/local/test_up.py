@@ -61,7 +61,7 @@ def test_up_serves_a_job_stops_cleanly_and_keeps_its_data(spawn, tmp_path):
     assert {"api_url", "api_key", "client_id", "redis_url", "cache_url", "directory_url", "shard_urls",
             "pid", "processes"} <= set(state)
     assert state["pid"] == farm.proc.pid and len(state["shard_urls"]) == 2
-    assert set(state["processes"]) == {"web.1", "stream.1", "worker.1"}
+    assert set(state["processes"]) == {"web.1", "stream.1", "worker.1", "webhook.1"}
     assert all(alive(pid) for pid in state["processes"].values())
     assert "webhooks to loopback addresses are allowed" in farm.text
 
@@ -82,7 +82,7 @@ def test_up_serves_a_job_stops_cleanly_and_keeps_its_data(spawn, tmp_path):
 
     farm.send(signal.SIGINT)  # Ctrl-C
     assert farm.wait(60) == 0, farm.text
-    for name in ("web.1", "stream.1", "worker.1"):
+    for name in ("web.1", "stream.1", "worker.1", "webhook.1"):
         assert f"{name} stopped (exit code 0)" in farm.text
     stopped = read_state(data_dir)
     assert "pid" not in stopped and "processes" not in stopped and stopped["api_key"] == key
@@ -125,7 +125,7 @@ def test_up_recovers_from_a_killed_predecessor(spawn, tmp_path):
 
     port = free_port()
     again = spawn(up_command("--data-dir", data_dir, "--port", port, "--workers", 1), env=clean_env())
-    again.wait_for(r"stopping 3 process\(es\) left by an earlier run", timeout=30)
+    again.wait_for(r"stopping 4 process\(es\) left by an earlier run", timeout=30)
     again.wait_for("PostgreSQL: stopping a server an earlier run left behind", timeout=30)
     again.wait_for("Redis: stopped a server an earlier run left behind", timeout=30)
     again.wait_for("routefarm is up", timeout=120)

@@ -1,0 +1,64 @@
+"""/v1/batches: submit many jobs at once, read the batch's progress, cancel what is left."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from routefarm.batches import cancel_batch, get_batch, submit_batch
+from routefarm.errors import NotFound
+
+from .auth import current_client, rate_limit
+from .errors import ApiError
+
+bp = Blueprint("batches", __name__, url_prefix="/v1/batches")
+
+
+def farm():
+    return current_app.extensions["routefarm"]
+
+
+@bp.before_request
+def _authenticate():
+    rate_limit(farm(), current_client(farm()))
+
+
+def _batch_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"no batch {value!r}") from None
+
+
+@bp.post("")
+def create():
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "Bad request", "the body must be JSON (Content-Type: application/json)")
+    doc = submit_batch(farm(), g.client_id, body, request_id=g.get("request_id"))
+    response = jsonify(doc)
+    response.status_code = 202
+    response.headers["Location"] = doc["links"]["self"]
+    return response
+
+
+@bp.get("/<batch_id>")
+def get(batch_id: str):
+    bid = _batch_id(batch_id)
+    doc = get_batch(farm(), g.client_id, bid)
+    if doc is None:
+        raise NotFound(f"no batch {bid}")
+    return jsonify(doc)
+
+
+@bp.delete("/<batch_id>")
+def cancel(batch_id: str):
+    """Queued jobs are cancelled at once (200); running ones stop within a second (202)."""
+    bid = _batch_id(batch_id)
+    result = cancel_batch(farm(), g.client_id, bid)
+    if result is None:
+        raise NotFound(f"no batch {bid}")
+    response = jsonify(result.document)
+    response.status_code = 202 if result.stopping else 200
+    return response

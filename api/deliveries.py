@@ -1,0 +1,114 @@
+"""Delivery logs and manual retries: /v1/jobs/{id}/deliveries, /v1/batches/{id}/deliveries,
+/v1/deliveries/{id}, /v1/deliveries/{id}/retry."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, current_app, g, jsonify
+
+from routefarm.errors import NotFound
+from routefarm.webhooks import deliveries, endpoints
+
+from .auth import current_client, rate_limit
+from .errors import ApiError
+
+bp = Blueprint("deliveries", __name__, url_prefix="/v1")
+
+
+def farm():
+    return current_app.extensions["routefarm"]
+
+
+@bp.before_request
+def _authenticate():
+    rate_limit(farm(), current_client(farm()))
+
+
+def _uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"no {what} {value!r}") from None
+
+
+def _documents(conn, rows: list[dict]) -> list[dict]:
+    logs = deliveries.attempts_of(conn, [r["id"] for r in rows]) if rows else {}
+    base = farm().settings.base_url
+    return [deliveries.document(r, logs.get(r["id"], []), base) for r in rows]
+
+
+@bp.get("/jobs/<job_id>/deliveries")
+def of_job(job_id: str):
+    jid = _uuid(job_id, "job")
+
+    def read(conn):
+        if conn.execute("SELECT 1 FROM jobs WHERE id = %s AND client_id = %s", (jid, g.client_id)).fetchone() is None:
+            return None
+        return _documents(conn, deliveries.for_job(conn, g.client_id, jid))
+
+    docs = farm().store.on_shard(g.client_id, read)
+    if docs is None:
+        raise NotFound(f"no job {jid}")
+    return jsonify({"deliveries": docs})
+
+
+@bp.get("/batches/<batch_id>/deliveries")
+def of_batch(batch_id: str):
+    bid = _uuid(batch_id, "batch")
+
+    def read(conn):
+        if conn.execute("SELECT 1 FROM batches WHERE id = %s AND client_id = %s",
+                        (bid, g.client_id)).fetchone() is None:
+            return None
+        return _documents(conn, deliveries.for_batch(conn, g.client_id, bid))
+
+    docs = farm().store.on_shard(g.client_id, read)
+    if docs is None:
+        raise NotFound(f"no batch {bid}")
+    return jsonify({"deliveries": docs})
+
+
+@bp.get("/deliveries/<delivery_id>")
+def get(delivery_id: str):
+    did = _uuid(delivery_id, "delivery")
+
+    def read(conn):
+        row = deliveries.get(conn, g.client_id, did)
+        return None if row is None else _documents(conn, [row])[0]
+
+    doc = farm().store.on_shard(g.client_id, read)
+    if doc is None:
+        raise NotFound(f"no delivery {did}")
+    return jsonify(doc)
+
+
+@bp.post("/deliveries/<delivery_id>/retry")
+def retry(delivery_id: str):
+    """Send the delivery again now (same webhook-id), its schedule starting over."""
+    did = _uuid(delivery_id, "delivery")
+    sent = []
+
+    def reopen(conn):
+        row = deliveries.get(conn, g.client_id, did)
+        if row is None:
+            return None
+        if row["endpoint_id"] is not None:
+            endpoint = endpoints.get(conn, g.client_id, row["endpoint_id"])
+            if endpoint is None:
+                raise ApiError(409, "Conflict", "the delivery's endpoint was deleted", "endpoint-deleted")
+            if endpoint["disabled_at"] is not None:
+                raise ApiError(409, "Conflict", "the delivery's endpoint is disabled "
+                               f"({endpoint['disabled_reason']}); enable it with PATCH {{\"enabled\": true}}",
+                               "endpoint-disabled")
+        reopened, message = deliveries.reopen(conn, g.client_id, did)
+        sent.append(message)
+        return _documents(conn, [reopened])[0]
+
+    doc = farm().store.on_shard(g.client_id, reopen)
+    if doc is None:
+        raise NotFound(f"no delivery {did}")
+    farm().store.dispatch(sent[-1:])
+    response = jsonify(doc)
+    response.status_code = 202
+    return response

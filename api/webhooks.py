@@ -1,0 +1,113 @@
+"""/v1/webhooks: endpoints (create, list, read, update, delete, rotate) and the client's secret.
+
+An endpoint's secret is in the body of its creation and of each rotation, and nowhere
+else. The client's default secret (``/v1/webhooks/secret``) signs one-off targets: the
+``"webhook": {"url": ...}`` of a job or a batch.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from routefarm.errors import NotFound
+from routefarm.webhooks import endpoints
+
+from .auth import current_client, rate_limit
+from .errors import ApiError
+
+bp = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks")
+
+
+def farm():
+    return current_app.extensions["routefarm"]
+
+
+@bp.before_request
+def _authenticate():
+    rate_limit(farm(), current_client(farm()))
+
+
+def _endpoint_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"no webhook endpoint {value!r}") from None
+
+
+def _body() -> object:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "Bad request", "the body must be JSON (Content-Type: application/json)")
+    return body
+
+
+def _on_shard(action):
+    return farm().store.on_shard(g.client_id, action)
+
+
+def _found(row, endpoint_id):
+    if row is None:
+        raise NotFound(f"no webhook endpoint {endpoint_id}")
+    return row
+
+
+@bp.post("/endpoints")
+def create():
+    fields = endpoints.validate(_body(), farm().webhook_allowlist)
+    row = _on_shard(lambda conn: endpoints.create(conn, g.client_id, fields))
+    doc = endpoints.document(row, farm().settings.base_url)
+    response = jsonify(doc)
+    response.status_code = 201
+    response.headers["Location"] = doc["links"]["self"]
+    return response
+
+
+@bp.get("/endpoints")
+def index():
+    rows = _on_shard(lambda conn: endpoints.listing(conn, g.client_id))
+    return jsonify({"endpoints": [endpoints.document(r, farm().settings.base_url) for r in rows]})
+
+
+@bp.get("/endpoints/<endpoint_id>")
+def get(endpoint_id: str):
+    eid = _endpoint_id(endpoint_id)
+    row = _found(_on_shard(lambda conn: endpoints.get(conn, g.client_id, eid)), eid)
+    return jsonify(endpoints.document(row, farm().settings.base_url))
+
+
+@bp.patch("/endpoints/<endpoint_id>")
+def update(endpoint_id: str):
+    eid = _endpoint_id(endpoint_id)
+    fields = endpoints.validate(_body(), farm().webhook_allowlist, partial=True)
+    row = _found(_on_shard(lambda conn: endpoints.update(conn, g.client_id, eid, fields)), eid)
+    return jsonify(endpoints.document(row, farm().settings.base_url))
+
+
+@bp.delete("/endpoints/<endpoint_id>")
+def delete(endpoint_id: str):
+    eid = _endpoint_id(endpoint_id)
+    _found(_on_shard(lambda conn: endpoints.delete(conn, g.client_id, eid)), eid)
+    return "", 204
+
+
+@bp.post("/endpoints/<endpoint_id>/rotate")
+def rotate(endpoint_id: str):
+    eid = _endpoint_id(endpoint_id)
+    grace = farm().settings.webhook_rotation_grace
+    row = _found(_on_shard(lambda conn: endpoints.rotate(conn, g.client_id, eid, grace)), eid)
+    return jsonify(endpoints.document(row, farm().settings.base_url))
+
+
+@bp.get("/secret")
+def secret():
+    row = _on_shard(lambda conn: endpoints.client_secret(conn, g.client_id))
+    return jsonify(endpoints.secret_document(row))
+
+
+@bp.post("/secret/rotate")
+def rotate_secret():
+    grace = farm().settings.webhook_rotation_grace
+    row = _on_shard(lambda conn: endpoints.rotate_client_secret(conn, g.client_id, grace))
+    return jsonify(endpoints.secret_document(row))
