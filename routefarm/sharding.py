@@ -5,9 +5,10 @@ directory under a short write lock on the source:
 
 1. mark the move in the directory (``moving_to``), so two moves cannot overlap;
 2. copy every row to the target (upsert), then again the rows changed since, until quiet;
-3. lock the source table against writes, copy the last changes, record the client as moved
-   on the source (an insert for it there now fails and is retried on the new shard),
-   switch the directory, delete the source rows, release the lock.
+3. lock the source table against writes, copy the last changes (and the client's batches,
+   webhook endpoints, secrets, deliveries and attempts, whole, under the same lock), record
+   the client as moved on the source (an insert for it there now fails and is retried on
+   the new shard), switch the directory, delete the source rows, release the lock.
 
 A writer blocked by the lock then finds no row on the source and follows the directory to
 the target (``JobStore.on_shard``). No job is lost or duplicated.
@@ -29,6 +30,9 @@ QUIET = 20  # rows changed in a pass below which the final, locked pass runs
 MAX_PASSES = 10
 LOOK_BACK = 60  # seconds
 JSON_COLUMNS = ("problem", "metadata", "solution", "error")
+# the client's other tables, copied whole under the final lock (parents before children)
+CLIENT_TABLES = {"client_secrets": "client_id", "webhook_endpoints": "id", "batches": "id",
+                 "webhook_deliveries": "id", "webhook_attempts": "id"}
 
 
 @dataclass(frozen=True)
@@ -81,17 +85,21 @@ def move(farm: Farm, client_id: str, target: str) -> int:
         with farm.db.shard(source) as src:
             src.execute("LOCK TABLE jobs IN SHARE ROW EXCLUSIVE MODE")
             _copy_with(src, farm, target, client_id, mark)
+            _copy_client_tables(src, farm, target, client_id)
             src.execute("INSERT INTO moved_clients (client_id, moved_to) VALUES (%s, %s)"
                         " ON CONFLICT (client_id) DO UPDATE SET moved_to = EXCLUDED.moved_to, moved_at = now()",
                         (client_id, target))
             moved = src.execute("DELETE FROM jobs WHERE client_id = %s", (client_id,)).rowcount
+            for table in reversed(CLIENT_TABLES):
+                src.execute(f"DELETE FROM {table} WHERE client_id = %s", (client_id,))
             with farm.db.dir() as conn:
                 farm.directory.set_shard(conn, client_id, target)
             switched = True
     except BaseException:
         if not switched:  # the source still owns every row: drop the copies, unmark the move
             with farm.db.shard(target) as conn:
-                conn.execute("DELETE FROM jobs WHERE client_id = %s", (client_id,))
+                for table in (*reversed(CLIENT_TABLES), "jobs"):
+                    conn.execute(f"DELETE FROM {table} WHERE client_id = %s", (client_id,))
             with farm.db.dir() as conn:
                 conn.execute("UPDATE client_shards SET moving_to = NULL WHERE client_id = %s AND shard = %s",
                              (client_id, source))
@@ -127,3 +135,18 @@ def _copy_with(src, farm: Farm, target: str, client_id: str, since):
                 f" ON CONFLICT (id) DO UPDATE SET {updates}", values)
             count += 1
     return mark, count
+
+
+def _copy_client_tables(src, farm: Farm, target: str, client_id: str) -> None:
+    """Copy the client's webhook and batch rows (small next to its jobs) under a write lock."""
+    src.execute(f"LOCK TABLE {', '.join(CLIENT_TABLES)} IN SHARE ROW EXCLUSIVE MODE")
+    with src.cursor(row_factory=dict_row) as cur, farm.db.shard(target) as dst:
+        for table, key in CLIENT_TABLES.items():
+            cur.execute(f"SELECT * FROM {table} WHERE client_id = %s", (client_id,))
+            for row in cur.fetchall():
+                columns = list(row)
+                values = [Jsonb(row[c]) if c == "metadata" and row[c] is not None else row[c] for c in columns]
+                updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
+                dst.execute(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+                    f" ON CONFLICT ({key}) DO UPDATE SET {updates}", values)
