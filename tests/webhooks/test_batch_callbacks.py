@@ -111,3 +111,29 @@ def test_a_hanging_receiver_does_not_slow_solving(processes, client_factory, rec
 
 def api_last_job(api: Api) -> str:
     return api.ok("GET", "/v1/jobs?limit=1")["jobs"][0]["id"]
+
+
+@pytest.mark.slow
+def test_cancelling_a_running_batch(processes, client_factory, receivers):
+    _, key = client_factory("cancelling")
+    receiver = receivers()
+    start_farm(processes)
+    api = Api(processes.port, key)
+    endpoint = api.ok("POST", "/v1/webhooks/endpoints", {"url": receiver.url, "event_types": ["batch.completed"]})
+    accepted = api.ok("POST", "/v1/batches", {"jobs": [{"problem": tiny_problem(i, time_limit=20)}
+                                                       for i in range(6)]}, status=202)
+    api.wait(f"/v1/batches/{accepted['id']}", lambda d: d["counts"]["running"] == 2, timeout=20)
+
+    got, doc = api.call("DELETE", f"/v1/batches/{accepted['id']}")
+    assert got == 202 and doc["status"] == "cancelling", doc  # two solves are stopping
+    assert doc["counts"]["cancelled"] == 4 and doc["counts"]["running"] == 2
+    done = api.wait(f"/v1/batches/{accepted['id']}", lambda d: d["status"] == "completed", timeout=10)
+    assert done["counts"]["cancelled"] == 6 and done["percent_done"] == 100.0
+    stopped = [api.ok("GET", f"/v1/jobs/{j}") for j in accepted["job_ids"]]
+    assert sum("solution" in j for j in stopped) == 2  # the running ones kept their best solution
+
+    receiver.wait_for(lambda rs: len(rs) >= 1, timeout=10, what="batch.completed")
+    time.sleep(1.0)
+    [request] = receiver.requests
+    event = verify(endpoint["secret"], request)
+    assert event["type"] == "batch.completed" and event["data"]["counts"]["cancelled"] == 6
