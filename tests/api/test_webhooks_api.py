@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import re
 import uuid
 
 import pytest
@@ -166,7 +168,10 @@ def test_tenant_isolation(http, auth):
 
 
 def test_openapi_lists_the_webhook_and_batch_endpoints(http):
-    paths = http.get("/openapi.json").get_json()["paths"]
+    document = http.get("/openapi.json").get_json()
+    paths = document["paths"]
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(document)))
+    assert refs <= set(document["components"]["schemas"])  # every reference resolves
     for path, methods in {
         "/v1/webhooks/endpoints": {"get", "post"},
         "/v1/webhooks/endpoints/{endpoint_id}": {"get", "patch", "delete"},
