@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.constraint_solver import pywrapcp
 
+from .breaks import add_breaks
 from .layout import Layout
 from .scaling import to_int
 
@@ -65,7 +66,7 @@ def build(layout: Layout) -> Model:
     _drops(model, _route_bound(model, distance, time, horizon))
     _locks(model)
     if model.time is not None:
-        _breaks(model)
+        add_breaks(model)
     return model
 
 
@@ -102,8 +103,9 @@ def _time_dimension(model: Model, time_cb: int, horizon: int):
             dim.CumulVar(routing.End(v)).SetRange(lo, hi)
         if vehicle.max_duration is not None:
             dim.SetSpanUpperBoundForVehicle(to_int(vehicle.max_duration, ts), v)
-        routing.AddVariableMaximizedByFinalizer(dim.CumulVar(routing.Start(v)))
+        # finish as early as possible, then leave as late as that allows (no needless waiting)
         routing.AddVariableMinimizedByFinalizer(dim.CumulVar(routing.End(v)))
+        routing.AddVariableMaximizedByFinalizer(dim.CumulVar(routing.Start(v)))
     for node in range(layout.task_count):
         windows = layout.windows[node]
         if not windows:
@@ -265,38 +267,3 @@ def _locks(model: Model) -> None:
             index = model.index(layout.step_node[step])
             solver.Add(routing.NextVar(previous) == index)
             previous = index
-
-
-def _breaks(model: Model) -> None:
-    layout, routing = model.layout, model.routing
-    solver = routing.solver()
-    ts = layout.time_scale
-    visits = None
-    for v, vehicle in enumerate(layout.problem.vehicles):
-        if not vehicle.breaks:
-            continue
-        if visits is None:
-            visits = [0] * routing.Size()
-            for index in range(routing.Size()):
-                node = model.manager.IndexToNode(index)
-                visits[index] = to_int(layout.service[node], ts)
-        intervals = []
-        for brk in vehicle.breaks:
-            spans = sorted((to_int(a, ts), to_int(b, ts)) for a, b in brk.time_windows)
-            iv = solver.FixedDurationIntervalVar(
-                spans[0][0], max(b for _, b in spans), to_int(brk.duration, ts), True,
-                f"break:{vehicle.id}:{brk.id}",
-            )
-            # a used vehicle takes each break within its route; an unused one takes none
-            solver.Add(iv.PerformedExpr() == routing.ActiveVehicleVar(v))
-            solver.Add(iv.SafeStartExpr(2**40) >= model.time.CumulVar(routing.Start(v)))
-            solver.Add(iv.SafeEndExpr(0) <= model.time.CumulVar(routing.End(v)))
-            reach = spans[0][1]
-            for a, b in spans[1:]:
-                if a > reach + 1:
-                    iv.StartExpr().Var().RemoveInterval(reach + 1, a - 1)
-                reach = max(reach, b)
-            routing.AddIntervalToAssignment(iv)
-            intervals.append((brk, iv))
-        model.time.SetBreakIntervalsOfVehicle([iv for _, iv in intervals], v, visits)
-        model.breaks[v] = intervals

@@ -249,3 +249,13 @@ def test_locks_that_cannot_hold_give_no_solution():
     solution = solve(parse_problem(data), time_limit=1)
     assert solution.status == "no_solution"
     assert "locked" in solution.solver.message
+
+
+def test_routes_finish_as_early_as_possible_and_leave_without_needless_waiting(solved):
+    # a opens at 100: the route serves it right then (not at the window's end) and leaves
+    # its depot just in time to arrive without waiting
+    data = depot_problem([0, 10, 20], [("a", 1, {"time_windows": [[100, 200]]}), ("b", 2, {})])
+    steps = solved(data).routes[0].steps
+    a = next(s for s in steps if s.id == "a")
+    assert a.arrival + a.waiting == 100
+    assert all(s.waiting == 0 for s in steps)
