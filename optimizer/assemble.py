@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from .changes import plan_changes
 from .layout import Layout
 from .reasons import reason
 from .search import Outcome
@@ -50,7 +51,8 @@ def assemble(layout: Layout, outcome: Outcome, wall_time: float, engine: str) ->
         stopped_by=outcome.stopped_by,
         message=outcome.message,
     )
-    return Solution(status=status, summary=summary, routes=routes, unassigned=unassigned, solver=solver)
+    return Solution(status=status, summary=summary, routes=routes, unassigned=unassigned, solver=solver,
+                    changes=plan_changes(layout, outcome.routes))
 
 
 def _position(problem, unassigned: Unassigned) -> int:

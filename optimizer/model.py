@@ -164,6 +164,9 @@ class Problem(_Frozen):
     options: Options = Options()
     initial_routes: list[RouteSpec] = []
     locked: list[RouteSpec] = []
+    # Plan stability: what serving a stop or shipment of ``initial_routes`` with another
+    # vehicle costs, in objective units (metres, seconds or currency). Absent: no cost.
+    reassign_penalty: NonNegative | None = None
 
     @property
     def uses_matrix(self) -> bool:

@@ -16,6 +16,7 @@ from ortools.constraint_solver import pywrapcp
 from .breaks import add_breaks
 from .layout import Layout
 from .scaling import to_int
+from .stability import add_stability
 
 COST_UNITS = 100_000  # integer cost units per currency unit, per unit of time scale
 MAX_TOTAL = 2**62  # keep every objective term far from int64 overflow
@@ -63,7 +64,9 @@ def build(layout: Layout) -> Model:
     _limits(model, distance_cb)
     _shipments(model)
     _skills(model)
-    _drops(model, _route_bound(model, distance, time, horizon))
+    bound = _route_bound(model, distance, time, horizon)
+    bound += add_stability(model, MAX_TOTAL // (16 * max(layout.task_count, 1)))
+    _drops(model, bound)
     _locks(model)
     if model.time is not None:
         add_breaks(model)

@@ -59,12 +59,37 @@ class SolverInfo(_Out):
     message: str | None = None
 
 
+class Change(_Out):
+    """A step of ``initial_routes`` that the new plan serves differently."""
+
+    step: str  # "c1", or "s1:pickup" / "s1:delivery"
+    from_vehicle: str
+    to_vehicle: str | None  # none: the step is no longer served
+    from_position: int  # 0-based, among the steps of the initial route
+    to_position: int | None  # 0-based, among the stop, pickup and delivery steps of the new route
+
+
+class Changes(_Out):
+    """The new plan against ``initial_routes`` (present when the problem has them).
+
+    ``reordered`` steps stay on their vehicle but their order relative to the other steps
+    that stayed changed: the fewest such steps that explain the new order (the others form
+    a longest common subsequence of both routes). New work inserted between steps, or work
+    taken away, moves positions but reorders nothing.
+    """
+
+    reassigned: list[Change]  # served by another vehicle, or not any more
+    reordered: list[Change]
+    unchanged: int  # steps kept on their vehicle, in their relative order
+
+
 class Solution(_Out):
     status: Status
     summary: Summary
     routes: list[Route]
     unassigned: list[Unassigned]
     solver: SolverInfo
+    changes: Changes | None = None
 
     def to_json_dict(self) -> dict:
         return self.model_dump(mode="json", exclude_none=True)
