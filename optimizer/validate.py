@@ -40,7 +40,7 @@ def parse_problem(data: Any, limits: Limits | None = None) -> Problem:
     try:
         problem = Problem.model_validate(data)
     except ValidationError as exc:
-        issues.extend(_from_pydantic(exc))
+        issues.extend(pydantic_issues(exc))
     if isinstance(data, Mapping):
         issues.extend(_Relations(data, limits).check())
     issues = _unique(issues)
@@ -62,7 +62,8 @@ _MESSAGES = {
 }
 
 
-def _from_pydantic(exc: ValidationError) -> Iterator[Issue]:
+def pydantic_issues(exc: ValidationError) -> Iterator[Issue]:
+    """The errors of a pydantic validation as issues with JSON pointers and plain sentences."""
     for error in exc.errors(include_url=False):
         loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         message = _MESSAGES.get(error["type"], error["msg"])
