@@ -10,7 +10,7 @@ from flask import Flask, g, request
 from routefarm.farm import Farm
 from routefarm.settings import Settings
 
-from . import batches, deliveries, errors, health, jobs, openapi, webhooks
+from . import batches, deliveries, errors, health, jobs, openapi, reoptimize, webhooks
 from .waiter import Waiter
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, farm: Farm | None = None) -> Fl
         return response
 
     errors.register(app)
-    for blueprint in (health.bp, jobs.bp, webhooks.bp, deliveries.bp, batches.bp, openapi.bp):
+    for blueprint in (health.bp, jobs.bp, reoptimize.bp, webhooks.bp, deliveries.bp, batches.bp,
+                      openapi.bp):
         app.register_blueprint(blueprint)
     return app

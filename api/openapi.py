@@ -9,6 +9,7 @@ from pydantic.json_schema import models_json_schema
 
 from optimizer.model import Problem
 from optimizer.solution import Solution
+from routefarm.reoptimize import ReoptimizeBody
 
 from . import openapi_webhooks
 
@@ -32,6 +33,16 @@ ERRORS = {
     "503": _problem_response("The client's shard cannot be reached; see Retry-After"),
 }
 JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+REOPTIMIZE = {"post": {
+    "summary": "Re-plan a succeeded job from what happened since (a new job, solved like any other)",
+    "security": [{"bearer": []}], "parameters": [JOB_ID],
+    "requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": REF.format(model="ReoptimizeBody")}}}},
+    "responses": {"202": _json("JobAccepted", "Accepted (or replayed for a known event_id)"),
+                  "400": _problem_response("Not JSON"), "404": _problem_response("No such job"),
+                  "409": _problem_response("The base job has not succeeded"),
+                  "422": _problem_response("Invalid request, every error with its JSON pointer"), **ERRORS},
+}}
 
 EXTRA_SCHEMAS = {
     "ProblemDetails": {
@@ -92,7 +103,8 @@ EXTRA_SCHEMAS = {
 
 @cache
 def spec() -> dict:
-    _, defs = models_json_schema([(Problem, "validation"), (Solution, "serialization")], ref_template=REF)
+    _, defs = models_json_schema([(Problem, "validation"), (Solution, "serialization"),
+                                   (ReoptimizeBody, "validation")], ref_template=REF)
     schemas = {**defs.get("$defs", {}), **EXTRA_SCHEMAS, **openapi_webhooks.SCHEMAS}
     auth = [{"bearer": []}]
     return {
@@ -142,6 +154,7 @@ def spec() -> dict:
                                   "409": _problem_response("The job already ended"), **ERRORS},
                 },
             },
+            "/v1/jobs/{job_id}/reoptimize": REOPTIMIZE,
             **openapi_webhooks.PATHS,
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
             "/readyz": {"get": {"summary": "Readiness of the directory, every shard and Redis",
