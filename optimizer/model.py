@@ -7,7 +7,6 @@ fields) live here; rules that relate several parts of a problem live in ``valida
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -169,14 +168,6 @@ class Problem(_Frozen):
     reassign_penalty: NonNegative | None = None
 
     @property
-    def uses_matrix(self) -> bool:
-        return self.matrix is not None
-
-    @property
     def dimensions(self) -> int:
         """Number of capacity dimensions (0 when no vehicle declares a capacity)."""
         return max((len(v.capacity) for v in self.vehicles), default=0)
-
-
-def is_finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
