@@ -10,7 +10,18 @@ from flask import Flask, g, request
 from routefarm.farm import Farm
 from routefarm.settings import Settings
 
-from . import batches, deliveries, errors, health, jobs, openapi, reoptimize, webhooks
+from . import (
+    batches,
+    deliveries,
+    errors,
+    health,
+    jobs,
+    openapi,
+    pictures,
+    reoptimize,
+    status,
+    webhooks,
+)
 from .waiter import Waiter
 
 log = logging.getLogger(__name__)
@@ -39,6 +50,6 @@ def create_app(settings: Settings | None = None, farm: Farm | None = None) -> Fl
 
     errors.register(app)
     for blueprint in (health.bp, jobs.bp, reoptimize.bp, webhooks.bp, deliveries.bp, batches.bp,
-                      openapi.bp):
+                      openapi.bp, pictures.bp, status.bp):
         app.register_blueprint(blueprint)
     return app

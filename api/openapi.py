@@ -11,7 +11,7 @@ from optimizer.model import Problem
 from optimizer.solution import Solution
 from routefarm.reoptimize import ReoptimizeBody
 
-from . import openapi_webhooks
+from . import openapi_status, openapi_webhooks
 
 bp = Blueprint("openapi", __name__)
 REF = "#/components/schemas/{model}"
@@ -105,7 +105,8 @@ EXTRA_SCHEMAS = {
 def spec() -> dict:
     _, defs = models_json_schema([(Problem, "validation"), (Solution, "serialization"),
                                    (ReoptimizeBody, "validation")], ref_template=REF)
-    schemas = {**defs.get("$defs", {}), **EXTRA_SCHEMAS, **openapi_webhooks.SCHEMAS}
+    schemas = {**defs.get("$defs", {}), **EXTRA_SCHEMAS, **openapi_webhooks.SCHEMAS,
+               **openapi_status.SCHEMAS}
     auth = [{"bearer": []}]
     return {
         "openapi": "3.1.0",
@@ -156,6 +157,7 @@ def spec() -> dict:
             },
             "/v1/jobs/{job_id}/reoptimize": REOPTIMIZE,
             **openapi_webhooks.PATHS,
+            **openapi_status.PATHS,
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
             "/readyz": {"get": {"summary": "Readiness of the directory, every shard and Redis",
                                 "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},

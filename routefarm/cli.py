@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from .cli_common import EXIT_NEGATIVE, BadInput, read_json, read_text, write_json
+from .cli_common import EXIT_NEGATIVE, BadInput, read_json, read_text, write_json, write_text
 from .cli_farm import clients, db, shards
 from .local.command import up
 
@@ -82,6 +82,25 @@ def convert(file: str, fmt: str | None, fleet: int | None, output: str | None) -
     except ValueError as exc:
         raise BadInput(f"{file}: {exc}") from None
     write_json(problem, output, indent=None)
+
+
+@main.command()
+@click.argument("problem", metavar="PROBLEM.json")
+@click.argument("solution", metavar="SOLUTION.json")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the SVG here instead of standard output.")
+def render(problem: str, solution: str, output: str | None) -> None:
+    """Draw SOLUTION.json over PROBLEM.json's places as SVG (one path per route)."""
+    from optimizer.render import RenderError, render_svg
+
+    parsed = load_problem(problem)
+    document = read_json(solution)
+    if not isinstance(document, dict) or not isinstance(document.get("routes"), list):
+        raise BadInput(f"{solution}: not a solution document (an object with a 'routes' list)")
+    try:
+        svg = render_svg(parsed, document)
+    except (RenderError, ValueError, AttributeError, TypeError, KeyError) as exc:
+        raise BadInput(f"{solution}: cannot draw: {exc}") from None
+    write_text(svg, output)
 
 
 for _group in (db, clients, shards, up):

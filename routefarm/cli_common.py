@@ -43,7 +43,10 @@ def read_json(path: str) -> Any:
 
 
 def write_json(document: Any, output: str | None, indent: int | None = 2) -> None:
-    text = json.dumps(document, indent=indent) + "\n"
+    write_text(json.dumps(document, indent=indent) + "\n", output)
+
+
+def write_text(text: str, output: str | None) -> None:
     if output in (None, "-"):
         click.echo(text, nl=False)
     else:

@@ -1,0 +1,58 @@
+"""GET /v1/jobs/{id}/routes.svg: a job's solution drawn over its problem's places."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, current_app, g
+
+from optimizer.model import Problem
+from optimizer.render import render_svg
+from routefarm.errors import NotFound
+
+from .auth import current_client, rate_limit
+from .errors import ApiError
+
+bp = Blueprint("pictures", __name__, url_prefix="/v1/jobs")
+SVG = "image/svg+xml"
+
+
+def farm():
+    return current_app.extensions["routefarm"]
+
+
+@bp.before_request
+def _authenticate():
+    client_id = current_client(farm())
+    rate_limit(farm(), client_id)
+
+
+def _problem_and_solution(client_id: str, job_id: uuid.UUID) -> tuple[str, dict, dict | None]:
+    def read(conn):
+        return conn.execute("SELECT status, problem, solution FROM jobs WHERE id = %s AND client_id = %s",
+                            (job_id, client_id)).fetchone()
+
+    row = farm().store.on_shard(client_id, read)
+    if row is None:
+        raise NotFound(f"no job {job_id}")
+    return row
+
+
+@bp.get("/<job_id>/routes.svg")
+def routes_svg(job_id: str):
+    try:
+        jid = uuid.UUID(job_id)
+    except ValueError:
+        raise NotFound(f"no job {job_id!r}") from None
+    status, problem, solution = _problem_and_solution(g.client_id, jid)
+    if solution is None:
+        raise ApiError(409, "Conflict", f"job {jid} is {status} and has no solution to draw yet",
+                       "job-has-no-solution", job_status=status)
+    # The problem was validated when it was submitted; the structure is enough here.
+    svg = render_svg(Problem.model_validate(problem), solution)
+    response = Response(svg, mimetype=SVG)
+    response.headers["Cache-Control"] = "private, max-age=60"
+    # An SVG opened on its own is a document: it may run no script and load nothing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
