@@ -16,6 +16,7 @@ from . import (
     errors,
     health,
     jobs,
+    metrics,
     openapi,
     pictures,
     reoptimize,
@@ -50,6 +51,6 @@ def create_app(settings: Settings | None = None, farm: Farm | None = None) -> Fl
 
     errors.register(app)
     for blueprint in (health.bp, jobs.bp, reoptimize.bp, webhooks.bp, deliveries.bp, batches.bp,
-                      openapi.bp, pictures.bp, status.bp):
+                      openapi.bp, metrics.bp, pictures.bp, status.bp):
         app.register_blueprint(blueprint)
     return app

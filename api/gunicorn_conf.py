@@ -1,6 +1,9 @@
 """gunicorn settings for ``web``: threads let long-polls wait without holding a process."""
 
 import os
+import shutil
+
+from routefarm.metrics_runtime import mark_dead, use_multiproc_dir
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -14,3 +17,15 @@ graceful_timeout = 30
 max_requests = 0
 accesslog = None
 control_socket_disable = True  # gunicorn's shared ~/.gunicorn control socket is not used
+
+# Prometheus: the workers of this gunicorn share one multiprocess directory (set here, in the
+# master, before any worker imports prometheus-client); a dead worker's live gauges are dropped.
+METRICS_DIR = use_multiproc_dir("web")
+
+
+def child_exit(server, worker):
+    mark_dead(worker.pid)
+
+
+def on_exit(server):
+    shutil.rmtree(METRICS_DIR, ignore_errors=True)

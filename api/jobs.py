@@ -8,6 +8,7 @@ import uuid
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from routefarm import metrics as farm_metrics
 from routefarm.documents import is_terminal, status_document
 from routefarm.errors import NotFound
 from routefarm.jobs import STATUSES
@@ -144,6 +145,7 @@ def cancel(job_id: str):
         raise ApiError(409, "Conflict", f"the job already ended ({current['status']})", "job-ended")
     doc = status_document(row, f.settings.base_url)
     if row["status"] == "cancelled":
+        farm_metrics.observe_finished("cancelled")
         f.cache.finished(str(jid), {**doc, "client_id": g.client_id})
         f.store.dispatch(webhooks)
         return jsonify(doc)

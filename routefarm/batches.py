@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 
 from optimizer import InvalidProblem, Issue
 
+from . import metrics
 from .broker import enqueue_all, solve_message
 from .documents import iso_time, status_document
 from .errors import BrokerUnavailable
@@ -101,6 +102,11 @@ def submit_batch(farm: Farm, client_id: str, body: Any, request_id: str | None =
         return {"ids": [str(r[0]) for r in rows]}
 
     created = farm.store.on_shard(client_id, create)
+    deduplicated = sum(1 for m in messages if m not in sent)
+    metrics.JOBS_SUBMITTED.labels(kind="batch").inc(len(jobs) - deduplicated)
+    if deduplicated:
+        metrics.JOBS_SUBMITTED.labels(kind="deduplicated").inc(deduplicated)
+        metrics.JOBS_FINISHED.labels(outcome="succeeded", reason="deduplicated").inc(deduplicated)
     try:
         enqueue_all(farm.broker, sent)
     except BrokerUnavailable as exc:
@@ -192,5 +198,7 @@ def cancel_batch(farm: Farm, client_id: str, batch_id: uuid.UUID) -> Cancelled |
     farm.cache.finished_many({str(r["id"]): {**status_document(r, base), "client_id": client_id}
                               for r in result.ended})
     farm.cache.request_cancel_many(result.stopping)
+    if result.ended:
+        metrics.JOBS_FINISHED.labels(outcome="cancelled", reason="").inc(len(result.ended))
     farm.store.dispatch(sent)
     return result

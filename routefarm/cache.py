@@ -15,6 +15,8 @@ import time
 
 import redis
 
+from . import metrics
+
 log = logging.getLogger(__name__)
 
 DONE_PATTERN = "rf:done:*"
@@ -68,6 +70,7 @@ class Cache:
     @_soft()
     def get_job(self, job_id: str) -> dict | None:
         raw = self.client.get(f"rf:job:{job_id}")
+        metrics.CACHE_LOOKUPS.labels(result="hit" if raw else "miss").inc()
         return json.loads(raw) if raw else None
 
     @_soft()

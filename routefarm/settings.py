@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     max_wait: float = Field(60.0, gt=0)  # seconds a long-poll may hold a request
     base_url: str = ""  # prefix for links in responses; empty: relative links
     max_batch_jobs: int = Field(1000, ge=1)  # jobs in one POST /v1/batches
+    metrics_port: int = Field(0, ge=0, le=65535)  # worker/webhook/stream metrics port; 0 = off
 
     # webhooks
     webhook_schedule: str = "5,30,120,600,1800,3600,10800,21600,43200,86400"  # seconds between attempts

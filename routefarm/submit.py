@@ -13,6 +13,7 @@ from typing import Any
 
 from optimizer import InvalidProblem, Issue, Limits, parse_problem
 
+from . import metrics
 from .broker import enqueue, solve_message
 from .documents import iso_time, job_links
 from .errors import BrokerUnavailable, Conflict
@@ -106,6 +107,11 @@ def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = 
 
     accepted = store.on_shard(client_id, create)
     store.dispatch(effects)
+    if accepted.created:
+        deduplicated = accepted.row["status"] == "succeeded"
+        metrics.JOBS_SUBMITTED.labels(kind="deduplicated" if deduplicated else "single").inc()
+        if deduplicated:
+            metrics.observe_finished("succeeded", "deduplicated")
     if accepted.created and accepted.row["status"] == "queued":
         try:
             enqueue(farm.broker, message)

@@ -14,6 +14,8 @@ import dramatiq
 from routefarm.farm import Farm
 from routefarm.settings import Settings
 
+from .metrics import Metrics
+
 
 class Runtime:
     def __init__(self, settings: Settings):
@@ -47,5 +49,6 @@ def install(settings: Settings) -> Runtime:
     _current = Runtime(settings)
     broker = _current.farm.broker
     broker.add_middleware(Lifecycle())
+    broker.add_middleware(Metrics(settings.metrics_port))
     dramatiq.set_broker(broker)
     return _current

@@ -11,8 +11,10 @@ import logging
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 
 from optimizer import InvalidProblem, parse_problem, solve
+from routefarm import metrics
 from routefarm.broker import enqueue, solve_message
 from routefarm.documents import status_document
 from routefarm.errors import BrokerUnavailable, RoutefarmError
@@ -68,6 +70,7 @@ def run(rt, job_id: str, client_id: str) -> None:
         log.info("job not claimable (already taken, ended or cancelled)", extra=context)
         return
     context.update(attempt=job["attempts"], request_id=job["request_id"])
+    metrics.QUEUE_WAIT.observe(_since(job["queued_at"]))
     log.info("solving", extra=context)
     farm.cache.drop_job(job_id)
     try:
@@ -103,6 +106,7 @@ def run(rt, job_id: str, client_id: str) -> None:
     finally:
         beat.done.set()
     elapsed = time.monotonic() - started
+    metrics.SOLVE_SECONDS.observe(elapsed)
     document = solution.to_json_dict()
     if beat.lost.is_set():
         log.warning("result dropped: the lease was lost to another worker", extra=context)
@@ -124,11 +128,29 @@ def _store(rt, jid, client_id, worker, status, solution, error, context) -> None
     if row is None:
         log.warning("result not stored: the job is no longer this worker's", extra=context)
         return
+    _observe(status, error, solution, row)
     row["solution"] = solution
     doc = status_document(row, rt.settings.base_url)
     farm.cache.finished(str(jid), {**doc, "client_id": client_id})
     farm.store.dispatch(webhooks)  # after the cache: a receiver reading the job sees it ended
     log.info("job %s", status, extra=context)
+
+
+def _since(moment) -> float:
+    return max(0.0, (datetime.now(UTC) - moment).total_seconds()) if moment else 0.0
+
+
+def _observe(status: str, error: dict | None, solution: dict | None, row: dict) -> None:
+    metrics.observe_finished(status, (error or {}).get("reason"))
+    if row.get("created_at") and row.get("finished_at"):
+        seconds = max(0.0, (row["finished_at"] - row["created_at"]).total_seconds())
+        metrics.E2E_SECONDS.labels(outcome=status).observe(seconds)
+    summary = (solution or {}).get("summary") or {}
+    if "unassigned" in summary:
+        unassigned = summary["unassigned"]
+        metrics.UNASSIGNED_STOPS.observe(unassigned if isinstance(unassigned, int) else len(unassigned))
+    if "vehicles_used" in summary:
+        metrics.VEHICLES_USED.observe(summary["vehicles_used"])
 
 
 def _hand_back(rt, jid, client_id, worker, context) -> None:

@@ -12,6 +12,8 @@ import threading
 
 from routefarm.farm import Farm
 from routefarm.logs import configure_logging
+from routefarm.metrics import REAPER_ACTION_NAMES
+from routefarm.metrics_runtime import serve as serve_metrics
 from routefarm.reaper import reap
 from routefarm.settings import Settings
 
@@ -20,17 +22,30 @@ log = logging.getLogger("routefarm.stream")
 
 def serve(settings: Settings, stopping: threading.Event) -> None:
     farm = Farm(settings).open(wait=False)
+    serve_metrics(settings.metrics_port, process=True)
     log.info("stream started: reaper every %.1f s", settings.reaper_interval)
     try:
         while not stopping.is_set():
             try:
-                reap(farm)
+                reaped = reap(farm)
             except Exception:  # noqa: BLE001 - one bad pass must not stop the reaper
                 log.exception("reaper pass failed")
+            else:
+                _count(reaped)
             stopping.wait(settings.reaper_interval)
     finally:
         farm.close()
         log.info("stream stopped")
+
+
+def _count(reaped) -> None:
+    from routefarm import metrics
+
+    for action in REAPER_ACTION_NAMES:
+        done = len(getattr(reaped, action))
+        metrics.REAPER_ACTIONS.labels(action=action).inc(done)  # 0 too: a sample from the first pass
+    if reaped.failed:  # lease expired with no attempts left: failed (worker_lost)
+        metrics.JOBS_FINISHED.labels(outcome="failed", reason="worker_lost").inc(len(reaped.failed))
 
 
 def main() -> None:

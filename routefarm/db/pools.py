@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from .. import metrics
 from ..errors import ShardUnavailable
 from ..settings import Settings
 
@@ -97,6 +98,7 @@ class Databases:
         pool = self.shards.get(name)
         if pool is None:
             raise ShardUnavailable(name, "unknown shard")
+        started = time.perf_counter()
         try:
             with pool.connection() as conn:
                 yield conn
@@ -104,7 +106,10 @@ class Databases:
             raise  # a deadlock or serialization failure is not an outage
         except (PoolTimeout, psycopg.OperationalError) as exc:
             self._reset(name)
+            metrics.SHARD_ERRORS.labels(shard=name).inc()
             raise ShardUnavailable(name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+        finally:
+            metrics.SHARD_SECONDS.labels(shard=name).observe(time.perf_counter() - started)
 
     @contextmanager
     def dir(self) -> Iterator[psycopg.Connection]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
@@ -14,7 +15,7 @@ from typing import Any
 
 import click
 
-from .common import FarmError, port_is_free
+from .common import FarmError, free_port, port_is_free
 from .lifecycle import DataDirLock, Signals, stop_leftovers
 from .output import Output
 from .procfile import find_procfile, formation, read_procfile
@@ -26,6 +27,7 @@ EXIT_ERROR = 2
 READY_TIMEOUT = 60.0  # seconds for web to answer /healthz
 WEBHOOK_ALLOWLIST = "127.0.0.0/8,::1"
 RUNTIME_KEYS = ("pid", "processes", "started_at")
+METRICS_PORT = "ROUTEFARM_METRICS_PORT"
 DEMO_PROBLEM = {
     "vehicles": [{"id": "van", "start_index": 0, "end_index": 0, "capacity": [10]}],
     "stops": [{"id": "a", "location_index": 1, "demand": [4]},
@@ -129,6 +131,9 @@ def _serve(options: Options, out: Output, signals: Signals, services: Services,
         data_dir=str(options.data_dir), **services.remembered(),
     )
     state.pop("stopped_at", None)
+    specs = with_metrics_ports(specs)
+    state["metrics_urls"] = [f"{state['api_url']}/metrics"] + [
+        f"http://127.0.0.1:{spec.env[METRICS_PORT]}/metrics" for spec in specs if METRICS_PORT in spec.env]
     runtime: dict[str, Any] = {"pid": os.getpid(), "started_at": _now(), "processes": {}}
     write_state(options.data_dir, {**state, **runtime})
 
@@ -147,6 +152,17 @@ def _serve(options: Options, out: Output, signals: Signals, services: Services,
         supervisor.stop(signals.hurry)
         write_state(options.data_dir, {**state, "stopped_at": _now()})
     return code
+
+
+def with_metrics_ports(specs: list) -> list:
+    """Every process but web (which serves /metrics itself) gets a free metrics port."""
+    ports = []
+    for spec in specs:
+        if spec.name.startswith("web."):
+            ports.append(spec)
+            continue
+        ports.append(dataclasses.replace(spec, env={**spec.env, METRICS_PORT: str(free_port())}))
+    return ports
 
 
 def _watch(supervisor: Supervisor, state: dict[str, Any], signals: Signals, out: Output) -> int:

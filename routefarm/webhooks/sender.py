@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import dramatiq
 from psycopg.rows import dict_row
 
+from .. import metrics
 from ..batches import batch_document
 from ..broker import enqueue
 from ..documents import iso_time, status_document
@@ -71,12 +72,31 @@ def deliver(farm, delivery_id: str, client_id: str, token: str) -> str | None:
         headers = signed_headers(deliveries.webhook_id(did), prepared.body, prepared.secrets)
         outcome = post(target, prepared.body, headers, settings.webhook_timeout)
     done = farm.store.on_shard(client_id, lambda conn: _record(conn, settings, prepared, outcome))
+    _observe(outcome, done)
     if done.message is not None:
         try:
             enqueue(farm.broker, done.message, delay=done.delay)
         except BrokerUnavailable as exc:
             log.warning("delivery %s: next attempt not sent now (%s); the reaper will send it", delivery_id, exc)
     return done.status
+
+
+def _observe(outcome: Outcome, done: Done) -> None:
+    """One attempt: succeeded, retry (another is scheduled), exhausted (the schedule ran out),
+    gone (410) or disabled (the endpoint was disabled)."""
+    if outcome.ok:
+        label = "succeeded"
+    elif done.status == "pending":
+        label = "retry"
+    elif done.status == "disabled":
+        label = "disabled"
+    elif outcome.status_code == 410:
+        label = "gone"
+    else:
+        label = "exhausted"
+    metrics.WEBHOOK_ATTEMPTS.labels(outcome=label).inc()
+    if outcome.status_code is not None:
+        metrics.WEBHOOK_LATENCY.observe(outcome.latency)
 
 
 def _prepare(conn, farm, did: uuid.UUID, client_id: str, token: str, lease: float) -> Prepared | Done | None:

@@ -137,6 +137,18 @@ def test_up_recovers_from_a_killed_predecessor(spawn, tmp_path):
     assert again.wait(60) == 0, again.text
 
 
+def scrape_when_up(url: str, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def test_up_with_configured_services_starts_only_the_processes(spawn, tmp_path, pg_server, redis_server):
     tag = f"rf_test_up_{os.getpid()}"
     names = [f"{tag}_dir", f"{tag}_s0", f"{tag}_s1"]
@@ -152,6 +164,11 @@ def test_up_with_configured_services_starts_only_the_processes(spawn, tmp_path, 
         assert state["redis_url"] == env["ROUTEFARM_REDIS_URL"]
         assert state["cache_url"] == env["ROUTEFARM_CACHE_URL"]
         assert not (data_dir / "postgres").exists() and not (data_dir / "redis").exists()
+        urls = state["metrics_urls"]  # web's /metrics first, then stream, worker and webhook ports
+        assert urls[0] == f"{state['api_url']}/metrics" and len(set(urls)) == len(urls) == 4
+        assert "routefarm_queue_depth" in scrape_when_up(urls[0])
+        for url in urls[1:]:
+            assert "process_cpu_seconds_total" in scrape_when_up(url)
         farm.send(signal.SIGINT)
         assert farm.wait(60) == 0, farm.text
     finally:
