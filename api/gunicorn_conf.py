@@ -29,3 +29,13 @@ def child_exit(server, worker):
 
 def on_exit(server):
     shutil.rmtree(METRICS_DIR, ignore_errors=True)
+
+# one JSON object per line, like every other process of the farm
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "routefarm.logs.JsonFormatter", "process": "web"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "root": {"level": os.environ.get("ROUTEFARM_LOG_LEVEL", "INFO"), "handlers": ["stderr"]},
+    "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
+}

@@ -1,4 +1,4 @@
-"""The ``stream`` process: the lease reaper (and, later, Kafka ingest and the outbox relay).
+"""The ``stream`` process: the reaper of lost jobs and webhook deliveries.
 
 Safe to run in several replicas: every pass takes its rows with SKIP LOCKED.
 Run: ``python -m workers.stream``.
