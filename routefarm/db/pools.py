@@ -92,31 +92,60 @@ class Databases:
                 old, self.shards[name] = self.shards[name], fresh
         threading.Thread(target=old.close, kwargs={"timeout": 1.0}, daemon=True).start()
 
-    @contextmanager
-    def shard(self, name: str) -> Iterator[psycopg.Connection]:
-        """A connection to shard ``name`` inside a transaction; ``ShardUnavailable`` if down."""
-        pool = self.shards.get(name)
-        if pool is None:
-            raise ShardUnavailable(name, "unknown shard")
-        started = time.perf_counter()
+    def _pool_of(self, name: str) -> ConnectionPool | None:
+        return self.directory if name == "directory" else self.shards.get(name)
+
+    def _get(self, name: str) -> tuple[ConnectionPool, psycopg.Connection]:
+        """(pool, connection) for ``name``; after a failure, once more on a fresh pool."""
+        pool = self._pool_of(name)
         try:
-            with pool.connection() as conn:
+            return pool, pool.getconn()
+        except (PoolTimeout, psycopg.OperationalError):
+            self._reset(name)
+            fresh = self._pool_of(name)
+            if fresh is pool:
+                raise
+            return fresh, fresh.getconn()
+
+    @contextmanager
+    def _connection(self, name: str) -> Iterator[psycopg.Connection]:
+        """A connection to ``name`` inside a transaction, returned to its pool afterwards."""
+        try:
+            pool, conn = self._get(name)
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            raise _unavailable(name, exc) from exc
+        try:
+            with conn:  # commits on success, rolls back on error; a pooled connection stays open
                 yield conn
         except psycopg.errors.TransactionRollback:
             raise  # a deadlock or serialization failure is not an outage
-        except (PoolTimeout, psycopg.OperationalError) as exc:
+        except psycopg.OperationalError as exc:
             self._reset(name)
+            raise _unavailable(name, exc) from exc
+        finally:
+            pool.putconn(conn)
+
+    @contextmanager
+    def shard(self, name: str) -> Iterator[psycopg.Connection]:
+        """A connection to shard ``name`` inside a transaction; ``ShardUnavailable`` if down."""
+        if name not in self.shards:
+            raise ShardUnavailable(name, "unknown shard")
+        started = time.perf_counter()
+        try:
+            with self._connection(name) as conn:
+                yield conn
+        except ShardUnavailable:
             metrics.SHARD_ERRORS.labels(shard=name).inc()
-            raise ShardUnavailable(name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+            raise
         finally:
             metrics.SHARD_SECONDS.labels(shard=name).observe(time.perf_counter() - started)
 
     @contextmanager
     def dir(self) -> Iterator[psycopg.Connection]:
         """A connection to the directory inside a transaction."""
-        try:
-            with self.directory.connection() as conn:
-                yield conn
-        except (PoolTimeout, psycopg.OperationalError) as exc:
-            self._reset("directory")
-            raise ShardUnavailable("directory", str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+        with self._connection("directory") as conn:
+            yield conn
+
+
+def _unavailable(name: str, exc: Exception) -> ShardUnavailable:
+    return ShardUnavailable(name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
