@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import g, request
+import uuid
+
+from flask import Blueprint, current_app, g, request
+
+from routefarm.errors import NotFound
 
 from .errors import ApiError
 
@@ -29,3 +33,24 @@ def rate_limit(farm, client_id: str) -> None:
         raise ApiError(429, "Too many requests",
                        f"more than {settings.rate_limit:g} requests per second; retry in {seconds} s",
                        headers={"Retry-After": str(seconds)})
+
+
+def farm():
+    """The farm resources of the running app."""
+    return current_app.extensions["routefarm"]
+
+
+def require_client(bp: Blueprint) -> None:
+    """Every request of ``bp`` carries a known API key and passes its client's rate limit."""
+
+    @bp.before_request
+    def _authenticate():
+        rate_limit(farm(), current_client(farm()))
+
+
+def resource_id(value: str, what: str) -> uuid.UUID:
+    """A UUID from a URL; anything else names nothing that exists (404)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"no {what} {value!r}") from None

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from routefarm.batches import cancel_batch, get_batch, submit_batch
 from routefarm.errors import NotFound
 
-from .auth import current_client, rate_limit
+from .auth import farm, require_client, resource_id
 from .errors import ApiError
 
 bp = Blueprint("batches", __name__, url_prefix="/v1/batches")
-
-
-def farm():
-    return current_app.extensions["routefarm"]
-
-
-@bp.before_request
-def _authenticate():
-    rate_limit(farm(), current_client(farm()))
-
-
-def _batch_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"no batch {value!r}") from None
+require_client(bp)
 
 
 @bp.post("")
@@ -45,7 +28,7 @@ def create():
 
 @bp.get("/<batch_id>")
 def get(batch_id: str):
-    bid = _batch_id(batch_id)
+    bid = resource_id(batch_id, "batch")
     doc = get_batch(farm(), g.client_id, bid)
     if doc is None:
         raise NotFound(f"no batch {bid}")
@@ -55,7 +38,7 @@ def get(batch_id: str):
 @bp.delete("/<batch_id>")
 def cancel(batch_id: str):
     """Queued jobs are cancelled at once (200); running ones stop within a second (202)."""
-    bid = _batch_id(batch_id)
+    bid = resource_id(batch_id, "batch")
     result = cancel_batch(farm(), g.client_id, bid)
     if result is None:
         raise NotFound(f"no batch {bid}")

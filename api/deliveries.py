@@ -3,33 +3,16 @@
 
 from __future__ import annotations
 
-import uuid
-
-from flask import Blueprint, current_app, g, jsonify
+from flask import Blueprint, g, jsonify
 
 from routefarm.errors import NotFound
 from routefarm.webhooks import deliveries, endpoints
 
-from .auth import current_client, rate_limit
+from .auth import farm, require_client, resource_id
 from .errors import ApiError
 
 bp = Blueprint("deliveries", __name__, url_prefix="/v1")
-
-
-def farm():
-    return current_app.extensions["routefarm"]
-
-
-@bp.before_request
-def _authenticate():
-    rate_limit(farm(), current_client(farm()))
-
-
-def _uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"no {what} {value!r}") from None
+require_client(bp)
 
 
 def _documents(conn, rows: list[dict]) -> list[dict]:
@@ -40,7 +23,7 @@ def _documents(conn, rows: list[dict]) -> list[dict]:
 
 @bp.get("/jobs/<job_id>/deliveries")
 def of_job(job_id: str):
-    jid = _uuid(job_id, "job")
+    jid = resource_id(job_id, "job")
 
     def read(conn):
         if conn.execute("SELECT 1 FROM jobs WHERE id = %s AND client_id = %s", (jid, g.client_id)).fetchone() is None:
@@ -55,7 +38,7 @@ def of_job(job_id: str):
 
 @bp.get("/batches/<batch_id>/deliveries")
 def of_batch(batch_id: str):
-    bid = _uuid(batch_id, "batch")
+    bid = resource_id(batch_id, "batch")
 
     def read(conn):
         if conn.execute("SELECT 1 FROM batches WHERE id = %s AND client_id = %s",
@@ -71,7 +54,7 @@ def of_batch(batch_id: str):
 
 @bp.get("/deliveries/<delivery_id>")
 def get(delivery_id: str):
-    did = _uuid(delivery_id, "delivery")
+    did = resource_id(delivery_id, "delivery")
 
     def read(conn):
         row = deliveries.get(conn, g.client_id, did)
@@ -86,7 +69,7 @@ def get(delivery_id: str):
 @bp.post("/deliveries/<delivery_id>/retry")
 def retry(delivery_id: str):
     """Send the delivery again now (same webhook-id), its schedule starting over."""
-    did = _uuid(delivery_id, "delivery")
+    did = resource_id(delivery_id, "delivery")
     sent = []
 
     def reopen(conn):

@@ -15,29 +15,13 @@ from routefarm.jobs import STATUSES
 from routefarm.submit import submit
 from routefarm.webhooks.events import deferred
 
-from .auth import current_client, rate_limit
+from .auth import farm, require_client, resource_id
 from .errors import ApiError
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
+require_client(bp)
 MAX_PAGE = 100
 IDEMPOTENCY_KEY_MAX = 200
-
-
-def farm():
-    return current_app.extensions["routefarm"]
-
-
-@bp.before_request
-def _authenticate():
-    client_id = current_client(farm())
-    rate_limit(farm(), client_id)
-
-
-def _job_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"no job {value!r}") from None
 
 
 @bp.post("")
@@ -78,7 +62,7 @@ def read(job_id: uuid.UUID) -> dict:
 
 @bp.get("/<job_id>")
 def get(job_id: str):
-    jid = _job_id(job_id)
+    jid = resource_id(job_id, "job")
     wait = request.args.get("wait", type=float)
     if wait is None:
         return jsonify(read(jid))
@@ -132,7 +116,7 @@ def _cursor(value: str | None) -> uuid.UUID | None:
 
 @bp.delete("/<job_id>")
 def cancel(job_id: str):
-    jid = _job_id(job_id)
+    jid = resource_id(job_id, "job")
     f = farm()
     effects, webhooks = deferred()
     row = f.store.cancel(g.client_id, jid, effects=effects)

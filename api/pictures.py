@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, current_app, g
+from flask import Blueprint, Response, g
 
 from optimizer.model import Problem
 from optimizer.render import render_svg
 from routefarm.errors import NotFound
 
-from .auth import current_client, rate_limit
+from .auth import farm, require_client, resource_id
 from .errors import ApiError
 
 bp = Blueprint("pictures", __name__, url_prefix="/v1/jobs")
+require_client(bp)
 SVG = "image/svg+xml"
-
-
-def farm():
-    return current_app.extensions["routefarm"]
-
-
-@bp.before_request
-def _authenticate():
-    client_id = current_client(farm())
-    rate_limit(farm(), client_id)
 
 
 def _problem_and_solution(client_id: str, job_id: uuid.UUID) -> tuple[str, dict, dict | None]:
@@ -40,10 +31,7 @@ def _problem_and_solution(client_id: str, job_id: uuid.UUID) -> tuple[str, dict,
 
 @bp.get("/<job_id>/routes.svg")
 def routes_svg(job_id: str):
-    try:
-        jid = uuid.UUID(job_id)
-    except ValueError:
-        raise NotFound(f"no job {job_id!r}") from None
+    jid = resource_id(job_id, "job")
     status, problem, solution = _problem_and_solution(g.client_id, jid)
     if solution is None:
         raise ApiError(409, "Conflict", f"job {jid} is {status} and has no solution to draw yet",

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
+from flask import Blueprint, g, jsonify, request
 
-from flask import Blueprint, current_app, g, jsonify, request
-
-from routefarm.errors import NotFound
 from routefarm.reoptimize import ReoptimizeBody, parse_request
 from routefarm.replan import BaseJobNotSucceeded, reoptimize
 
-from .auth import current_client, rate_limit
+from .auth import farm, require_client, resource_id
 from .errors import ApiError
 
 bp = Blueprint("reoptimize", __name__, url_prefix="/v1/jobs")
-
-
-def farm():
-    return current_app.extensions["routefarm"]
-
-
-@bp.before_request
-def _authenticate():
-    client_id = current_client(farm())
-    rate_limit(farm(), client_id)
+require_client(bp)
 
 
 @bp.post("/<job_id>/reoptimize")
 def create(job_id: str):
-    try:
-        base_id = uuid.UUID(job_id)
-    except ValueError:
-        raise NotFound(f"no job {job_id!r}") from None
+    base_id = resource_id(job_id, "job")
     body = request.get_json(silent=True)
     if body is None:
         raise ApiError(400, "Bad request", "the body must be JSON (Content-Type: application/json)")

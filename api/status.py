@@ -13,11 +13,11 @@ import base64
 import hashlib
 
 import redis
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
 from routefarm.broker import SOLVE_QUEUE, queue_depth
 
-from .auth import current_client, rate_limit
+from .auth import current_client, farm, rate_limit
 from .errors import ApiError
 from .status_page import PAGE, SCRIPT
 
@@ -26,10 +26,6 @@ _SCRIPT_HASH = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode
 PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; "
             f"script-src 'sha256-{_SCRIPT_HASH}'; connect-src 'self'; img-src 'self' blob:; "
             "form-action 'none'; base-uri 'none'; frame-ancestors 'none'")
-
-
-def farm():
-    return current_app.extensions["routefarm"]
 
 
 @bp.get("/")

@@ -7,33 +7,16 @@ else. The client's default secret (``/v1/webhooks/secret``) signs one-off target
 
 from __future__ import annotations
 
-import uuid
-
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from routefarm.errors import NotFound
 from routefarm.webhooks import endpoints
 
-from .auth import current_client, rate_limit
+from .auth import farm, require_client, resource_id
 from .errors import ApiError
 
 bp = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks")
-
-
-def farm():
-    return current_app.extensions["routefarm"]
-
-
-@bp.before_request
-def _authenticate():
-    rate_limit(farm(), current_client(farm()))
-
-
-def _endpoint_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"no webhook endpoint {value!r}") from None
+require_client(bp)
 
 
 def _body() -> object:
@@ -72,14 +55,14 @@ def index():
 
 @bp.get("/endpoints/<endpoint_id>")
 def get(endpoint_id: str):
-    eid = _endpoint_id(endpoint_id)
+    eid = resource_id(endpoint_id, "webhook endpoint")
     row = _found(_on_shard(lambda conn: endpoints.get(conn, g.client_id, eid)), eid)
     return jsonify(endpoints.document(row, farm().settings.base_url))
 
 
 @bp.patch("/endpoints/<endpoint_id>")
 def update(endpoint_id: str):
-    eid = _endpoint_id(endpoint_id)
+    eid = resource_id(endpoint_id, "webhook endpoint")
     fields = endpoints.validate(_body(), farm().webhook_allowlist, partial=True)
     row = _found(_on_shard(lambda conn: endpoints.update(conn, g.client_id, eid, fields)), eid)
     return jsonify(endpoints.document(row, farm().settings.base_url))
@@ -87,14 +70,14 @@ def update(endpoint_id: str):
 
 @bp.delete("/endpoints/<endpoint_id>")
 def delete(endpoint_id: str):
-    eid = _endpoint_id(endpoint_id)
+    eid = resource_id(endpoint_id, "webhook endpoint")
     _found(_on_shard(lambda conn: endpoints.delete(conn, g.client_id, eid)), eid)
     return "", 204
 
 
 @bp.post("/endpoints/<endpoint_id>/rotate")
 def rotate(endpoint_id: str):
-    eid = _endpoint_id(endpoint_id)
+    eid = resource_id(endpoint_id, "webhook endpoint")
     grace = farm().settings.webhook_rotation_grace
     row = _found(_on_shard(lambda conn: endpoints.rotate(conn, g.client_id, eid, grace)), eid)
     return jsonify(endpoints.document(row, farm().settings.base_url))
