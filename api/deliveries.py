@@ -23,32 +23,26 @@ def _documents(conn, rows: list[dict]) -> list[dict]:
 
 @bp.get("/jobs/<job_id>/deliveries")
 def of_job(job_id: str):
-    jid = resource_id(job_id, "job")
-
-    def read(conn):
-        if conn.execute("SELECT 1 FROM jobs WHERE id = %s AND client_id = %s", (jid, g.client_id)).fetchone() is None:
-            return None
-        return _documents(conn, deliveries.for_job(conn, g.client_id, jid))
-
-    docs = farm().store.on_shard(g.client_id, read)
-    if docs is None:
-        raise NotFound(f"no job {jid}")
-    return jsonify({"deliveries": docs})
+    return _deliveries_of("jobs", resource_id(job_id, "job"), "job", deliveries.for_job)
 
 
 @bp.get("/batches/<batch_id>/deliveries")
 def of_batch(batch_id: str):
-    bid = resource_id(batch_id, "batch")
+    return _deliveries_of("batches", resource_id(batch_id, "batch"), "batch", deliveries.for_batch)
+
+
+def _deliveries_of(table: str, owner_id, what: str, fetch):
+    """The delivery log of one of the client's jobs or batches (404 for another's)."""
 
     def read(conn):
-        if conn.execute("SELECT 1 FROM batches WHERE id = %s AND client_id = %s",
-                        (bid, g.client_id)).fetchone() is None:
+        if conn.execute(f"SELECT 1 FROM {table} WHERE id = %s AND client_id = %s",
+                        (owner_id, g.client_id)).fetchone() is None:
             return None
-        return _documents(conn, deliveries.for_batch(conn, g.client_id, bid))
+        return _documents(conn, fetch(conn, g.client_id, owner_id))
 
     docs = farm().store.on_shard(g.client_id, read)
     if docs is None:
-        raise NotFound(f"no batch {bid}")
+        raise NotFound(f"no {what} {owner_id}")
     return jsonify({"deliveries": docs})
 
 

@@ -139,12 +139,11 @@ class JobStore:
         extra = ", solution" if with_solution else ""
 
         def read(conn):
-            with conn.cursor(row_factory=dict_row) as cur:
-                cur.execute(
-                    f"SELECT {SUMMARY_COLUMNS}{extra} FROM jobs WHERE id = %s AND client_id = %s",
-                    (job_id, client_id),
-                )
-                return cur.fetchone()
+            return _one(
+                conn,
+                f"SELECT {SUMMARY_COLUMNS}{extra} FROM jobs WHERE id = %s AND client_id = %s",
+                (job_id, client_id),
+            )
 
         return self.on_shard(client_id, read)
 
@@ -174,16 +173,15 @@ class JobStore:
         """queued -> running: attempt + 1 and a lease. None when the job is not queued."""
 
         def update(conn):
-            with conn.cursor(row_factory=dict_row) as cur:
-                cur.execute(
-                    "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = %s,"
-                    " lease_until = now() + make_interval(secs => %s), updated_at = now(),"
-                    " started_at = coalesce(started_at, now())"
-                    " WHERE id = %s AND client_id = %s AND status = 'queued' AND NOT cancel_requested"
-                    " RETURNING id, problem, attempts, max_attempts, request_id, created_at, queued_at",
-                    (worker, lease, job_id, client_id),
-                )
-                return cur.fetchone()
+            return _one(
+                conn,
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = %s,"
+                " lease_until = now() + make_interval(secs => %s), updated_at = now(),"
+                " started_at = coalesce(started_at, now())"
+                " WHERE id = %s AND client_id = %s AND status = 'queued' AND NOT cancel_requested"
+                " RETURNING id, problem, attempts, max_attempts, request_id, created_at, queued_at",
+                (worker, lease, job_id, client_id),
+            )
 
         return self.on_shard(client_id, update)
 
@@ -191,14 +189,13 @@ class JobStore:
         """Extend the lease; returns {cancel_requested} or None when the lease was lost."""
 
         def update(conn):
-            with conn.cursor(row_factory=dict_row) as cur:
-                cur.execute(
-                    "UPDATE jobs SET lease_until = now() + make_interval(secs => %s)"
-                    " WHERE id = %s AND client_id = %s AND status = 'running' AND worker = %s"
-                    " RETURNING cancel_requested",
-                    (lease, job_id, client_id, worker),
-                )
-                return cur.fetchone()
+            return _one(
+                conn,
+                "UPDATE jobs SET lease_until = now() + make_interval(secs => %s)"
+                " WHERE id = %s AND client_id = %s AND status = 'running' AND worker = %s"
+                " RETURNING cancel_requested",
+                (lease, job_id, client_id, worker),
+            )
 
         return self.on_shard(client_id, update)
 
@@ -207,15 +204,14 @@ class JobStore:
         """running -> succeeded | failed | cancelled, with the result, in one transaction."""
 
         def update(conn):
-            with conn.cursor(row_factory=dict_row) as cur:
-                cur.execute(
-                    "UPDATE jobs SET status = %s, solution = %s, error = %s, finished_at = now(),"
-                    " updated_at = now(), lease_until = NULL"
-                    " WHERE id = %s AND client_id = %s AND status = 'running' AND worker = %s"
-                    f" RETURNING {SUMMARY_COLUMNS}",
-                    (status, _json(solution), _json(error), job_id, client_id, worker),
-                )
-                return cur.fetchone()
+            return _one(
+                conn,
+                "UPDATE jobs SET status = %s, solution = %s, error = %s, finished_at = now(),"
+                " updated_at = now(), lease_until = NULL"
+                " WHERE id = %s AND client_id = %s AND status = 'running' AND worker = %s"
+                f" RETURNING {SUMMARY_COLUMNS}",
+                (status, _json(solution), _json(error), job_id, client_id, worker),
+            )
 
         return self._transition(client_id, update, effects)
 
@@ -223,15 +219,14 @@ class JobStore:
         """running -> queued (the worker is stopping); the attempt is not counted."""
 
         def update(conn):
-            with conn.cursor(row_factory=dict_row) as cur:
-                cur.execute(
-                    "UPDATE jobs SET status = 'queued', attempts = greatest(attempts - 1, 0),"
-                    " worker = NULL, lease_until = NULL, message_id = %s, queued_at = now(), updated_at = now()"
-                    " WHERE id = %s AND client_id = %s AND status = 'running' AND worker = %s"
-                    f" RETURNING {SUMMARY_COLUMNS}",
-                    (message_id, job_id, client_id, worker),
-                )
-                return cur.fetchone()
+            return _one(
+                conn,
+                "UPDATE jobs SET status = 'queued', attempts = greatest(attempts - 1, 0),"
+                " worker = NULL, lease_until = NULL, message_id = %s, queued_at = now(), updated_at = now()"
+                " WHERE id = %s AND client_id = %s AND status = 'running' AND worker = %s"
+                f" RETURNING {SUMMARY_COLUMNS}",
+                (message_id, job_id, client_id, worker),
+            )
 
         return self.on_shard(client_id, update)
 
@@ -279,6 +274,13 @@ FROM (SELECT 1) AS one LEFT JOIN prior ON true
 ON CONFLICT (client_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING id, status, created_at, deduplicated_from, webhook_url
 """
+
+
+def _one(conn, sql: str, params) -> dict | None:
+    """The first row of ``sql`` as a dict (None when there is none)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql, params)
+        return cur.fetchone()
 
 
 def _json(value: Any) -> Jsonb | None:

@@ -3,8 +3,6 @@ answers 500, a scrape parser, and the PromQL metric-name extraction."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import re
 import threading
 import urllib.request
@@ -13,7 +11,7 @@ from typing import Any
 
 import psycopg
 import redis
-from support import make_settings
+from support import call_api, make_settings
 
 # tests/conftest.py flushes 10/11; pipeline tests use 14/15, webhook tests 8/9, bench 12/13.
 BROKER_DB = 2
@@ -67,18 +65,7 @@ class FailingReceiver:
 
 
 def call(port: int, method: str, path: str, key: str, body: Any = None, timeout: float = 40) -> tuple[int, Any]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    headers = {"Authorization": f"Bearer {key}"}
-    data = None
-    if body is not None:
-        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-    try:
-        conn.request(method, path, body=data, headers=headers)
-        response = conn.getresponse()
-        raw = response.read()
-    finally:
-        conn.close()
-    return response.status, (json.loads(raw) if raw else None)
+    return call_api(port, method, path, key, body, timeout)
 
 
 def scrape(url: str) -> dict[str, list]:

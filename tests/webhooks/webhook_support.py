@@ -3,7 +3,6 @@ settings on the webhook tests' own Redis databases. Every wait has a deadline.""
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
 import time
@@ -15,7 +14,7 @@ from typing import Any
 import psycopg
 import redis
 from standardwebhooks import Webhook
-from support import make_settings
+from support import call_api, make_settings
 
 # Their own Redis databases and broker namespace: tests/conftest.py flushes 10/11 for every
 # test that asks for ``settings``, the pipeline tests use 14/15 and bench/api.py 12/13.
@@ -155,18 +154,7 @@ class Api:
     key: str
 
     def call(self, method: str, path: str, body: Any = None, timeout: float = 15.0) -> tuple[int, Any]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        headers = {"Authorization": f"Bearer {self.key}"}
-        data = None
-        if body is not None:
-            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-        try:
-            conn.request(method, path, body=data, headers=headers)
-            response = conn.getresponse()
-            raw = response.read()
-        finally:
-            conn.close()
-        return response.status, json.loads(raw) if raw else None
+        return call_api(self.port, method, path, self.key, body, timeout)
 
     def ok(self, method: str, path: str, body: Any = None, status: int | tuple = (200, 201, 202)) -> Any:
         got, doc = self.call(method, path, body)
