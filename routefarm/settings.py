@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     webhook_allowlist: str = ""  # addresses or CIDRs admitted despite the SSRF guard (comma-separated)
     webhook_rotation_grace: float = Field(86400.0, ge=0)  # seconds a rotated-out secret still signs
 
+    # Kafka: empty bootstrap = no Kafka (no ingest, no relay; outbox rows wait for a relay)
+    kafka_bootstrap: str = ""
+    kafka_partitions: int = Field(6, ge=1)  # partitions of the topics the farm creates
+    kafka_session_timeout_ms: int = Field(45000, ge=1000)  # the ingest group's session timeout
+    ingest_max_queue_depth: int = Field(500, ge=1)  # pause ingest while the solve queue is deeper
+    ingest_batch: int = Field(100, ge=1)  # events taken from Kafka at once
+    relay_batch: int = Field(500, ge=1)  # outbox rows published at once
+    relay_interval: float = Field(0.5, gt=0)  # seconds between relay passes when idle
+    outbox_retention: float = Field(3600.0, ge=0)  # seconds a sent outbox row is kept
+
     @field_validator("shard_urls")
     @classmethod
     def _some_shard(cls, value: str) -> str:

