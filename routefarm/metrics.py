@@ -62,6 +62,15 @@ def _build() -> dict[str, Any]:
         "routefarm_reaper_actions_total",
         "Reaper actions: requeued, failed (worker_lost), resent (lost message), deliveries, skipped shards",
         ["action"])
+    # Kafka: ingest of re-optimization events, relay of the outbox
+    INGEST_EVENTS = Counter(
+        "routefarm_ingest_events_total",
+        "Re-optimization events taken from Kafka: created (a job), duplicate (its job existed), dead_letter",
+        ["outcome"])
+    OUTBOX_PUBLISHED = Counter(
+        "routefarm_outbox_published_total", "Job lifecycle events published to Kafka and marked sent")
+    RELAY_ERRORS = Counter(
+        "routefarm_relay_errors_total", "Job lifecycle events Kafka did not acknowledge (they are sent again)")
     return {name: value for name, value in locals().items() if name.isupper()}
 
 
@@ -87,7 +96,8 @@ def __getattr__(name: str) -> Any:
 QUEUE_DEPTH = "routefarm_queue_depth"
 WORKERS = "routefarm_workers"
 SHARD_UP = "routefarm_shard_up"
-SCRAPE_TIME_FAMILIES = (QUEUE_DEPTH, WORKERS, SHARD_UP)
+OUTBOX_BACKLOG = "routefarm_outbox_backlog"
+SCRAPE_TIME_FAMILIES = (QUEUE_DEPTH, WORKERS, SHARD_UP, OUTBOX_BACKLOG)
 REAPER_ACTION_NAMES = ("requeued", "failed", "resent", "deliveries", "unavailable")  # fields of reaper.Reaped
 # From prometheus-client's process collector on the worker metrics port.
 PROCESS_FAMILIES = ("process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds")

@@ -110,7 +110,8 @@ def serve(port: int, extra: list | None = None, process: bool = False) -> bool:
 
 
 class FarmCollector:
-    """Queue depth (what KEDA reads), live workers and shard readiness, read when scraped."""
+    """Queue depth (what KEDA reads), live workers, shard readiness and outbox backlog, read
+    when scraped."""
 
     def __init__(self, farm):
         self.farm = farm
@@ -133,14 +134,18 @@ class FarmCollector:
         yield depth
         yield workers
         up = GaugeMetricFamily("routefarm_shard_up", "1 when the shard answers SELECT 1", labels=["shard"])
+        backlog = GaugeMetricFamily("routefarm_outbox_backlog", "Job lifecycle events not yet published "
+                                    "to Kafka, per shard", labels=["shard"])
         for name, pool in self.farm.db.shards.items():
             try:
                 with pool.connection(timeout=SHARD_CHECK_TIMEOUT) as conn:
-                    conn.execute("SELECT 1")
+                    waiting = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
                 up.add_metric([name], 1)
+                backlog.add_metric([name], waiting)
             except Exception:  # noqa: BLE001 - any failure means down
                 up.add_metric([name], 0)
         yield up
+        yield backlog
 
 
 def live_workers(client, namespace: str) -> dict[str, int]:

@@ -6,12 +6,16 @@ directory under a short write lock on the source:
 1. mark the move in the directory (``moving_to``), so two moves cannot overlap;
 2. copy every row to the target (upsert), then again the rows changed since, until quiet;
 3. lock the source table against writes, copy the last changes (and the client's batches,
-   webhook endpoints, secrets, deliveries and attempts, whole, under the same lock), record
+   webhook endpoints, secrets, deliveries and attempts, whole, and its unsent outbox events
+   in order, under the same lock), record
    the client as moved on the source (an insert for it there now fails and is retried on
    the new shard), switch the directory, delete the source rows, release the lock.
 
 A writer blocked by the lock then finds no row on the source and follows the directory to
-the target (``JobStore.on_shard``). No job is lost or duplicated.
+the target (``JobStore.on_shard``). No job is lost or duplicated. Copied job rows write no
+outbox events on the target (they are not changes); their unsent events move with them, so
+no lifecycle event is lost either (one the source's relay was publishing at that moment
+may be published twice, with the same event id).
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ def move(farm: Farm, client_id: str, target: str) -> int:
             src.execute("LOCK TABLE jobs IN SHARE ROW EXCLUSIVE MODE")
             _copy_with(src, farm, target, client_id, mark)
             _copy_client_tables(src, farm, target, client_id)
+            _move_outbox(src, farm, target, client_id)
             src.execute("INSERT INTO moved_clients (client_id, moved_to) VALUES (%s, %s)"
                         " ON CONFLICT (client_id) DO UPDATE SET moved_to = EXCLUDED.moved_to, moved_at = now()",
                         (client_id, target))
@@ -98,7 +103,7 @@ def move(farm: Farm, client_id: str, target: str) -> int:
     except BaseException:
         if not switched:  # the source still owns every row: drop the copies, unmark the move
             with farm.db.shard(target) as conn:
-                for table in (*reversed(CLIENT_TABLES), "jobs"):
+                for table in (*reversed(CLIENT_TABLES), "jobs", "outbox"):
                     conn.execute(f"DELETE FROM {table} WHERE client_id = %s", (client_id,))
             with farm.db.dir() as conn:
                 conn.execute("UPDATE client_shards SET moving_to = NULL WHERE client_id = %s AND shard = %s",
@@ -125,6 +130,7 @@ def _copy_with(src, farm: Farm, target: str, client_id: str, since):
         params += [since, LOOK_BACK]
     count = 0
     with src.cursor(row_factory=dict_row) as cur, farm.db.shard(target) as dst:
+        _copying(dst)
         cur.execute(query, params)
         for row in cur:
             columns = list(row)
@@ -150,3 +156,24 @@ def _copy_client_tables(src, farm: Farm, target: str, client_id: str) -> None:
                 dst.execute(
                     f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
                     f" ON CONFLICT ({key}) DO UPDATE SET {updates}", values)
+
+
+def _copying(conn) -> None:
+    """Mark this transaction's job writes as copies: the outbox trigger skips them."""
+    conn.execute("SELECT set_config('routefarm.copying_rows', 'on', true)")
+
+
+def _move_outbox(src, farm: Farm, target: str, client_id: str) -> None:
+    """The client's unsent events go to the target in their order (new ids there, same event ids)."""
+    with farm.db.shard(target) as dst:
+        dst.execute(
+            "INSERT INTO outbox (event_id, client_id, job_id, type, data, created_at)"
+            " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::uuid[], %s::text[], %s::jsonb[], %s::timestamptz[])",
+            _columns(src.execute(
+                "SELECT event_id, client_id, job_id, type, data, created_at FROM outbox"
+                " WHERE client_id = %s AND sent_at IS NULL ORDER BY id", (client_id,)).fetchall(), 6))
+    src.execute("DELETE FROM outbox WHERE client_id = %s", (client_id,))
+
+
+def _columns(rows: list[tuple], width: int) -> list[list]:
+    return [[Jsonb(row[i]) if isinstance(row[i], dict) else row[i] for row in rows] for i in range(width)]

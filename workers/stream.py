@@ -1,6 +1,9 @@
-"""The ``stream`` process: the reaper of lost jobs and webhook deliveries.
+"""The ``stream`` process: Kafka ingest, the outbox relay, and the reaper of lost jobs and
+webhook deliveries, each in its own thread.
 
-Safe to run in several replicas: every pass takes its rows with SKIP LOCKED.
+Safe to run in several replicas: ingest shares partitions through the consumer group, the
+relay takes each shard under a lock, and the reaper takes its rows with SKIP LOCKED. With
+no ``ROUTEFARM_KAFKA_BOOTSTRAP`` only the reaper runs (outbox rows wait for a relay).
 Run: ``python -m workers.stream``.
 """
 
@@ -18,24 +21,84 @@ from routefarm.reaper import reap
 from routefarm.settings import Settings
 
 log = logging.getLogger("routefarm.stream")
+RELAY_TIMEOUT_MS = 10000  # a relay pass waits this long for Kafka before leaving rows for later
+RELAY_BACKOFF = 5.0  # seconds between passes while Kafka does not acknowledge
 
 
 def serve(settings: Settings, stopping: threading.Event) -> None:
     farm = Farm(settings).open(wait=False)
     serve_metrics(settings.metrics_port, process=True)
-    log.info("stream started: reaper every %.1f s", settings.reaper_interval)
+    threads = []
+    if settings.kafka_bootstrap:
+        threads = [threading.Thread(target=guard, args=(name, loop, farm, stopping), name=name)
+                   for name, loop in (("ingest", ingest_loop), ("relay", relay_loop))]
+        for thread in threads:
+            thread.start()
+        log.info("stream started: ingest and relay on %s, reaper every %.1f s",
+                 settings.kafka_bootstrap, settings.reaper_interval)
+    else:
+        log.info("stream started without Kafka: reaper every %.1f s", settings.reaper_interval)
     try:
-        while not stopping.is_set():
-            try:
-                reaped = reap(farm)
-            except Exception:  # noqa: BLE001 - one bad pass must not stop the reaper
-                log.exception("reaper pass failed")
-            else:
-                _count(reaped)
-            stopping.wait(settings.reaper_interval)
+        reaper_loop(farm, stopping)
     finally:
+        stopping.set()
+        for thread in threads:
+            thread.join()
         farm.close()
         log.info("stream stopped")
+
+
+def guard(name: str, loop, farm: Farm, stopping: threading.Event) -> None:
+    """Run ``loop``; if it crashes, log it and start it again after a pause."""
+    while not stopping.is_set():
+        try:
+            loop(farm, stopping)
+        except Exception:  # noqa: BLE001 - one bug must not stop the other loops
+            log.exception("%s loop crashed; starting it again in 5 s", name)
+            stopping.wait(5.0)
+
+
+def reaper_loop(farm: Farm, stopping: threading.Event) -> None:
+    while not stopping.is_set():
+        try:
+            reaped = reap(farm)
+        except Exception:  # noqa: BLE001 - one bad pass must not stop the reaper
+            log.exception("reaper pass failed")
+        else:
+            _count(reaped)
+        stopping.wait(farm.settings.reaper_interval)
+
+
+def ingest_loop(farm: Farm, stopping: threading.Event) -> None:
+    from routefarm.kafka import clients
+    from routefarm.kafka.ingest import Ingest
+    from routefarm.kafka.names import INGEST_GROUP
+
+    settings = farm.settings
+    consumer = clients.consumer(settings.kafka_bootstrap, INGEST_GROUP, settings.kafka_session_timeout_ms,
+                                client_id="routefarm-ingest")
+    producer = clients.producer(settings.kafka_bootstrap, client_id="routefarm-dlq")
+    Ingest(farm, consumer, producer, settings.ingest_max_queue_depth, settings.ingest_batch, stopping).run()
+
+
+def relay_loop(farm: Farm, stopping: threading.Event) -> None:
+    from routefarm import metrics
+    from routefarm.kafka import clients
+    from routefarm.kafka.relay import Relay
+
+    settings = farm.settings
+    producer = clients.producer(settings.kafka_bootstrap, client_id="routefarm-relay",
+                                **{"message.timeout.ms": RELAY_TIMEOUT_MS})
+    relay = Relay(farm.db, producer, settings.relay_batch, settings.outbox_retention, RELAY_TIMEOUT_MS / 1000)
+    try:
+        while not stopping.is_set():
+            result, more = relay.run_once()
+            metrics.OUTBOX_PUBLISHED.inc(result.published)
+            metrics.RELAY_ERRORS.inc(result.failed)
+            if not more:
+                stopping.wait(RELAY_BACKOFF if result.failed else settings.relay_interval)
+    finally:
+        producer.flush(RELAY_TIMEOUT_MS / 1000)
 
 
 def _count(reaped) -> None:
