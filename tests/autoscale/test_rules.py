@@ -1,0 +1,189 @@
+"""KEDA's replica rule against its documented cases: AverageValue (queue 20, target 5 -> 4),
+activation above (not at) the threshold, the maximum across triggers, clamping to
+min/max, Kafka's partition bound, the cooldown before zero, scale-down stabilization."""
+
+from __future__ import annotations
+
+import pytest
+
+from routefarm.autoscale.rules import Decider, Measurement
+from routefarm.autoscale.scaledobject import parse
+
+QUEUE = {"type": "redis", "metadata": {"listName": "dramatiq:solve.msgs", "listLength": "5"}}
+LAG = {"type": "kafka", "metadata": {"bootstrapServers": "kafka:9092", "consumerGroup": "routefarm-ingest",
+                                     "topic": "routefarm.reoptimize", "lagThreshold": "10",
+                                     "allowIdleConsumers": "true"}}
+
+
+def spec(*triggers, **fields):
+    document = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "workers"},
+                "spec": {"scaleTargetRef": {"name": "worker"}, "triggers": list(triggers or [QUEUE])}}
+    window = fields.pop("stabilization", None)
+    if window is not None:
+        document["spec"]["advanced"] = {"horizontalPodAutoscalerConfig": {
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": window}}}}
+    document["spec"].update(fields)
+    return parse(document)
+
+
+def m(*values):
+    return [None if v is None else Measurement(v) for v in values]
+
+
+def test_average_value_queue_20_target_5_is_4_replicas():
+    decider = Decider(spec())
+    decision = decider.decide(m(20), now=0)
+    assert (decision.replicas, decision.desired, decision.active) == (0, 4, True)
+    assert "dramatiq:solve.msgs 20/5 -> 4" in decision.reason
+    assert decider.decide(m(21), now=30).desired == 5  # ceil
+
+
+def test_activation_is_above_the_threshold_not_at_it():
+    trigger = {**QUEUE, "metadata": {**QUEUE["metadata"], "activationListLength": "3"}}
+    decider = Decider(spec(trigger))
+    assert decider.decide(m(3), now=0).desired == 0
+    assert not decider.decide(m(3), now=1).active
+    assert decider.decide(m(4), now=2).desired == 1
+    default = Decider(spec())  # activation 0: one message activates
+    assert default.decide(m(0), now=0).desired == 0
+    assert default.decide(m(1), now=1).desired == 1
+
+
+def test_activation_wins_over_the_scaling_target():
+    """KEDA's example: threshold 10, activation 50, 40 messages: not active, so zero."""
+    trigger = {**QUEUE, "metadata": {**QUEUE["metadata"], "listLength": "10", "activationListLength": "50"}}
+    decider = Decider(spec(trigger, cooldownPeriod=60), replicas=4)
+    decider.last_active = 0
+    assert decider.decide(m(40), now=30).desired == 4  # cooling down: the HPA still wants 4
+    decision = decider.decide(m(40), now=61)
+    assert (decision.desired, decision.active) == (0, False)
+    assert decider.decide(m(40), now=90).desired == 0
+
+
+def test_maximum_across_triggers():
+    decider = Decider(spec(QUEUE, LAG))
+    assert decider.decide(m(20, 30), now=0).desired == 4  # 20/5 = 4 beats 30/10 = 3
+    assert decider.decide(m(20, 70), now=1).desired == 7  # 70/10 = 7 beats 4
+    only_lag = Decider(spec(QUEUE, LAG))
+    decision = only_lag.decide(m(0, 1), now=0)  # one active trigger is enough
+    assert decision.desired == 1 and "routefarm.reoptimize 1 > 0" in decision.reason
+
+
+def test_clamped_to_min_and_max():
+    decider = Decider(spec(maxReplicaCount=3))
+    decision = decider.decide(m(40), now=0)
+    assert decision.desired == 3 and "clamped to [1, 3]" in decision.reason
+    floor = Decider(spec(minReplicaCount=2, maxReplicaCount=5))
+    decision = floor.decide(m(0), now=0)  # minReplicaCount >= 1: always active
+    assert (decision.desired, decision.active) == (2, True)
+    assert floor.decide(m(0), now=1000).desired == 2  # never below the minimum, never to zero
+
+
+def test_kafka_lag_is_bounded_by_partitions_unless_idle_consumers_are_allowed():
+    bounded = {**LAG, "metadata": {k: v for k, v in LAG["metadata"].items() if k != "allowIdleConsumers"}}
+    decider = Decider(spec(bounded))
+    assert decider.decide([Measurement(100, partitions=3)], now=0).desired == 3
+    assert Decider(spec(LAG)).decide([Measurement(100, partitions=3)], now=0).desired == 10
+
+
+def test_zero_only_after_the_cooldown_with_no_active_trigger():
+    decider = Decider(spec(cooldownPeriod=60, stabilization=0))
+    assert decider.decide(m(20), now=0).desired == 4
+    decision = decider.decide(m(0), now=30)
+    assert (decision.desired, decision.active) == (1, False)  # the HPA's floor while cooling down
+    assert "cooling down" in decision.reason
+    assert decider.decide(m(0), now=60).desired == 1  # 60 s is not past a 60 s cooldown
+    decision = decider.decide(m(0), now=61)
+    assert decision.desired == 0 and "inactive for 61.0 s" in decision.reason
+    assert decider.decide(m(0), now=90).desired == 0
+    assert decider.decide(m(1), now=120).desired == 1  # and back
+
+
+def test_zero_ignores_the_stabilization_window():
+    decider = Decider(spec(cooldownPeriod=10, stabilization=300))
+    assert decider.decide(m(20), now=0).desired == 4
+    assert decider.decide(m(0), now=5).desired == 4  # stabilized
+    assert decider.decide(m(0), now=11).desired == 0  # KEDA's cooldown, not the HPA, scales to zero
+
+
+def test_scale_up_at_once_scale_down_after_the_stabilization_window():
+    decider = Decider(spec(stabilization=60, cooldownPeriod=600))
+    assert decider.decide(m(20), now=0).desired == 4
+    decision = decider.decide(m(5), now=30)
+    assert decision.desired == 4 and "held at 4 by the 60 s stabilization window" in decision.reason
+    assert decider.decide(m(5), now=59).desired == 4  # the t=0 recommendation is still in the window
+    assert decider.decide(m(5), now=60).desired == 1  # the window is (now - 60 s, now], as the HPA's
+    assert decider.decide(m(40), now=61).desired == 8  # up: at once
+    assert decider.decide(m(10), now=62).desired == 8
+
+
+def test_highest_recommendation_of_the_window_wins():
+    decider = Decider(spec(stabilization=30, cooldownPeriod=600))
+    for now, depth in ((0, 10), (10, 30), (20, 15), (30, 5)):
+        decider.decide(m(depth), now=now)
+    assert decider.replicas == 6  # 30/5 at t=10 is in (0, 30]
+    assert decider.decide(m(5), now=41).desired == 3  # t=10 left; 15/5 at t=20 remains
+    assert decider.decide(m(5), now=51).desired == 1
+
+
+def test_an_unreadable_trigger_never_scales_down_or_to_zero():
+    decider = Decider(spec(QUEUE, LAG, cooldownPeriod=0, stabilization=0))
+    assert decider.decide(m(20, 0), now=0).desired == 4
+    decision = decider.decide(m(5, None), now=10)
+    assert decision.desired == 4 and "cannot read kafka routefarm.reoptimize" in decision.reason
+    assert decider.decide(m(50, None), now=20).desired == 10  # up still works
+    assert decider.decide(m(0, None), now=30).desired == 10  # not to zero either
+    assert decider.decide(m(0, 0), now=40).desired == 0
+
+
+def test_value_metric_type_multiplies_by_replicas():
+    trigger = {**QUEUE, "metricType": "Value"}
+    decider = Decider(spec(trigger, stabilization=0), replicas=3)
+    decider.last_active = 0
+    assert decider.decide(m(10), now=1).desired == 6  # ceil(3 * 10 / 5)
+
+
+def test_keda_defaults_and_overrides():
+    parsed = spec()
+    assert (parsed.polling_interval, parsed.cooldown_period, parsed.min_replicas, parsed.max_replicas,
+            parsed.scale_down_window, parsed.scale_up_window) == (30, 300, 0, 100, 300, 0)
+    assert parsed.triggers[0].activation == 0 and parsed.triggers[0].target == 5
+    changed = parsed.with_overrides(max_replicas=4, cooldown_period=5, polling_interval=1)
+    assert (changed.max_replicas, changed.cooldown_period, changed.polling_interval) == (4, 5, 1)
+    assert parsed.with_overrides() == parsed
+
+
+def test_polls_every_interval_with_decisions_that_say_why():
+    decider = Decider(spec(pollingInterval=1))
+    decision = decider.decide(m(0), now=0)
+    assert not decision.changed and decision.reason == "no trigger active"
+    decision = decider.decide(m(12), now=1)
+    assert decision.changed and decision.reason.startswith("active (redis dramatiq:solve.msgs 12 > 0)")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"kind": "Deployment"}, "not ScaledObject"),
+    ({"spec": {"triggers": []}}, "no redis or kafka trigger"),
+    ({"spec": {"maxReplicaCount": 0, "triggers": [QUEUE]}}, "allow no replica"),
+    ({"spec": {"pollingInterval": "0", "triggers": [QUEUE]}}, "pollingInterval"),
+    ({"spec": {"triggers": [{"type": "redis", "metadata": {"listLength": "5"}}]}}, "listName: missing"),
+    ({"spec": {"triggers": [{"type": "redis", "metadata": {"listName": "q", "listLength": "x"}}]}},
+     "is not a number"),
+    ({"spec": {"triggers": [{**QUEUE, "metricType": "Utilization"}]}}, "metricType"),
+])
+def test_what_cannot_be_applied_is_refused(change, message):
+    from routefarm.autoscale.scaledobject import ScaledObjectError
+
+    document = {"kind": "ScaledObject", "spec": {"triggers": [QUEUE]}, **change}
+    with pytest.raises(ScaledObjectError, match=message):
+        parse(document)
+
+
+def test_unmeasurable_triggers_are_listed_and_the_scaled_object_is_picked_from_a_stream():
+    from routefarm.autoscale.scaledobject import pick
+
+    documents = [{"kind": "Deployment"}, {"kind": "ScaledObject", "metadata": {"name": "w"},
+                                         "spec": {"triggers": [{"type": "cpu"}, QUEUE]}}]
+    parsed = parse(pick(documents))
+    assert parsed.name == "w" and parsed.skipped == ("triggers[0] (type 'cpu')",)
+    assert len(parsed.triggers) == 1
