@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
+from routefarm.batch_replan import reoptimize_batch
 from routefarm.batches import cancel_batch, get_batch, submit_batch
 from routefarm.errors import NotFound
 
@@ -16,10 +17,23 @@ require_client(bp)
 
 @bp.post("")
 def create():
+    return _accepted(submit_batch(farm(), g.client_id, _json_body(), request_id=g.get("request_id")))
+
+
+@bp.post("/reoptimize")
+def reoptimize():
+    """Re-plan many succeeded jobs with shared changes, as one batch."""
+    return _accepted(reoptimize_batch(farm(), g.client_id, _json_body(), request_id=g.get("request_id")))
+
+
+def _json_body():
     body = request.get_json(silent=True)
     if body is None:
         raise ApiError(400, "Bad request", "the body must be JSON (Content-Type: application/json)")
-    doc = submit_batch(farm(), g.client_id, body, request_id=g.get("request_id"))
+    return body
+
+
+def _accepted(doc: dict):
     response = jsonify(doc)
     response.status_code = 202
     response.headers["Location"] = doc["links"]["self"]

@@ -84,6 +84,20 @@ SCHEMAS: dict[str, Any] = {
         "properties": {"jobs": {"type": "array", "minItems": 1, "maxItems": 1000, "items": _ref("JobRequest")},
                        "metadata": {"type": "object"}, "webhook": _ref("WebhookTarget")},
     },
+    "BatchReoptimizeRequest": {
+        "type": "object", "additionalProperties": False, "required": ["jobs"],
+        "description": "Re-plan several succeeded jobs with shared changes, as one batch: each job's "
+                       "request is `changes` plus its own `vehicles` (and `at`, if given)",
+        "properties": {
+            "jobs": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
+                "type": "object", "additionalProperties": False, "required": ["job_id"],
+                "properties": {"job_id": UUID,
+                               "vehicles": {"type": "array", "items": _ref("VehicleState")},
+                               "at": {"type": "number", "minimum": 0}}}},
+            "changes": {"type": "object", "description": "the shared changes: the fields of ReoptimizeBody "
+                                                         "other than vehicles and event_id"},
+            "metadata": {"type": "object"}, "webhook": _ref("WebhookTarget")},
+    },
     "BatchAccepted": {"type": "object", "properties": {
         "id": UUID, "status": STRING, "total": {"type": "integer"},
         "job_ids": {"type": "array", "items": UUID}, "links": LINKS}},
@@ -157,6 +171,11 @@ PATHS: dict[str, Any] = {
     "/v1/batches": {
         "post": _op("Submit up to 1,000 jobs at once", {"202": _json("BatchAccepted", "Accepted"), **INVALID,
                                                          "413": _problem("Body too large")}, body="BatchRequest"),
+    },
+    "/v1/batches/reoptimize": {
+        "post": _op("Re-plan many succeeded jobs with shared changes (a depot closed, a stop cancelled "
+                    "everywhere), as one batch", {"202": _json("BatchAccepted", "Accepted"), **INVALID},
+                    body="BatchReoptimizeRequest"),
     },
     "/v1/batches/{batch_id}": {
         "get": _op("Counts by status, percent done, started and finished times",
