@@ -37,6 +37,14 @@ def recreate_databases(pg: str, names: list[str]) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def drop_databases(pg: str, names: list[str]) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{pg}/postgres", autocommit=True, connect_timeout=5) as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def machine_cpu() -> tuple[float, float]:
     """(busy, total) CPU seconds of all cores since boot, from /proc/stat."""
     hz = os.sysconf("SC_CLK_TCK")
