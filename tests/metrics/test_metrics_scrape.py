@@ -13,7 +13,7 @@ from support import SMALL_PROBLEM, free_port
 REQUIRED = (
     "routefarm_http_request_duration_seconds", "routefarm_jobs_submitted_total", "routefarm_jobs_finished_total",
     "routefarm_job_solve_seconds", "routefarm_job_e2e_seconds", "routefarm_queue_depth", "routefarm_workers",
-    "routefarm_webhook_attempts_total",
+    "routefarm_webhook_attempts_total", "routefarm_outbox_backlog",
 )
 
 
@@ -87,6 +87,8 @@ def test_every_required_family_has_samples(processes, client_factory):
     assert value(web, "routefarm_workers", state="current", queue="solve") == 1
     assert value(web, "routefarm_workers", state="current", queue="webhooks") == 1
     assert {s.labels["shard"]: s.value for s in web["routefarm_shard_up"]} == {"shard0": 1, "shard1": 1}
+    # no relay runs here (no Kafka): the job's three events and the duplicate's one wait
+    assert sum(s.value for s in web["routefarm_outbox_backlog"]) >= 4
     assert value(stream, "routefarm_reaper_actions_total", action="requeued") == 0
     assert any(s.labels.get("shard") for s in web["routefarm_shard_transaction_seconds"])
 
