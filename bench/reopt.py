@@ -8,7 +8,8 @@
 Part 1, for every instance of BENCH_DIR (``bks.json``): solve it (``--base`` seconds), then
 perturb the day as a fleet would: at 30 % of the latest route end, each vehicle has
 completed the steps it left before then, serves the one it is at, and has the next one
-dispatched; 5 % of the open stops are cancelled and as many new orders arrive (at the
+dispatched (a vehicle driving to a stop reports it in progress: it is committed to it);
+5 % of the open stops are cancelled and as many new orders arrive (at the
 addresses of random open stops, with their demand and windows). ``routefarm.reoptimize.derive``
 turns that into the new problem, which is solved twice with the same short time limit
 (``--short``): warm (the previous routes as the start, as the farm does) and cold (the same
@@ -75,12 +76,15 @@ def perturb(problem: dict, solution: dict, rng: random.Random) -> dict:
     vehicles, open_stops = [], []
     for route in solution["routes"]:
         tasks = [s for s in route["steps"] if s["type"] == "stop"]
-        done = [s["id"] for s in tasks if s["departure"] <= at]
-        current = next((s["id"] for s in tasks if s["arrival"] <= at < s["departure"]), None)
-        rest = [s["id"] for s in tasks if s["arrival"] > at]
-        state: dict = {"id": route["vehicle_id"], "completed": done}
-        if current:
-            state["in_progress"] = current
+        done = [s for s in tasks if s["departure"] <= at]
+        rest = [s for s in tasks if s["departure"] > at]
+        state: dict = {"id": route["vehicle_id"], "completed": [s["id"] for s in done]}
+        # the step being served, or driven to once the route has begun: the vehicle is
+        # committed to it and is free at its planned departure
+        if rest and (done or route["steps"][0]["departure"] <= at):
+            current, rest = rest[0], rest[1:]
+            state["in_progress"], state["available_from"] = current["id"], current["departure"]
+        rest = [s["id"] for s in rest]
         if rest:
             state["dispatched"] = rest[:1]
         vehicles.append(state)
