@@ -19,6 +19,7 @@ from routefarm.broker import enqueue, solve_message
 from routefarm.documents import status_document
 from routefarm.errors import BrokerUnavailable, RoutefarmError
 from routefarm.jobs import worker_name
+from routefarm.throughput import count_finished
 from routefarm.webhooks.events import deferred
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ def run(rt, job_id: str, client_id: str) -> None:
     jid = uuid.UUID(job_id)
     worker = worker_name()
     job = farm.store.claim(client_id, jid, worker, settings.lease_seconds)
-    context = {"job_id": job_id, "client_id": client_id, "worker": worker}
+    context = {"job_id": job_id, "client_id": client_id, "worker": worker,
+               "shard": farm.directory.shard_of(client_id)}  # cached: no query
     if job is None:
         log.info("job not claimable (already taken, ended or cancelled)", extra=context)
         return
@@ -129,6 +131,7 @@ def _store(rt, jid, client_id, worker, status, solution, error, context) -> None
         log.warning("result not stored: the job is no longer this worker's", extra=context)
         return
     _observe(status, error, solution, row)
+    count_finished(farm.cache.client)  # jobs/s in GET /v1/farm and the status line
     row["solution"] = solution
     doc = status_document(row, rt.settings.base_url)
     farm.cache.finished(str(jid), {**doc, "client_id": client_id})
