@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1
+# One image for every routefarm process. The default command is the API (Procfile `web`);
+# a Deployment picks another process by its command (deploy/keda/*.yaml):
+#   docker run IMAGE                                   # web: gunicorn on port 8000
+#   docker run IMAGE dramatiq workers.main:setup --processes 1 --threads 1 --queues solve
+#   docker run IMAGE dramatiq workers.main:setup --processes 1 --threads 8 --queues webhooks
+#   docker run IMAGE python -m workers.stream
+#   docker run IMAGE routefarm db migrate
+# (the Procfile's dramatiq_* variables go in with -e, as the manifests set them in env).
+
+ARG PYTHON=3.11-slim-bookworm
+
+# Builder: a wheel for routefarm and for every dependency (compilers only for any dependency
+# that ships no wheel for this platform).
+FROM python:${PYTHON} AS builder
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY optimizer ./optimizer
+COPY routefarm ./routefarm
+COPY api ./api
+COPY workers ./workers
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+# Runtime: the wheels installed offline, no compiler, no source tree, a user without a shell.
+FROM python:${PYTHON} AS runtime
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HOST=0.0.0.0 \
+    PORT=8000
+RUN groupadd --gid 10001 routefarm \
+    && useradd --uid 10001 --gid 10001 --home-dir /home/routefarm --create-home \
+       --shell /usr/sbin/nologin routefarm
+RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    pip install --no-cache-dir --no-index --find-links=/wheels routefarm
+USER 10001:10001
+WORKDIR /home/routefarm
+EXPOSE 8000 9100
+CMD ["gunicorn", "--config", "python:api.gunicorn_conf", "api.wsgi:app"]
