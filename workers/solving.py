@@ -162,6 +162,7 @@ def _hand_back(rt, jid, client_id, worker, context) -> None:
     row = farm.store.hand_back(client_id, jid, worker, message.message_id)
     if row is None:
         return
+    farm.cache.drop_job(str(jid))  # the cached document says running: readers go to the shard
     try:
         enqueue(farm.broker, message)
     except BrokerUnavailable:
