@@ -41,4 +41,6 @@ def environment_from_state(state: dict[str, Any]) -> dict[str, str]:
     }
     if state.get("cache_url"):
         env["ROUTEFARM_CACHE_URL"] = state["cache_url"]
+    if state.get("kafka_bootstrap"):
+        env["ROUTEFARM_KAFKA_BOOTSTRAP"] = state["kafka_bootstrap"]
     return env

@@ -8,6 +8,7 @@ it) the key is absent and readers report what they can measure themselves.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -34,6 +35,12 @@ def publish(client: redis.Redis, record: ScalerRecord, ttl: int = TTL) -> None:
         client.set(KEY, json.dumps(asdict(record)), ex=ttl)
     except (redis.RedisError, OSError) as exc:
         log.warning("autoscaler state not published: %s", exc)
+
+
+def clear(client: redis.Redis) -> None:
+    """The autoscaler stopped: readers should not wait for the TTL to know."""
+    with contextlib.suppress(redis.RedisError, OSError):
+        client.delete(KEY)
 
 
 def read(client: redis.Redis) -> ScalerRecord | None:

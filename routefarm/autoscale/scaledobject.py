@@ -2,7 +2,10 @@
 
 Pure: takes the parsed YAML document (a dict), does no I/O. Absent fields get KEDA's
 defaults (pollingInterval 30 s, cooldownPeriod 300 s, minReplicaCount 0, maxReplicaCount
-100) and the HPA's (scale-down stabilization 300 s, scale-up 0 s). Triggers of type
+100) and, for ``advanced.horizontalPodAutoscalerConfig.behavior``, the HPA's: scale-up
+stabilization 0 s with at most 4 pods or 100 % more per 15 s (the larger), scale-down
+stabilization 300 s with at most 100 % fewer per 15 s; a direction given without
+``policies`` keeps the default policies, as the Kubernetes API fills them in. Triggers of type
 ``redis`` (``listName``, ``listLength``, ``activationListLength``) and ``kafka``
 (``consumerGroup``, ``topic``, ``lagThreshold``, ``activationLagThreshold``,
 ``allowIdleConsumers``) are understood; other types are listed in ``skipped`` (the local
@@ -22,14 +25,14 @@ POLLING_INTERVAL = 30.0
 COOLDOWN_PERIOD = 300.0
 MIN_REPLICAS = 0
 MAX_REPLICAS = 100
-SCALE_DOWN_WINDOW = 300.0  # the HPA's default scale-down stabilization
-SCALE_UP_WINDOW = 0.0
 
 # trigger type -> (target field, activation field, KEDA's default target)
 TARGETS = {"redis": ("listLength", "activationListLength", 5.0),
            "kafka": ("lagThreshold", "activationLagThreshold", 10.0)}
 REQUIRED = {"redis": ("listName",), "kafka": ("consumerGroup", "topic")}
 METRIC_TYPES = ("AverageValue", "Value")
+SELECT_POLICIES = ("Max", "Min", "Disabled")
+POLICY_TYPES = ("Pods", "Percent")
 
 
 class ScaledObjectError(ValueError):
@@ -52,14 +55,42 @@ class Trigger:
 
 
 @dataclass(frozen=True)
+class Policy:
+    type: str  # "Pods" (a count) or "Percent" (of the replicas at the start of the period)
+    value: int
+    period: float  # seconds
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The HPA's scaling rules for one direction (``HPAScalingRules``)."""
+
+    window: float  # stabilizationWindowSeconds
+    select: str = "Max"  # which policy wins: the one allowing the largest change, the smallest, or none
+    policies: tuple[Policy, ...] = ()
+
+    def describe(self) -> str:
+        if self.select == "Disabled":
+            return "disabled"
+        rates = f" {self.select.lower()} of " if len(self.policies) > 1 else " "
+        rates += " or ".join(f"{p.value}{' pods' if p.type == 'Pods' else ' %'} per {p.period:g} s"
+                             for p in self.policies)
+        return f"window {self.window:g} s,{rates}"
+
+
+SCALE_UP = Rules(0.0, "Max", (Policy("Pods", 4, 15.0), Policy("Percent", 100, 15.0)))
+SCALE_DOWN = Rules(300.0, "Max", (Policy("Percent", 100, 15.0),))
+
+
+@dataclass(frozen=True)
 class ScalerSpec:
     name: str
     min_replicas: int
     max_replicas: int
     polling_interval: float
     cooldown_period: float
-    scale_down_window: float
-    scale_up_window: float
+    scale_up: Rules
+    scale_down: Rules
     triggers: tuple[Trigger, ...]
     skipped: tuple[str, ...] = ()  # triggers of types the local autoscaler cannot measure
 
@@ -114,11 +145,33 @@ def parse(document: Mapping[str, Any]) -> ScalerSpec:
         min_replicas=min_replicas, max_replicas=max_replicas,
         polling_interval=_seconds(spec, "pollingInterval", POLLING_INTERVAL, positive=True),
         cooldown_period=_seconds(spec, "cooldownPeriod", COOLDOWN_PERIOD),
-        scale_down_window=_seconds(behavior.get("scaleDown") or {}, "stabilizationWindowSeconds",
-                                   SCALE_DOWN_WINDOW),
-        scale_up_window=_seconds(behavior.get("scaleUp") or {}, "stabilizationWindowSeconds",
-                                 SCALE_UP_WINDOW),
+        scale_up=_rules(behavior.get("scaleUp"), SCALE_UP, "scaleUp"),
+        scale_down=_rules(behavior.get("scaleDown"), SCALE_DOWN, "scaleDown"),
         triggers=tuple(triggers), skipped=tuple(skipped))
+
+
+def _rules(raw: Any, default: Rules, direction: str) -> Rules:
+    if raw is None:
+        return default
+    where = f"spec.advanced.horizontalPodAutoscalerConfig.behavior.{direction}"
+    if not isinstance(raw, Mapping):
+        raise ScaledObjectError(f"{where}: not a mapping")
+    select = raw.get("selectPolicy", "Max")
+    if select not in SELECT_POLICIES:
+        raise ScaledObjectError(f"{where}.selectPolicy: {select!r} is not one of {', '.join(SELECT_POLICIES)}")
+    policies = []
+    for index, policy in enumerate(raw.get("policies") or []):
+        here = f"{where}.policies[{index}]"
+        kind = policy.get("type") if isinstance(policy, Mapping) else None
+        if kind not in POLICY_TYPES:
+            raise ScaledObjectError(f"{here}.type: {kind!r} is not one of {', '.join(POLICY_TYPES)}")
+        value = _number(policy, "value", 0, here)
+        period = _number(policy, "periodSeconds", 0, here)
+        if value <= 0 or value != int(value) or not 0 < period <= 1800:
+            raise ScaledObjectError(f"{here}: value must be a count above 0 and periodSeconds in (0, 1800]")
+        policies.append(Policy(kind, int(value), period))
+    return Rules(window=_seconds(raw, "stabilizationWindowSeconds", default.window),
+                 select=select, policies=tuple(policies) or default.policies)
 
 
 def _trigger(raw: Mapping[str, Any], index: int) -> Trigger:

@@ -54,6 +54,11 @@ class TriggerSources:
             self._failing.discard(trigger.name)
         return value
 
+    def close(self) -> None:
+        if self._lag_reader is not None:
+            self._lag_reader.close()
+            self._lag_reader = None
+
     def _lags(self):
         if self._lag_reader is None:
             if not self.kafka_bootstrap:

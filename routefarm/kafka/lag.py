@@ -40,6 +40,11 @@ class LagReader:
         self.admin = clients.admin(bootstrap)
         self.timeout = timeout
 
+    def close(self) -> None:
+        """Drop the admin client, which closes its connections (librdkafka has no close call for
+        it): a broker may wait for open connections when it stops."""
+        self.admin = None
+
     def lag(self, group: str, topic: str) -> Lag:
         try:
             return self._lag(group, topic)

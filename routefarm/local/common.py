@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
@@ -59,6 +62,25 @@ def environ_of(pid: int) -> dict[str, str]:
             if sep:
                 env[key] = value
     return env
+
+
+def stop_recorded(pidfile: Path, is_ours: Callable[[list[str]], bool], timeout: float) -> bool:
+    """Stop the server whose pid ``pidfile`` holds, if it is alive and ``is_ours(argv)``:
+    SIGTERM, then SIGKILL after ``timeout``. Whether there was one to stop."""
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return False
+    argv = cmdline(pid)
+    if not (pid_alive(pid) and argv and is_ours(argv)):
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return True
 
 
 def last_lines(path: Path, count: int = 5) -> list[str]:

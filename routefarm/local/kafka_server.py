@@ -3,7 +3,8 @@
 Tansu speaks the Apache Kafka protocol and keeps its log in memory, so topics and offsets
 last as long as the process: a restarted embedded broker starts empty (the farm's own data
 lives in Postgres; the outbox re-publishes only what was not yet acknowledged). It runs as
-a child of ``routefarm up``, listening on 127.0.0.1, in its own session.
+a child of ``routefarm up``, listening on 127.0.0.1, in its own session; its pid is kept in
+``kafka.pid`` so that a broker left by a crashed run can be stopped.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .common import LOOPBACK, FarmError, last_lines
+from .common import LOOPBACK, FarmError, last_lines, stop_recorded
 
 START_TIMEOUT = 20.0  # seconds until the broker answers a metadata request
 STOP_TIMEOUT = 10.0
@@ -39,11 +40,17 @@ class EmbeddedKafka:
         self.root = Path(root).resolve()
         self.port = port
         self.log = self.root / "kafka.log"
+        self.pidfile = self.root / "kafka.pid"
         self.process: subprocess.Popen | None = None
 
     @property
     def bootstrap(self) -> str:
         return f"{LOOPBACK}:{self.port}"
+
+    def stop_leftover(self) -> bool:
+        """Stop a broker an earlier run on this folder left running (its pid file says which);
+        its log is in memory, so it gets a second before SIGKILL."""
+        return stop_recorded(self.pidfile, lambda argv: Path(argv[0]).name.startswith("tansu"), 1.0)
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -53,6 +60,7 @@ class EmbeddedKafka:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                             cwd=self.root, start_new_session=True)
+        self.pidfile.write_text(f"{self.process.pid}\n")
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.process.poll() is not None:
@@ -78,6 +86,8 @@ class EmbeddedKafka:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        with contextlib.suppress(OSError):
+            self.pidfile.unlink()
         return process.returncode
 
 

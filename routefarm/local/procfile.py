@@ -49,13 +49,13 @@ def find_procfile(explicit: Path | None = None) -> Path:
     raise FarmError("no Procfile here or in the routefarm checkout; pass --procfile")
 
 
-def formation(processes: dict[str, str], workers: int, port: int) -> list[ProcessSpec]:
-    """web.1 (with PORT), stream.1, worker.1..N and webhook.1 (when defined) from the Procfile."""
+def formation(processes: dict[str, str], port: int) -> list[ProcessSpec]:
+    """web.1 (with PORT), stream.1 and webhook.1 (when defined) from the Procfile; ``worker``
+    processes are the autoscaler's to start (``worker.1``, ``worker.2``, ...)."""
     missing = [name for name in FARM_PROCESSES if name not in processes]
     if missing:
         raise FarmError(f"the Procfile defines no {', '.join(missing)} process")
     specs = [ProcessSpec("web.1", processes["web"], {"PORT": str(port)}),
              ProcessSpec("stream.1", processes["stream"])]
-    specs += [ProcessSpec(f"worker.{i}", processes["worker"]) for i in range(1, workers + 1)]
     specs += [ProcessSpec(f"{name}.1", processes[name]) for name in SINGLETONS if name in processes]
     return specs

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from .common import LOOPBACK, FarmError, cmdline, last_lines, pid_alive
+from .common import LOOPBACK, FarmError, last_lines, stop_recorded
 
 START_TIMEOUT = 15.0  # seconds until the server answers PING
 STOP_TIMEOUT = 15.0  # seconds to flush the append-only file and exit on SIGTERM
@@ -50,20 +50,7 @@ class EmbeddedRedis:
 
     def stop_leftover(self) -> bool:
         """Stop a server an earlier run left on this folder (it would share the AOF)."""
-        try:
-            pid = int(self.pidfile.read_text().strip())
-        except (OSError, ValueError):
-            return False
-        argv = cmdline(pid)
-        if not (pid_alive(pid) and argv and "redis-server" in argv[0]):
-            return False
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        return True
+        return stop_recorded(self.pidfile, lambda argv: "redis-server" in argv[0], STOP_TIMEOUT)
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -2,9 +2,10 @@
 
 Postgres is taken from the environment when ``ROUTEFARM_DIRECTORY_URL`` and
 ``ROUTEFARM_SHARD_URLS`` are set, Redis when ``ROUTEFARM_REDIS_URL`` is set (cache:
-``ROUTEFARM_CACHE_URL``, else database 1 of the same server); whatever is not configured
-is started embedded. Then every database is created if missing and migrated, and the demo
-client is created once and reused while its key still works.
+``ROUTEFARM_CACHE_URL``, else database 1 of the same server), Kafka when
+``ROUTEFARM_KAFKA_BOOTSTRAP`` is set; whatever is not configured is started embedded. Then
+every database is created if missing and migrated, the farm's topics are created if
+missing, and the demo client is created once and reused while its key still works.
 """
 
 from __future__ import annotations
@@ -17,11 +18,17 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .common import FarmError, free_port, port_is_free
+from .kafka_server import EmbeddedKafka
 from .postgres import EmbeddedPostgres
 from .redis_server import EmbeddedRedis
 
 DB_VARS = ("ROUTEFARM_DIRECTORY_URL", "ROUTEFARM_SHARD_URLS")
 REDIS_VAR = "ROUTEFARM_REDIS_URL"
+KAFKA_VAR = "ROUTEFARM_KAFKA_BOOTSTRAP"
+# The embedded broker holds a consumer group's join for half the session timeout: with the
+# farm's default (45 s) ingest would wait 22 s after each start. One local consumer needs
+# no long session, so processes of a farm with embedded Kafka get this one (unless set).
+EMBEDDED_SESSION_VAR, EMBEDDED_SESSION_MS = "ROUTEFARM_KAFKA_SESSION_TIMEOUT_MS", "6000"
 DIRECTORY_DB = "routefarm_directory"
 SHARD_DB = "routefarm_shard{}"
 
@@ -32,8 +39,10 @@ class Services:
     shard_urls: list[str] = field(default_factory=list)
     redis_url: str = ""
     cache_url: str = ""
+    kafka_bootstrap: str = ""
     postgres: EmbeddedPostgres | None = None
     redis: EmbeddedRedis | None = None
+    kafka: EmbeddedKafka | None = None
 
     def remembered(self) -> dict[str, Any]:
         """What a later start on the same data folder reuses (state.json)."""
@@ -42,10 +51,25 @@ class Services:
             state["postgres_port"] = self.postgres.port
         if self.redis is not None:
             state["redis_port"] = self.redis.port
+        if self.kafka is not None:
+            state["kafka_port"] = self.kafka.port
         return state
 
+    @property
+    def embedded(self) -> bool:
+        return any(s is not None for s in (self.postgres, self.redis, self.kafka))
+
+    def environment(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """Settings the farm's processes need because of the embedded services."""
+        if self.kafka is not None and not environ.get(EMBEDDED_SESSION_VAR):
+            return {EMBEDDED_SESSION_VAR: EMBEDDED_SESSION_MS}
+        return {}
+
     def stop(self, immediate: bool = False) -> None:
-        """Redis first (its clients are gone), then Postgres; both are safe to call twice."""
+        """Kafka and Redis first (their clients are gone), then Postgres; safe to call twice."""
+        kafka, self.kafka = self.kafka, None
+        if kafka is not None:  # its log is in memory: a graceful stop keeps nothing, and waits for held joins
+            kafka.stop(immediate=True)
         redis_server, self.redis = self.redis, None
         if redis_server is not None:
             redis_server.stop(immediate=immediate)
@@ -73,11 +97,12 @@ def _port(remembered: Mapping[str, Any], key: str, what: str, say: Callable[[str
 
 def start(data_dir: Path, shards: int, remembered: Mapping[str, Any], environ: Mapping[str, str],
           say: Callable[[str], None]) -> Services:
-    """Use or start Postgres and Redis; stops what it started if anything fails."""
+    """Use or start Postgres, Redis and Kafka; stops what it started if anything fails."""
     services = Services()
     try:
         _postgres(services, data_dir, shards, remembered, environ, say)
         _redis(services, data_dir, remembered, environ, say)
+        _kafka(services, data_dir, remembered, environ, say)
     except BaseException:
         services.stop()
         raise
@@ -138,6 +163,35 @@ def _redis(services: Services, data_dir: Path, remembered: Mapping[str, Any],
     services.redis_url = server.url(0)
     services.cache_url = server.url(1)
     say(f"Redis: embedded server on 127.0.0.1:{server.port} (append-only file in {server.root})")
+
+
+def _kafka(services: Services, data_dir: Path, remembered: Mapping[str, Any],
+           environ: Mapping[str, str], say: Callable[[str], None]) -> None:
+    if environ.get(KAFKA_VAR):
+        services.kafka_bootstrap = environ[KAFKA_VAR]
+        say(f"Kafka: using {KAFKA_VAR}")
+        return
+    broker = EmbeddedKafka(data_dir / "kafka", 0)
+    if broker.stop_leftover():
+        say("Kafka: stopped a broker an earlier run left behind")
+    broker.port = _port(remembered, "kafka_port", "Kafka", say)
+    broker.start()
+    services.kafka = broker
+    services.kafka_bootstrap = broker.bootstrap
+    say(f"Kafka: embedded broker (Tansu) on {broker.bootstrap}; its log is in memory, so topics "
+        f"start empty on every start (log: {broker.log})")
+
+
+def prepare_topics(services: Services, partitions: int) -> list[str]:
+    """Create the farm's topics that are missing; the names created."""
+    from confluent_kafka import KafkaException
+
+    from routefarm.kafka.clients import ensure_topics
+
+    try:
+        return ensure_topics(services.kafka_bootstrap, partitions)
+    except KafkaException as exc:
+        raise FarmError(f"cannot create the Kafka topics on {services.kafka_bootstrap}: {exc}") from None
 
 
 def prepare_databases(services: Services) -> None:

@@ -8,6 +8,9 @@ has stayed up for a minute). ``stop()`` sends SIGTERM to each process (only to t
 process, as the kubelet does: Dramatiq and gunicorn forward it to their own children, and
 a second SIGTERM would make them hurry), waits out a grace period, then SIGKILLs whatever
 is left in each process group.
+
+Processes can be added and retired while the others run (the autoscaler's replicas): a
+retired process gets SIGTERM at once, SIGKILL after the grace period, and is not restarted.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class Child:
         self.backoff = MIN_BACKOFF
         self.restart_at: float | None = None
         self.restarts = 0
+        self.retire_by: float | None = None  # retired: SIGKILL at this time if still running
 
 
 class Supervisor:
@@ -107,6 +111,37 @@ class Supervisor:
         return {c.spec.name: c.process.pid for c in self.children
                 if c.process is not None and c.process.poll() is None}
 
+    def serving(self, kind: str) -> list[Child]:
+        """The processes named ``kind.N`` that are not retired (running or about to restart)."""
+        return [c for c in list(self.children)
+                if c.spec.name.split(".", 1)[0] == kind and c.retire_by is None]
+
+    def add(self, spec: ProcessSpec) -> None:
+        """Start one more process."""
+        if any(c.spec.name == spec.name for c in self.children):
+            raise ValueError(f"a process named {spec.name} exists")
+        child = Child(spec)
+        child.backoff = self.min_backoff
+        self.children.append(child)
+        self.output.register([spec.name])
+        self._spawn(child)
+        self._changed()
+
+    def retire(self, name: str) -> None:
+        """SIGTERM ``name`` for good: it is not restarted, and SIGKILLed after the grace period."""
+        child = next(c for c in self.children if c.spec.name == name)
+        child.retire_by = time.monotonic() + self.grace
+        if child.process is None:
+            self._drop(child)
+            return
+        self.output.system(f"sending SIGTERM to {name}")
+        with contextlib.suppress(ProcessLookupError):
+            child.process.send_signal(signal.SIGTERM)
+
+    def _drop(self, child: Child) -> None:
+        self.children.remove(child)
+        self._changed()
+
     def _spawn(self, child: Child) -> None:
         env = {**self.env, **child.spec.env, "PYTHONUNBUFFERED": "1"}
         child.restart_at = None
@@ -135,7 +170,10 @@ class Supervisor:
         """Reap exited processes and restart those whose back-off has passed."""
         now = time.monotonic()
         changed = False
-        for child in self.children:
+        for child in list(self.children):
+            if child.retire_by is not None:
+                changed |= self._poll_retired(child, now)
+                continue
             if child.process is not None and child.process.poll() is not None:
                 code = child.process.returncode
                 _kill_group(child.process.pid)  # what a dead pod leaves behind goes with it
@@ -155,6 +193,23 @@ class Supervisor:
                 changed = True
         if changed:
             self._changed()
+
+    def _poll_retired(self, child: Child, now: float) -> bool:
+        if child.process is None or self.stopping:
+            return False
+        if child.process.poll() is None:
+            if now >= child.retire_by:
+                self.output.system(f"sending SIGKILL to {child.spec.name}")
+                _kill_group(child.process.pid)
+                child.retire_by = float("inf")  # killed once; wait for the exit
+            return False
+        code = child.process.returncode
+        _kill_group(child.process.pid)
+        if child.reader is not None:
+            child.reader.join(timeout=2)
+        self.output.system(f"{child.spec.name} stopped ({describe_exit(code)})")
+        self.children.remove(child)
+        return True
 
     def _schedule_restart(self, child: Child, now: float) -> None:
         child.restart_at = now + child.backoff
@@ -181,6 +236,8 @@ class Supervisor:
         if running:
             self.output.system(f"sending SIGTERM to {len(running)} process(es)")
         for child in running:
+            if child.retire_by is not None:
+                continue  # has had its SIGTERM (a second one would make it hurry)
             with contextlib.suppress(ProcessLookupError):
                 child.process.send_signal(signal.SIGTERM)
         codes: dict[str, int] = {}

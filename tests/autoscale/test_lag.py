@@ -7,10 +7,11 @@ import os
 import time
 
 import pytest
-from conftest import KAFKA_SESSION_TIMEOUT_MS
 
 from routefarm.kafka import clients
 from routefarm.kafka.lag import LagReader, LagUnavailable
+
+SESSION_TIMEOUT_MS = 6000  # the embedded broker holds a group join for half of it
 
 
 def produce(bootstrap: str, topic: str, partitions: list[int]) -> None:
@@ -22,7 +23,7 @@ def produce(bootstrap: str, topic: str, partitions: list[int]) -> None:
 
 def consume(bootstrap: str, group: str, topic: str, count: int) -> None:
     """Take ``count`` messages as a member of ``group``, committing each."""
-    consumer = clients.consumer(bootstrap, group, KAFKA_SESSION_TIMEOUT_MS, client_id="lag-test")
+    consumer = clients.consumer(bootstrap, group, SESSION_TIMEOUT_MS, client_id="lag-test")
     consumer.subscribe([topic])
     taken, deadline = 0, time.monotonic() + 30
     try:

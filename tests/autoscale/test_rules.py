@@ -1,6 +1,7 @@
 """KEDA's replica rule against its documented cases: AverageValue (queue 20, target 5 -> 4),
 activation above (not at) the threshold, the maximum across triggers, clamping to
-min/max, Kafka's partition bound, the cooldown before zero, scale-down stabilization."""
+min/max, Kafka's partition bound, the cooldown before zero, scale-down stabilization, and
+the HPA's rate policies (its defaults, and those a ScaledObject sets)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,21 @@ LAG = {"type": "kafka", "metadata": {"bootstrapServers": "kafka:9092", "consumer
                                      "allowIdleConsumers": "true"}}
 
 
-def spec(*triggers, **fields):
+IMMEDIATE_UP = {"policies": [{"type": "Pods", "value": 100, "periodSeconds": 15}]}
+
+
+def spec(*triggers, stabilization=None, up=None, down=None, **fields):
+    """A ScaledObject; ``stabilization``: the scale-down window; ``up``/``down``: behavior rules."""
     document = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "workers"},
                 "spec": {"scaleTargetRef": {"name": "worker"}, "triggers": list(triggers or [QUEUE])}}
-    window = fields.pop("stabilization", None)
-    if window is not None:
-        document["spec"]["advanced"] = {"horizontalPodAutoscalerConfig": {
-            "behavior": {"scaleDown": {"stabilizationWindowSeconds": window}}}}
+    behavior = {}
+    if up is not None:
+        behavior["scaleUp"] = up
+    if down is not None or stabilization is not None:
+        behavior["scaleDown"] = {**(down or {}), **({"stabilizationWindowSeconds": stabilization}
+                                                   if stabilization is not None else {})}
+    if behavior:
+        document["spec"]["advanced"] = {"horizontalPodAutoscalerConfig": {"behavior": behavior}}
     document["spec"].update(fields)
     return parse(document)
 
@@ -61,7 +70,7 @@ def test_activation_wins_over_the_scaling_target():
 
 
 def test_maximum_across_triggers():
-    decider = Decider(spec(QUEUE, LAG))
+    decider = Decider(spec(QUEUE, LAG, up=IMMEDIATE_UP))
     assert decider.decide(m(20, 30), now=0).desired == 4  # 20/5 = 4 beats 30/10 = 3
     assert decider.decide(m(20, 70), now=1).desired == 7  # 70/10 = 7 beats 4
     only_lag = Decider(spec(QUEUE, LAG))
@@ -72,7 +81,7 @@ def test_maximum_across_triggers():
 def test_clamped_to_min_and_max():
     decider = Decider(spec(maxReplicaCount=3))
     decision = decider.decide(m(40), now=0)
-    assert decision.desired == 3 and "clamped to [1, 3]" in decision.reason
+    assert decision.desired == 3 and "at most 3 (maxReplicaCount)" in decision.reason
     floor = Decider(spec(minReplicaCount=2, maxReplicaCount=5))
     decision = floor.decide(m(0), now=0)  # minReplicaCount >= 1: always active
     assert (decision.desired, decision.active) == (2, True)
@@ -83,7 +92,7 @@ def test_kafka_lag_is_bounded_by_partitions_unless_idle_consumers_are_allowed():
     bounded = {**LAG, "metadata": {k: v for k, v in LAG["metadata"].items() if k != "allowIdleConsumers"}}
     decider = Decider(spec(bounded))
     assert decider.decide([Measurement(100, partitions=3)], now=0).desired == 3
-    assert Decider(spec(LAG)).decide([Measurement(100, partitions=3)], now=0).desired == 10
+    assert Decider(spec(LAG, up=IMMEDIATE_UP)).decide([Measurement(100, partitions=3)], now=0).desired == 10
 
 
 def test_zero_only_after_the_cooldown_with_no_active_trigger():
@@ -107,10 +116,10 @@ def test_zero_ignores_the_stabilization_window():
 
 
 def test_scale_up_at_once_scale_down_after_the_stabilization_window():
-    decider = Decider(spec(stabilization=60, cooldownPeriod=600))
+    decider = Decider(spec(stabilization=60, up=IMMEDIATE_UP, cooldownPeriod=600))
     assert decider.decide(m(20), now=0).desired == 4
     decision = decider.decide(m(5), now=30)
-    assert decision.desired == 4 and "held at 4 by the 60 s stabilization window" in decision.reason
+    assert decision.desired == 4 and "held at 4 by the 60 s scale-down stabilization window" in decision.reason
     assert decider.decide(m(5), now=59).desired == 4  # the t=0 recommendation is still in the window
     assert decider.decide(m(5), now=60).desired == 1  # the window is (now - 60 s, now], as the HPA's
     assert decider.decide(m(40), now=61).desired == 8  # up: at once
@@ -118,7 +127,7 @@ def test_scale_up_at_once_scale_down_after_the_stabilization_window():
 
 
 def test_highest_recommendation_of_the_window_wins():
-    decider = Decider(spec(stabilization=30, cooldownPeriod=600))
+    decider = Decider(spec(stabilization=30, up=IMMEDIATE_UP, cooldownPeriod=600))
     for now, depth in ((0, 10), (10, 30), (20, 15), (30, 5)):
         decider.decide(m(depth), now=now)
     assert decider.replicas == 6  # 30/5 at t=10 is in (0, 30]
@@ -127,7 +136,7 @@ def test_highest_recommendation_of_the_window_wins():
 
 
 def test_an_unreadable_trigger_never_scales_down_or_to_zero():
-    decider = Decider(spec(QUEUE, LAG, cooldownPeriod=0, stabilization=0))
+    decider = Decider(spec(QUEUE, LAG, cooldownPeriod=0, stabilization=0, up=IMMEDIATE_UP))
     assert decider.decide(m(20, 0), now=0).desired == 4
     decision = decider.decide(m(5, None), now=10)
     assert decision.desired == 4 and "cannot read kafka routefarm.reoptimize" in decision.reason
@@ -144,9 +153,13 @@ def test_value_metric_type_multiplies_by_replicas():
 
 
 def test_keda_defaults_and_overrides():
+    from routefarm.autoscale.scaledobject import SCALE_DOWN, SCALE_UP
+
     parsed = spec()
     assert (parsed.polling_interval, parsed.cooldown_period, parsed.min_replicas, parsed.max_replicas,
-            parsed.scale_down_window, parsed.scale_up_window) == (30, 300, 0, 100, 300, 0)
+            parsed.scale_up, parsed.scale_down) == (30, 300, 0, 100, SCALE_UP, SCALE_DOWN)
+    assert (SCALE_UP.window, SCALE_DOWN.window) == (0, 300)
+    assert spec(stabilization=60).scale_down.policies == SCALE_DOWN.policies  # policies kept when absent
     assert parsed.triggers[0].activation == 0 and parsed.triggers[0].target == 5
     changed = parsed.with_overrides(max_replicas=4, cooldown_period=5, polling_interval=1)
     assert (changed.max_replicas, changed.cooldown_period, changed.polling_interval) == (4, 5, 1)
@@ -161,6 +174,37 @@ def test_polls_every_interval_with_decisions_that_say_why():
     assert decision.changed and decision.reason.startswith("active (redis dramatiq:solve.msgs 12 > 0)")
 
 
+def test_default_hpa_policies_add_at_most_four_pods_or_double_per_15_s():
+    decider = Decider(spec(maxReplicaCount=100, cooldownPeriod=600))
+    decision = decider.decide(m(40), now=0)  # KEDA activates 1, the HPA may go to max(1 + 4, 2 * 1)
+    assert decision.desired == 5 and "at most 5 (the scale-up policies)" in decision.reason
+    assert decider.decide(m(40), now=14).desired == 5  # 4 added within the last 15 s
+    assert decider.decide(m(40), now=16).desired == 8  # max(5 + 4, 2 * 5) allows the 8 wanted
+
+
+def test_scale_down_policies_as_the_deployed_scaled_object_sets_them():
+    """At most half the workers go per minute (Percent 50 per 60 s), no stabilization."""
+    down = {"stabilizationWindowSeconds": 0, "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}]}
+    decider = Decider(spec(up=IMMEDIATE_UP, down=down, cooldownPeriod=600))
+    assert decider.decide(m(40), now=0).desired == 8
+    decision = decider.decide(m(1), now=1)
+    assert decision.desired == 4 and "at least 4 (the scale-down policies)" in decision.reason
+    assert decider.decide(m(1), now=30).desired == 4  # 4 removed within the last 60 s
+    assert decider.decide(m(1), now=62).desired == 2
+    assert decider.decide(m(1), now=123).desired == 1
+
+
+def test_select_policy_min_and_disabled():
+    two_ways = {"selectPolicy": "Min", "policies": [{"type": "Pods", "value": 1, "periodSeconds": 15},
+                                                    {"type": "Percent", "value": 100, "periodSeconds": 15}]}
+    assert Decider(spec(up=two_ways)).decide(m(40), now=0).desired == 2  # min(1 + 1, 2 * 1)
+    disabled = {"selectPolicy": "Disabled"}
+    decider = Decider(spec(up=disabled, down=disabled, cooldownPeriod=10))
+    assert decider.decide(m(40), now=0).desired == 1  # KEDA's activation still happens
+    assert decider.decide(m(0), now=5).desired == 1
+    assert decider.decide(m(0), now=16).desired == 0  # and so does KEDA's deactivation
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"kind": "Deployment"}, "not ScaledObject"),
     ({"spec": {"triggers": []}}, "no redis or kafka trigger"),
@@ -170,6 +214,10 @@ def test_polls_every_interval_with_decisions_that_say_why():
     ({"spec": {"triggers": [{"type": "redis", "metadata": {"listName": "q", "listLength": "x"}}]}},
      "is not a number"),
     ({"spec": {"triggers": [{**QUEUE, "metricType": "Utilization"}]}}, "metricType"),
+    ({"spec": {"triggers": [QUEUE], "advanced": {"horizontalPodAutoscalerConfig": {"behavior": {
+        "scaleDown": {"policies": [{"type": "Pods", "value": 0, "periodSeconds": 60}]}}}}}}, "value must be"),
+    ({"spec": {"triggers": [QUEUE], "advanced": {"horizontalPodAutoscalerConfig": {"behavior": {
+        "scaleUp": {"selectPolicy": "Fastest"}}}}}}, "selectPolicy"),
 ])
 def test_what_cannot_be_applied_is_refused(change, message):
     from routefarm.autoscale.scaledobject import ScaledObjectError

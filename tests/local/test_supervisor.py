@@ -32,17 +32,19 @@ def test_procfile_lines_comments_and_errors():
         parse_procfile("web: a\nweb: b\n")
 
 
-def test_formation_gives_web_its_port_and_scales_workers():
-    specs = formation({"web": "w", "stream": "s", "worker": "k", "release": "r"}, workers=3, port=8123)
-    assert [s.name for s in specs] == ["web.1", "stream.1", "worker.1", "worker.2", "worker.3"]
-    assert specs[0].env == {"PORT": "8123"} and specs[2].env == {}
+def test_formation_gives_web_its_port_and_leaves_workers_to_the_autoscaler():
+    specs = formation({"web": "w", "stream": "s", "worker": "k", "release": "r"}, port=8123)
+    assert [s.name for s in specs] == ["web.1", "stream.1"]
+    assert specs[0].env == {"PORT": "8123"} and specs[1].env == {}
     with pytest.raises(FarmError, match="no stream"):
-        formation({"web": "w", "worker": "k"}, workers=1, port=1)
+        formation({"web": "w", "worker": "k"}, port=1)
+    with pytest.raises(FarmError, match="no worker"):
+        formation({"web": "w", "stream": "s"}, port=1)
 
 
 def test_formation_runs_the_webhook_process_once():
-    specs = formation({"web": "w", "stream": "s", "worker": "k", "webhook": "h"}, workers=2, port=8123)
-    assert [s.name for s in specs] == ["web.1", "stream.1", "worker.1", "worker.2", "webhook.1"]
+    specs = formation({"web": "w", "stream": "s", "worker": "k", "webhook": "h"}, port=8123)
+    assert [s.name for s in specs] == ["web.1", "stream.1", "webhook.1"]
     assert specs[-1].command == "h"
 
 
@@ -124,3 +126,51 @@ def test_a_second_signal_hurries(supervise):
     assert farm.wait(15) == 0
     assert time.monotonic() - started < 10
     assert "sending SIGKILL to stubborn.1" in farm.text
+
+
+def test_processes_added_and_retired_while_the_others_run():
+    """The autoscaler's replicas: a retired process gets SIGTERM once, is not restarted, and
+    is SIGKILLed after the grace period if it does not stop."""
+    import io
+
+    from routefarm.local.output import Output
+    from routefarm.local.supervisor import ProcessSpec, Supervisor
+
+    stream = io.StringIO()
+    changes = []
+    supervisor = Supervisor([ProcessSpec("web.1", WAITER)], output=Output(stream, color=False), grace=1.0,
+                            on_change=lambda pids: changes.append(sorted(pids)))
+
+    def settle(predicate, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, stream.getvalue()
+            supervisor.poll()
+            time.sleep(0.05)
+
+    try:
+        supervisor.start()
+        supervisor.add(ProcessSpec("worker.1", WAITER))
+        supervisor.add(ProcessSpec("worker.2", STUBBORN))
+        with pytest.raises(ValueError, match="exists"):
+            supervisor.add(ProcessSpec("worker.1", WAITER))
+        settle(lambda: "worker.1 | pid" in stream.getvalue() and "ignoring TERM" in stream.getvalue())
+        assert [c.spec.name for c in supervisor.serving("worker")] == ["worker.1", "worker.2"]
+        assert changes[-1] == ["web.1", "worker.1", "worker.2"]
+
+        supervisor.retire("worker.1")
+        assert [c.spec.name for c in supervisor.serving("worker")] == ["worker.2"]
+        settle(lambda: "worker.1 stopped (exit code 0)" in stream.getvalue())
+        assert "worker.1 | got TERM" in stream.getvalue() and "restarting" not in stream.getvalue()
+        assert changes[-1] == ["web.1", "worker.2"]
+
+        retired = supervisor.pids()["worker.2"]
+        supervisor.retire("worker.2")
+        settle(lambda: "worker.2 stopped (killed by SIGKILL)" in stream.getvalue())
+        assert "sending SIGKILL to worker.2" in stream.getvalue() and not alive(retired)
+        assert [c.spec.name for c in supervisor.children] == ["web.1"]
+        supervisor.add(ProcessSpec("worker.1", WAITER))  # a name can be used again
+        settle(lambda: stream.getvalue().count("worker.1 | pid") == 2)
+    finally:
+        codes = supervisor.stop()
+    assert codes == {"web.1": 0, "worker.1": 0}

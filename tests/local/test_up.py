@@ -1,9 +1,9 @@
-"""``routefarm up`` end to end: embedded services, web, stream and a worker, a job, Ctrl-C."""
+"""``routefarm up`` end to end: embedded services (Kafka too), web, stream, webhook, a worker
+the autoscaler starts for a job and stops after the cooldown, Ctrl-C."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import sys
@@ -11,12 +11,14 @@ import time
 import urllib.error
 import urllib.request
 
-import psycopg
 import pytest
 from farmtools import alive, clean_env
 
 from routefarm.local.common import free_port, port_is_free
 from routefarm.state import read_state
+
+FIXED = {"web.1", "stream.1", "webhook.1"}  # workers come and go with the autoscaler
+QUICK = ("--max-workers", 1, "--polling-interval", 0.5, "--cooldown", 1)  # scale fast, to zero soon
 
 PROBLEM = {
     "vehicles": [{"id": "van", "start_index": 0, "end_index": 0, "capacity": [10]}],
@@ -54,16 +56,22 @@ def _farm_code_exists():
 
 
 def test_up_serves_a_job_stops_cleanly_and_keeps_its_data(spawn, tmp_path):
+    from routefarm.kafka.names import TOPICS
+    from routefarm.local.kafka_server import answers
+
     data_dir = tmp_path / "farm"
-    farm = spawn(up_command("--data-dir", data_dir, "--port", free_port(), "--workers", 1), env=clean_env())
+    farm = spawn(up_command("--data-dir", data_dir, "--port", free_port(), *QUICK), env=clean_env())
     farm.wait_for("routefarm is up", timeout=120)
     state = read_state(data_dir)
     assert {"api_url", "api_key", "client_id", "redis_url", "cache_url", "directory_url", "shard_urls",
-            "pid", "processes"} <= set(state)
+            "kafka_bootstrap", "kafka_port", "pid", "processes"} <= set(state)
     assert state["pid"] == farm.proc.pid and len(state["shard_urls"]) == 2
-    assert set(state["processes"]) == {"web.1", "stream.1", "worker.1", "webhook.1"}
+    assert set(state["processes"]) == FIXED  # no worker before there is work
     assert all(alive(pid) for pid in state["processes"].values())
     assert "webhooks to loopback addresses are allowed" in farm.text
+    assert state["kafka_bootstrap"] == f"127.0.0.1:{state['kafka_port']}" and answers(state["kafka_bootstrap"])
+    assert set(TOPICS) <= set(_topics(state["kafka_bootstrap"]))
+    assert "Kafka: created routefarm." in farm.text
 
     # one farm per data folder
     second = spawn(up_command("--data-dir", data_dir, "--port", free_port()), env=clean_env())
@@ -79,19 +87,26 @@ def test_up_serves_a_job_stops_cleanly_and_keeps_its_data(spawn, tmp_path):
         assert status == 200, job
     assert job["status"] == "succeeded", job
     assert job["solution"]["summary"]["distance"] == 1300
+    farm.wait_for(r"autoscaler +\| workers 0 -> 1: active \(.*dramatiq:solve.msgs 1 > 0|"
+                  r"autoscaler +\| workers 0 -> 1: active \(solve-queue 1 > 0", anywhere=True)
+    farm.wait_for(r"autoscaler +\| workers 1 -> 0: no trigger active", timeout=30)  # after the cooldown
+    farm.wait_for(r"worker\.1 stopped \(exit code 0\)", timeout=30)
+    status, farm_status = call("GET", f"{api}/v1/farm", key)
+    assert status == 200 and farm_status["workers"] == {"current": 0, "desired": 0, "max": 1}, farm_status
+    assert farm_status["kafka_lag"] == 0 and farm_status["jobs_per_s"] > 0
 
     farm.send(signal.SIGINT)  # Ctrl-C
     assert farm.wait(60) == 0, farm.text
-    for name in ("web.1", "stream.1", "worker.1", "webhook.1"):
+    for name in FIXED:
         assert f"{name} stopped (exit code 0)" in farm.text
     stopped = read_state(data_dir)
     assert "pid" not in stopped and "processes" not in stopped and stopped["api_key"] == key
     time.sleep(0.2)
     assert not any(alive(pid) for pid in state["processes"].values())
-    assert port_is_free(stopped["postgres_port"]) and port_is_free(stopped["redis_port"])
+    assert all(port_is_free(stopped[f"{name}_port"]) for name in ("postgres", "redis", "kafka"))
 
     # a second start on the same folder: same client and key, the job is still there
-    again = spawn(up_command("--data-dir", data_dir, "--port", free_port(), "--workers", 1), env=clean_env())
+    again = spawn(up_command("--data-dir", data_dir, "--port", free_port(), *QUICK), env=clean_env())
     again.wait_for("routefarm is up", timeout=120)
     assert f"demo client {state['client_id']} reused" in again.text
     restarted = read_state(data_dir)
@@ -116,7 +131,7 @@ def test_up_refuses_a_port_in_use(spawn, tmp_path):
 def test_up_recovers_from_a_killed_predecessor(spawn, tmp_path):
     """``up`` itself SIGKILLed: the next ``up`` stops what it left running, then starts."""
     data_dir = tmp_path / "farm"
-    first = spawn(up_command("--data-dir", data_dir, "--port", free_port(), "--workers", 1), env=clean_env())
+    first = spawn(up_command("--data-dir", data_dir, "--port", free_port(), *QUICK), env=clean_env())
     first.wait_for("routefarm is up", timeout=120)
     orphans = read_state(data_dir)["processes"]
     first.proc.kill()
@@ -124,10 +139,11 @@ def test_up_recovers_from_a_killed_predecessor(spawn, tmp_path):
     assert all(alive(pid) for pid in orphans.values())  # its children run on, in their own groups
 
     port = free_port()
-    again = spawn(up_command("--data-dir", data_dir, "--port", port, "--workers", 1), env=clean_env())
-    again.wait_for(r"stopping 4 process\(es\) left by an earlier run", timeout=30)
+    again = spawn(up_command("--data-dir", data_dir, "--port", port, *QUICK), env=clean_env())
+    again.wait_for(r"stopping 3 process\(es\) left by an earlier run", timeout=30)
     again.wait_for("PostgreSQL: stopping a server an earlier run left behind", timeout=30)
     again.wait_for("Redis: stopped a server an earlier run left behind", timeout=30)
+    again.wait_for("Kafka: stopped a broker an earlier run left behind", timeout=30)
     again.wait_for("routefarm is up", timeout=120)
     assert not any(alive(pid) for pid in orphans.values())
     state = read_state(data_dir)
@@ -149,29 +165,38 @@ def scrape_when_up(url: str, timeout: float = 30.0) -> str:
             time.sleep(0.2)
 
 
-def test_up_with_configured_services_starts_only_the_processes(spawn, tmp_path, pg_server, redis_server):
-    tag = f"rf_test_up_{os.getpid()}"
-    names = [f"{tag}_dir", f"{tag}_s0", f"{tag}_s1"]
-    env = clean_env(ROUTEFARM_DIRECTORY_URL=f"{pg_server}/{names[0]}",
-                    ROUTEFARM_SHARD_URLS=",".join(f"{pg_server}/{name}" for name in names[1:]),
-                    ROUTEFARM_REDIS_URL=f"{redis_server}/12", ROUTEFARM_CACHE_URL=f"{redis_server}/13")
+def test_up_with_configured_services_starts_only_the_processes(spawn, tmp_path, configured_env, kafka_broker):
+    env = {**configured_env, "ROUTEFARM_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
+           "ROUTEFARM_KAFKA_SESSION_TIMEOUT_MS": "6000"}  # the test broker holds a join for half of it
     data_dir = tmp_path / "farm"
-    try:
-        farm = spawn(up_command("--data-dir", data_dir, "--port", free_port(), "--workers", 1), env=env)
-        farm.wait_for("routefarm is up", timeout=120)
-        state = read_state(data_dir)
-        assert state["directory_url"] == env["ROUTEFARM_DIRECTORY_URL"]
-        assert state["redis_url"] == env["ROUTEFARM_REDIS_URL"]
-        assert state["cache_url"] == env["ROUTEFARM_CACHE_URL"]
-        assert not (data_dir / "postgres").exists() and not (data_dir / "redis").exists()
-        urls = state["metrics_urls"]  # web's /metrics first, then stream, worker and webhook ports
-        assert urls[0] == f"{state['api_url']}/metrics" and len(set(urls)) == len(urls) == 4
-        assert "routefarm_queue_depth" in scrape_when_up(urls[0])
-        for url in urls[1:]:
-            assert "process_cpu_seconds_total" in scrape_when_up(url)
-        farm.send(signal.SIGINT)
-        assert farm.wait(60) == 0, farm.text
-    finally:
-        with psycopg.connect(f"{pg_server}/postgres", autocommit=True) as conn:
-            for name in names:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    farm = spawn(up_command("--data-dir", data_dir, "--port", free_port(), *QUICK), env=env)
+    farm.wait_for("routefarm is up", timeout=120)
+    state = read_state(data_dir)
+    assert state["directory_url"] == env["ROUTEFARM_DIRECTORY_URL"]
+    assert state["redis_url"] == env["ROUTEFARM_REDIS_URL"]
+    assert state["cache_url"] == env["ROUTEFARM_CACHE_URL"]
+    assert state["kafka_bootstrap"] == kafka_broker.bootstrap and "kafka_port" not in state
+    assert "Kafka: using ROUTEFARM_KAFKA_BOOTSTRAP" in farm.text
+    assert not any((data_dir / name).exists() for name in ("postgres", "redis", "kafka"))
+    urls = state["metrics_urls"]  # web's /metrics first, then stream and webhook ports (no worker yet)
+    assert urls[0] == f"{state['api_url']}/metrics" and len(set(urls)) == len(urls) == 3
+    assert "routefarm_queue_depth" in scrape_when_up(urls[0])
+    for url in urls[1:]:
+        assert "process_cpu_seconds_total" in scrape_when_up(url)
+    farm.send(signal.SIGINT)
+    assert farm.wait(60) == 0, farm.text
+
+
+def _topics(bootstrap: str) -> list[str]:
+    from routefarm.kafka.clients import admin
+
+    return list(admin(bootstrap).list_topics(timeout=10).topics)
+
+
+def test_up_refuses_a_scaledobject_it_cannot_apply(spawn, tmp_path):
+    bad = tmp_path / "scaledobject.yaml"
+    bad.write_text("kind: ScaledObject\nspec:\n  triggers:\n  - type: cpu\n")
+    farm = spawn(up_command("--data-dir", tmp_path / "farm", "--port", free_port(), "--scaledobject", bad),
+                 env=clean_env())
+    assert farm.wait(30) == 2
+    assert farm.text.strip().splitlines() == [f"error: {bad}: spec.triggers: no redis or kafka trigger"]
