@@ -17,9 +17,10 @@ _NULLABLE_COUNT = {"type": ["integer", "null"], "minimum": 0}
 SCHEMAS = {
     "FarmStatus": {
         "type": "object", "required": ["workers", "queue_depth", "kafka_lag", "jobs_per_s"],
-        "description": ("The farm as a whole. A figure the farm cannot measure yet is null: workers "
-                        "(no worker registry before the autoscaler), kafka_lag (no Kafka ingest yet), "
-                        "jobs_per_s (not cheaply countable yet)."),
+        "description": ("The farm as a whole. workers and kafka_lag come from the local autoscaler "
+                        "(routefarm up); without one, workers.current counts the live solve workers "
+                        "and desired, max and kafka_lag are null. jobs_per_s: jobs finished per second "
+                        "over the last 30 s (null while Redis cannot be read)."),
         "properties": {
             "workers": {"type": "object", "required": ["current", "desired", "max"], "properties": {
                 "current": _NULLABLE_COUNT, "desired": _NULLABLE_COUNT, "max": _NULLABLE_COUNT}},
@@ -44,7 +45,7 @@ PATHS = {
                       "409": _problem("The job has no solution yet"), **_ERRORS},
     }},
     "/v1/farm": {"get": {
-        "summary": "Farm status: workers, queue depth, Kafka lag, throughput (null: not measured yet)",
+        "summary": "Farm status: workers, queue depth, Kafka lag, throughput (null: not measured here)",
         "security": [{"bearer": []}],
         "responses": {"200": {"description": "Farm status", "content": {"application/json": {
                           "schema": {"$ref": REF.format(model="FarmStatus")}}}},

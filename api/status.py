@@ -1,10 +1,11 @@
 """The operator's view: ``GET /`` (the status page) and ``GET /v1/farm`` (farm status JSON).
 
-``/v1/farm`` has the shape the autoscaler issue defines; a figure this farm cannot measure
-yet is null rather than a guess: ``workers`` (no worker registry before the autoscaler),
-``kafka_lag`` (no Kafka ingest yet) and ``jobs_per_s`` (counting finished jobs would scan
-every shard's jobs table: there is no index on ``finished_at``). ``queue_depth`` is the
-solve queue's queued, in-flight and delayed messages, the number KEDA reads.
+``/v1/farm``: ``queue_depth`` is the solve queue's queued, in-flight and delayed messages
+(the number KEDA reads); ``jobs_per_s`` the jobs workers finished per second over the last
+30 s (``routefarm.throughput``: a counter per second in Redis, no job table is scanned).
+``workers`` and ``kafka_lag`` come from the local autoscaler's record when ``routefarm up``
+runs one; without it (on Kubernetes KEDA scales) ``workers.current`` counts the solve
+workers marked live in Redis and the other figures are null: not measured, not guessed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import hashlib
 import redis
 from flask import Blueprint, Response, jsonify
 
+from routefarm.autoscale import record
 from routefarm.broker import SOLVE_QUEUE, queue_depth
+from routefarm.metrics_runtime import live_workers
+from routefarm.throughput import jobs_per_second
 
 from .auth import current_client, farm, rate_limit
 from .errors import ApiError
@@ -44,12 +48,19 @@ def farm_status():
     rate_limit(f, current_client(f))
     try:
         depth = queue_depth(f.broker, SOLVE_QUEUE)
+        scaler = record.read(f.cache.client)
+        if scaler is None:
+            live = live_workers(f.broker.client, f.broker.namespace)[SOLVE_QUEUE]
     except (redis.RedisError, OSError):
         raise ApiError(503, "Broker unavailable", "the queue cannot be read; retry later",
                        "broker-unavailable", headers={"Retry-After": "5"}) from None
+    if scaler is not None:
+        workers = {"current": scaler.current, "desired": scaler.desired, "max": scaler.max}
+    else:
+        workers = {"current": live, "desired": None, "max": None}
     return jsonify({
-        "workers": {"current": None, "desired": None, "max": None},
+        "workers": workers,
         "queue_depth": depth,
-        "kafka_lag": None,
-        "jobs_per_s": None,
+        "kafka_lag": scaler.kafka_lag if scaler is not None else None,
+        "jobs_per_s": jobs_per_second(f.cache.client),
     })

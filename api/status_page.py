@@ -71,8 +71,8 @@ function figure(id, value, format) {
 function showFarm(farm) {
   const workers = farm.workers || {};
   figure("queue-depth", farm.queue_depth, (v) => String(v));
-  figure("workers", workers.current, (v) => v + " running, " + (workers.desired ?? "?") +
-         " desired, " + (workers.max ?? "?") + " at most");
+  figure("workers", workers.current, (v) => v + " running" + (workers.desired === null ||
+         workers.desired === undefined ? "" : ", " + workers.desired + " desired, " + workers.max + " at most"));
   figure("kafka-lag", farm.kafka_lag, (v) => v + " messages");
   figure("jobs-per-s", farm.jobs_per_s, (v) => v.toFixed(2) + " jobs/s");
 }

@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+from .autoscale import record as autoscaler_record
 from .broker import SOLVE_QUEUE, WEBHOOK_QUEUE, queue_depth
 
 log = logging.getLogger(__name__)
@@ -123,12 +124,16 @@ class FarmCollector:
         depth = GaugeMetricFamily("routefarm_queue_depth", "Queued, in-flight and delayed messages per queue",
                                   labels=["queue"])
         workers = GaugeMetricFamily("routefarm_workers", "Worker processes: current (live, by presence "
-                                    "marks in Redis); desired comes with the autoscaler", labels=["state", "queue"])
+                                    "marks in Redis); desired (solve workers, from the local autoscaler's "
+                                    "record while one runs)", labels=["state", "queue"])
         try:
             for queue in (SOLVE_QUEUE, WEBHOOK_QUEUE):
                 depth.add_metric([queue], queue_depth(broker, queue))
             for queue, count in live_workers(broker.client, broker.namespace).items():
                 workers.add_metric(["current", queue], count)
+            scaler = autoscaler_record.read(self.farm.cache.client)
+            if scaler is not None:
+                workers.add_metric(["desired", SOLVE_QUEUE], scaler.desired)
         except Exception as exc:  # noqa: BLE001 - a scrape must answer while Redis is down
             log.warning("queue depth not read: %s", exc)
         yield depth

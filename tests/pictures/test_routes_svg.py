@@ -1,6 +1,7 @@
 """GET /v1/jobs/{id}/routes.svg and GET /v1/farm against real Postgres and Redis (no worker)."""
 
 import json
+import time
 
 from picture_support import MATRIX_PROBLEM, SVG_NS, parse_svg, route_paths, title, unassigned_marks
 
@@ -61,14 +62,31 @@ def test_another_clients_picture_is_not_found(http, auth, farm):
 
 
 def test_farm_status_reports_the_queue_and_nulls_what_is_not_measured(http, auth):
+    """No autoscaler and no worker here: workers live 0, desired, max and lag unknown."""
     _, headers = auth()
     assert http.get("/v1/farm").status_code == 401
     before = http.get("/v1/farm", headers=headers).get_json()
     submit(http, headers)
     submit(http, headers, {**MATRIX_PROBLEM, "options": {"time_limit": 0.4}})
     body = http.get("/v1/farm", headers=headers).get_json()
-    assert body == {"workers": {"current": None, "desired": None, "max": None},
-                    "queue_depth": before["queue_depth"] + 2, "kafka_lag": None, "jobs_per_s": None}
+    assert body == {"workers": {"current": 0, "desired": None, "max": None},
+                    "queue_depth": before["queue_depth"] + 2, "kafka_lag": None, "jobs_per_s": 0.0}
+
+
+def test_farm_status_reads_the_autoscaler_and_the_finished_jobs(http, auth, farm):
+    from routefarm import throughput
+    from routefarm.autoscale import record
+
+    _, headers = auth()
+    for _ in range(3):
+        throughput.count_finished(farm.cache.client, time.time() - 2)
+    record.publish(farm.cache.client, record.ScalerRecord(current=2, desired=4, max=4, queue_depth=9,
+                                                          kafka_lag=5, jobs_per_s=0.1))
+    body = http.get("/v1/farm", headers=headers).get_json()
+    assert body["workers"] == {"current": 2, "desired": 4, "max": 4}
+    assert body["kafka_lag"] == 5 and body["jobs_per_s"] == round(3 / throughput.WINDOW, 3)
+    record.clear(farm.cache.client)
+    assert http.get("/v1/farm", headers=headers).get_json()["workers"]["desired"] is None
 
 
 def test_the_status_page_is_self_contained(http):

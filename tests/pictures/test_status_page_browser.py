@@ -70,7 +70,9 @@ def test_the_page_lists_the_clients_jobs_and_the_queue_depth(processes, farm, cl
     assert 'class="routes"' in row  # the solved job opens its picture
     depth = re.search(r'<dd id="queue-depth"[^>]*>([^<]*)</dd>', dom).group(1)
     assert depth == "4"  # four solve messages wait: no worker runs here
-    assert re.search(r'<dd id="workers" class="na">not available</dd>', dom)
+    assert re.search(r'<dd id="workers"[^>]*>0 running</dd>', dom)  # no worker, no autoscaler here
+    assert re.search(r'<dd id="kafka-lag" class="na">not available</dd>', dom)
+    assert re.search(r'<dd id="jobs-per-s"[^>]*>0.00 jobs/s</dd>', dom)
     assert re.search(r'<section id="login" hidden="">', dom)  # the key was taken, no prompt
 
 
