@@ -108,6 +108,7 @@ def test_services_migrate_and_reuse_the_demo_client(tmp_path):
     assert (second["client_id"], second["api_key"]) == (first["client_id"], first["api_key"])
     assert second["shard_urls"] == first["shard_urls"]
     assert (second["postgres_port"], second["redis_port"]) == (first["postgres_port"], first["redis_port"])
+    assert second["kafka_port"] == first["kafka_port"]
     assert any("keeping 2 shards" in line for line in said)
 
 
@@ -116,11 +117,13 @@ def test_configured_services_are_used_as_they_are(monkeypatch, tmp_path):
     monkeypatch.setenv("ROUTEFARM_SHARD_URLS", "postgresql://db.example/s0,postgresql://db.example/s1")
     monkeypatch.setenv("ROUTEFARM_REDIS_URL", "redis://cache.example:6380/0")
     monkeypatch.delenv("ROUTEFARM_CACHE_URL", raising=False)
+    monkeypatch.setenv("ROUTEFARM_KAFKA_BOOTSTRAP", "kafka.example:9092")
     farm = services.start(tmp_path, 2, {}, os.environ, lambda _: None)
-    assert farm.postgres is None and farm.redis is None
+    assert farm.postgres is None and farm.redis is None and farm.kafka is None and not farm.embedded
+    assert farm.kafka_bootstrap == "kafka.example:9092" and farm.environment(os.environ) == {}
     assert farm.shard_urls == ["postgresql://db.example/s0", "postgresql://db.example/s1"]
     assert (farm.redis_url, farm.cache_url) == ("redis://cache.example:6380/0", "redis://cache.example:6380/1")
-    assert not (tmp_path / "postgres").exists()
+    assert not (tmp_path / "postgres").exists() and not (tmp_path / "kafka").exists()
 
     monkeypatch.delenv("ROUTEFARM_SHARD_URLS")
     with pytest.raises(FarmError, match="set both ROUTEFARM_DIRECTORY_URL and ROUTEFARM_SHARD_URLS"):

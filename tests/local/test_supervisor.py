@@ -174,3 +174,23 @@ def test_processes_added_and_retired_while_the_others_run():
     finally:
         codes = supervisor.stop()
     assert codes == {"web.1": 0, "worker.1": 0}
+
+
+def test_the_status_line_stays_under_the_log_lines():
+    import io
+    import re
+
+    from routefarm.local.output import Output
+
+    stream = io.StringIO()
+    out = Output(stream, color=False, live=True)
+    out.status("queue 1")
+    out.line("web.1", "hello")
+    out.status("queue 2")
+    out.clear_status()
+    clear = re.escape("\r\x1b[K")
+    assert re.fullmatch(rf"{clear}queue 1{clear}\d\d:\d\d:\d\d web\.1  \| hello\nqueue 1{clear}queue 2{clear}",
+                        stream.getvalue()), repr(stream.getvalue())
+    plain = io.StringIO()
+    Output(plain, live=False).status("queue 3")  # not a terminal: the caller prints lines instead
+    assert plain.getvalue() == ""
