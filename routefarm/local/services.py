@@ -95,6 +95,16 @@ def _port(remembered: Mapping[str, Any], key: str, what: str, say: Callable[[str
     return new
 
 
+def _launch(server: Any, noun: str, remembered: Mapping[str, Any], key: str, what: str,
+            say: Callable[[str], None]) -> Any:
+    """Stop what an earlier run left on the folder, take the remembered port (else a free one), start."""
+    if server.stop_leftover():
+        say(f"{what}: stopped a {noun} an earlier run left behind")
+    server.port = _port(remembered, key, what, say)
+    server.start()
+    return server
+
+
 def start(data_dir: Path, shards: int, remembered: Mapping[str, Any], environ: Mapping[str, str],
           say: Callable[[str], None]) -> Services:
     """Use or start Postgres, Redis and Kafka; stops what it started if anything fails."""
@@ -154,11 +164,7 @@ def _redis(services: Services, data_dir: Path, remembered: Mapping[str, Any],
         services.cache_url = environ.get("ROUTEFARM_CACHE_URL") or cache_url_for(settings.redis_url)
         say("Redis: using ROUTEFARM_REDIS_URL")
         return
-    server = EmbeddedRedis(data_dir / "redis", 0)
-    if server.stop_leftover():
-        say("Redis: stopped a server an earlier run left behind")
-    server.port = _port(remembered, "redis_port", "Redis", say)
-    server.start()
+    server = _launch(EmbeddedRedis(data_dir / "redis", 0), "server", remembered, "redis_port", "Redis", say)
     services.redis = server
     services.redis_url = server.url(0)
     services.cache_url = server.url(1)
@@ -171,11 +177,7 @@ def _kafka(services: Services, data_dir: Path, remembered: Mapping[str, Any],
         services.kafka_bootstrap = environ[KAFKA_VAR]
         say(f"Kafka: using {KAFKA_VAR}")
         return
-    broker = EmbeddedKafka(data_dir / "kafka", 0)
-    if broker.stop_leftover():
-        say("Kafka: stopped a broker an earlier run left behind")
-    broker.port = _port(remembered, "kafka_port", "Kafka", say)
-    broker.start()
+    broker = _launch(EmbeddedKafka(data_dir / "kafka", 0), "broker", remembered, "kafka_port", "Kafka", say)
     services.kafka = broker
     services.kafka_bootstrap = broker.bootstrap
     say(f"Kafka: embedded broker (Tansu) on {broker.bootstrap}; its log is in memory, so topics "
