@@ -97,7 +97,8 @@ QUEUE_DEPTH = "routefarm_queue_depth"
 WORKERS = "routefarm_workers"
 SHARD_UP = "routefarm_shard_up"
 OUTBOX_BACKLOG = "routefarm_outbox_backlog"
-SCRAPE_TIME_FAMILIES = (QUEUE_DEPTH, WORKERS, SHARD_UP, OUTBOX_BACKLOG)
+KAFKA_LAG = "routefarm_kafka_lag"  # on the stream process's metrics port (workers.stream.IngestLag)
+SCRAPE_TIME_FAMILIES = (QUEUE_DEPTH, WORKERS, SHARD_UP, OUTBOX_BACKLOG, KAFKA_LAG)
 REAPER_ACTION_NAMES = ("requeued", "failed", "resent", "deliveries", "unavailable")  # fields of reaper.Reaped
 # From prometheus-client's process collector on the worker metrics port.
 PROCESS_FAMILIES = ("process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds")

@@ -27,7 +27,8 @@ RELAY_BACKOFF = 5.0  # seconds between passes while Kafka does not acknowledge
 
 def serve(settings: Settings, stopping: threading.Event) -> None:
     farm = Farm(settings).open(wait=False)
-    serve_metrics(settings.metrics_port, process=True)
+    lag = [IngestLag(settings.kafka_bootstrap)] if settings.kafka_bootstrap else []
+    serve_metrics(settings.metrics_port, extra=lag, process=True)
     threads = []
     if settings.kafka_bootstrap:
         threads = [threading.Thread(target=guard, args=(name, loop, farm, stopping), name=name)
@@ -46,6 +47,31 @@ def serve(settings: Settings, stopping: threading.Event) -> None:
             thread.join()
         farm.close()
         log.info("stream stopped")
+
+
+class IngestLag:
+    """``routefarm_kafka_lag``: the ingest group's lag on the re-optimization topic, read from
+    the broker when scraped (what KEDA's Kafka trigger reads)."""
+
+    def __init__(self, bootstrap: str):
+        self.bootstrap = bootstrap
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        from routefarm.kafka.lag import LagReader, LagUnavailable
+        from routefarm.kafka.names import INGEST_GROUP, REOPTIMIZE_TOPIC
+
+        family = GaugeMetricFamily("routefarm_kafka_lag", "Events on the topic the ingest group has not "
+                                   "committed yet", labels=["topic", "group"])
+        reader = LagReader(self.bootstrap, timeout=2.0)
+        try:
+            family.add_metric([REOPTIMIZE_TOPIC, INGEST_GROUP], reader.lag(INGEST_GROUP, REOPTIMIZE_TOPIC).total)
+        except LagUnavailable as exc:
+            log.warning("kafka lag not read: %s", exc)
+        finally:
+            reader.close()
+        yield family
 
 
 def guard(name: str, loop, farm: Farm, stopping: threading.Event) -> None:

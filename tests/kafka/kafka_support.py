@@ -97,3 +97,14 @@ def outbox_rows(farm, client_id: str) -> list[dict]:
     with farm.db.shard(farm.directory.shard_of(client_id)) as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute("SELECT * FROM outbox WHERE client_id = %s ORDER BY id", (client_id,))
         return cur.fetchall()
+
+
+def scrape(url: str) -> dict[str, list]:
+    """A /metrics page: family name -> its samples."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    return {family.name: family.samples for family in text_string_to_metric_families(text)}

@@ -9,8 +9,8 @@ import uuid
 import pytest
 import redis
 from confluent_kafka import TopicPartition
-from kafka_support import TopicReader, produce, wait_until
-from support import SMALL_PROBLEM, solved_job
+from kafka_support import TopicReader, produce, scrape, wait_until
+from support import SMALL_PROBLEM, free_port, solved_job
 
 from routefarm.kafka import clients
 from routefarm.kafka.ingest import Ingest
@@ -158,7 +158,8 @@ def test_a_thousand_events_with_duplicates_and_a_killed_consumer_make_a_thousand
     rng.shuffle(stream)
     produce(bootstrap, REOPTIMIZE_TOPIC, [(e["client_id"], e) for e in stream])
 
-    settings = kafka_settings.model_copy(update={"ingest_max_queue_depth": 5000})
+    metrics_port = free_port()
+    settings = kafka_settings.model_copy(update={"ingest_max_queue_depth": 5000, "metrics_port": metrics_port})
     procs = Processes(settings, tmp_path)
     try:
         procs.stream()
@@ -170,8 +171,14 @@ def test_a_thousand_events_with_duplicates_and_a_killed_consumer_make_a_thousand
         procs.children.pop("stream")
         procs.stream()
         wait_until(lambda: committed(bootstrap) == len(stream), 240, "every offset committed", every=0.5)
+        families = scrape(f"http://127.0.0.1:{metrics_port}/metrics")
     finally:
         procs.stop_all()
     assert 250 <= killed_at < 1000
     ids = [j["event_id"] for c, _ in bases for j in reoptimized(farm, c)]
     assert len(ids) == 1000 and set(ids) == {e["event_id"] for e in events}
+    # the restarted stream process's own view: no lag left; what it took, by outcome
+    assert [s.value for s in families["routefarm_kafka_lag"]] == [0]
+    taken = {s.labels["outcome"]: s.value for s in families["routefarm_ingest_events"]
+             if s.name.endswith("_total")}
+    assert taken["created"] == 1000 - killed_at and taken.get("dead_letter", 0) == 0
