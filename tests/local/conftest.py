@@ -9,9 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from farmtools import HERE, Running, clean_env
-
-FARM_REDIS_DBS = (6, 7)  # broker, cache of the farms these tests run on configured services
+from farmtools import FARM_REDIS_DBS, HERE, Running, clean_env
 
 
 @pytest.fixture

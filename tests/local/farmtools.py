@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +15,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 STARTED = re.compile(r"(\S+) started \(pid (\d+)\)")
+FIXED = {"web.1", "stream.1", "webhook.1"}  # what ``up`` always runs; workers come and go
+FARM_REDIS_DBS = (6, 7)  # broker, cache of the farms the tests run on configured services
+
+
+def up_command(*args) -> list[str]:
+    """``routefarm up`` once the CLI registers it; the same command object either way."""
+    from routefarm.cli import main
+
+    entry = ["-m", "routefarm", "up"] if "up" in main.commands else ["-m", "routefarm.local"]
+    return [sys.executable, *entry, *map(str, args)]
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -11,10 +11,8 @@ import signal
 import time
 
 import redis
-from conftest import FARM_REDIS_DBS
-from farmtools import alive
+from farmtools import FARM_REDIS_DBS, FIXED, alive, up_command
 from support import call_api
-from test_up import FIXED, up_command
 
 from routefarm.local.common import free_port
 from routefarm.state import read_state

@@ -6,18 +6,16 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import sys
 import time
 import urllib.error
 import urllib.request
 
 import pytest
-from farmtools import alive, clean_env
+from farmtools import FIXED, alive, clean_env, up_command
 
 from routefarm.local.common import free_port, port_is_free
 from routefarm.state import read_state
 
-FIXED = {"web.1", "stream.1", "webhook.1"}  # workers come and go with the autoscaler
 QUICK = ("--max-workers", 1, "--polling-interval", 0.5, "--cooldown", 1)  # scale fast, to zero soon
 
 PROBLEM = {
@@ -26,14 +24,6 @@ PROBLEM = {
     "matrix": {"distances": [[0, 400, 600], [400, 0, 300], [600, 300, 0]]},
     "options": {"time_limit": 1},
 }
-
-
-def up_command(*args) -> list[str]:
-    """``routefarm up`` once the CLI registers it; the same command object either way."""
-    from routefarm.cli import main
-
-    entry = ["-m", "routefarm", "up"] if "up" in main.commands else ["-m", "routefarm.local"]
-    return [sys.executable, *entry, *map(str, args)]
 
 
 def call(method: str, url: str, key: str, body: dict | None = None) -> tuple[int, dict]:
