@@ -38,6 +38,7 @@ from .scaledobject import Rules, ScalerSpec, Trigger
 class Measurement:
     value: float  # the trigger's metric: a list's length, a consumer group's total lag
     partitions: int | None = None  # Kafka: the topic's partitions (bounds the metric)
+    scaling: float | None = None  # Kafka: the lag the HPA sees, when it differs (persistent lag left out)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Decision:
 
 def scaling_metric(trigger: Trigger, measurement: Measurement) -> float:
     """The metric the HPA sees for ``trigger`` (Kafka's partition bound applied)."""
-    value = measurement.value
+    value = measurement.value if measurement.scaling is None else measurement.scaling
     if trigger.bounded_by_partitions and measurement.partitions is not None:
         value = min(value, measurement.partitions * trigger.target)
     return value

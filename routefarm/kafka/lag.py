@@ -9,7 +9,7 @@ metadata, committed offsets, watermarks), nothing joins the group.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from confluent_kafka import (
     OFFSET_INVALID,
@@ -31,6 +31,7 @@ class Lag:
     total: int
     partitions: int  # the topic's partitions (0: the topic does not exist)
     by_partition: dict[int, int]
+    committed: dict[int, int] = field(default_factory=dict)  # the group's offsets (negative: none)
 
 
 class LagReader:
@@ -68,7 +69,7 @@ class LagReader:
             if start == OFFSET_INVALID or start < 0:
                 start = low[tp.partition]
             lags[tp.partition] = max(0, high[tp.partition] - start)
-        return Lag(sum(lags.values()), len(wanted), lags)
+        return Lag(sum(lags.values()), len(wanted), lags, committed)
 
     def _watermarks(self, partitions: list[TopicPartition], spec: OffsetSpec) -> dict[int, int]:
         futures = self.admin.list_offsets({tp: spec for tp in partitions}, request_timeout=self.timeout)

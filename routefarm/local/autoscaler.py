@@ -47,7 +47,7 @@ FALLBACK: dict[str, Any] = {
                                            "activationListLength": "0"}},
             {"type": "kafka", "metadata": {"consumerGroup": "routefarm-ingest", "topic": "routefarm.reoptimize",
                                            "lagThreshold": "10", "activationLagThreshold": "0",
-                                           "allowIdleConsumers": "true"}},
+                                           "offsetResetPolicy": "earliest", "allowIdleConsumers": "true"}},
         ],
     },
 }

@@ -235,3 +235,10 @@ def test_unmeasurable_triggers_are_listed_and_the_scaled_object_is_picked_from_a
     parsed = parse(pick(documents))
     assert parsed.name == "w" and parsed.skipped == ("triggers[0] (type 'cpu')",)
     assert len(parsed.triggers) == 1
+
+
+def test_persistent_kafka_lag_activates_but_does_not_scale():
+    decider = Decider(spec(LAG, up=IMMEDIATE_UP))
+    decision = decider.decide([Measurement(50, partitions=6, scaling=0)], now=0)
+    assert (decision.desired, decision.active) == (1, True)  # KEDA's activation; the HPA sees no lag
+    assert decider.decide([Measurement(50, partitions=6, scaling=30)], now=1).desired == 3

@@ -44,18 +44,38 @@ def test_redis_triggers_read_a_key_by_its_type(client):
     assert sources.measure(wrong) is None  # a string has no length KEDA would read
 
 
-def test_kafka_trigger_reads_the_group_lag_and_the_partitions(client, kafka_broker):
+def test_kafka_trigger_counts_the_lag_as_keda_does(client, kafka_broker):
+    """Uncommitted partitions by offsetResetPolicy; persistent lag activates but does not scale."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
     from routefarm.kafka import clients
 
-    topic = f"sources-test-{time.monotonic_ns()}"
-    clients.ensure_topics(kafka_broker.bootstrap, partitions=2, names=[topic])
+    topic, group = f"sources-test-{time.monotonic_ns()}", "sources-test-group"
+    clients.ensure_topics(kafka_broker.bootstrap, partitions=3, names=[topic])
     producer = clients.producer(kafka_broker.bootstrap, client_id="sources-test")
-    for n in range(3):
-        producer.produce(topic, value=b"{}", partition=n % 2)
+    for n in range(5):  # partitions 0, 1, 2, 0, 1: 2 + 2 + 1 messages
+        producer.produce(topic, value=b"{}", partition=n % 3)
         producer.flush(10)
-    (trigger,) = triggers(("kafka", {"consumerGroup": "nobody", "topic": topic}))
-    measured = TriggerSources(client, kafka_broker.bootstrap).measure(trigger)
-    assert (measured.value, measured.partitions) == (3, 2)
+
+    def measure(sources, **metadata):
+        (trigger,) = triggers(("kafka", {"consumerGroup": group, "topic": topic, **metadata}))
+        return sources.measure(trigger)
+
+    sources = TriggerSources(client, kafka_broker.bootstrap)
+    measured = measure(sources, offsetResetPolicy="earliest")
+    assert (measured.value, measured.partitions, measured.scaling) == (5, 3, None)
+    assert measure(sources).value == 3  # latest, KEDA's default: 1 per partition with no commit
+    assert measure(sources, offsetResetPolicy="earliest", scaleToZeroOnInvalidOffset="true").value == 0
+
+    committed = [TopicPartition(topic, 0, 1), TopicPartition(topic, 1, 2)]  # 1 behind on 0, none on 1
+    admin = clients.admin(kafka_broker.bootstrap)  # kept until the answer: it owns the request
+    admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, committed)])[group].result(10)
+    persistent = {"offsetResetPolicy": "earliest", "excludePersistentLag": "true"}
+    first = measure(sources, **persistent)
+    assert (first.value, first.scaling) == (2, None)  # partition 0: 1, partition 2 (no commit): 1
+    again = measure(sources, **persistent)  # partition 0 has not moved since: left out of scaling
+    assert (again.value, again.scaling) == (2, 1)
+    (trigger,) = triggers(("kafka", {"consumerGroup": group, "topic": topic}))
     assert TriggerSources(client, "").measure(trigger) is None  # no Kafka configured
 
 
