@@ -242,3 +242,22 @@ def test_persistent_kafka_lag_activates_but_does_not_scale():
     decision = decider.decide([Measurement(50, partitions=6, scaling=0)], now=0)
     assert (decision.desired, decision.active) == (1, True)  # KEDA's activation; the HPA sees no lag
     assert decider.decide([Measurement(50, partitions=6, scaling=30)], now=1).desired == 3
+
+
+def test_routefarm_up_applies_the_deployed_scaled_object_whole():
+    """Every trigger of deploy/keda/worker-scaledobject.yaml is one the local autoscaler measures,
+    on the keys, topic and group the code uses."""
+    import dramatiq.common
+
+    from routefarm.broker import SOLVE_QUEUE
+    from routefarm.kafka.names import INGEST_GROUP, REOPTIMIZE_TOPIC
+    from routefarm.local.autoscaler import SCALEDOBJECT, load_spec
+    from routefarm.settings import Settings
+
+    parsed, source = load_spec(None)
+    assert source == str(SCALEDOBJECT) and not parsed.skipped
+    namespace = Settings.model_fields["namespace"].default
+    assert {t.metadata["listName"] for t in parsed.triggers if t.type == "redis"} == {
+        f"{namespace}:{SOLVE_QUEUE}.msgs", f"{namespace}:{dramatiq.common.dq_name(SOLVE_QUEUE)}.msgs"}
+    assert [(t.metadata["consumerGroup"], t.metadata["topic"]) for t in parsed.triggers if t.type == "kafka"] == [
+        (INGEST_GROUP, REOPTIMIZE_TOPIC)]
