@@ -111,15 +111,16 @@ def test_forty_jobs_scale_workers_to_the_maximum_and_back_to_zero(spawn, tmp_pat
         time.sleep(0.25)
     drained = time.monotonic()
     assert doc["status"] == "completed" and doc["counts"].get("succeeded") == 40, doc
-    farm.wait_for(r"autoscaler +\| workers \d -> 0: no trigger active", timeout=cooldown + polling + 10)
+    zero = farm.wait_for(r"autoscaler +\| workers \d -> 0: no trigger active \(inactive for ([\d.]+) s",
+                         timeout=cooldown + polling + 10)
     at_zero = time.monotonic()
+    assert float(zero[1]) >= cooldown  # not before the cooldown (the decider compares unrounded)
     deadline = time.monotonic() + 30
     while worker_names(tmp_path / "farm") and time.monotonic() < deadline:  # state.json follows the exits
         time.sleep(0.1)
     assert worker_names(tmp_path / "farm") == set()
     assert not re.search(r"worker\.\d stopped \((?!exit code 0)", farm.text)  # every worker stopped cleanly
-    assert cooldown - polling - 0.5 <= at_zero - drained <= cooldown + polling + 2.0, \
-        f"zero {at_zero - drained:.1f} s after the last job"
+    assert at_zero - drained <= cooldown + polling + 2.0, f"zero {at_zero - drained:.1f} s after the last job"
     handed_back = farm.text.count("shutting down: job handed back")
     print(f"\n40 jobs queued -> {maximum} workers decided in {decided - queued:.1f} s, ready in "
           f"{ready - queued:.1f} s; all done in {drained - queued:.1f} s; back to zero "
