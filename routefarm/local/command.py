@@ -15,17 +15,7 @@ from typing import Any
 
 import click
 
-from .autoscaler import (
-    METRICS_PORT,
-    SOURCE,
-    LocalAutoscaler,
-    LogToOutput,
-    WorkerPool,
-    describe,
-    load_spec,
-    local_maximum,
-    status_text,
-)
+from .autoscaler import METRICS_PORT, SOURCE, LocalAutoscaler, LogToOutput, WorkerPool, status_text
 from .common import FarmError, free_port, port_is_free
 from .lifecycle import DataDirLock, Signals, stop_leftovers
 from .output import Output
@@ -33,6 +23,7 @@ from .procfile import find_procfile, formation, read_procfile
 from .services import Services, demo_client, prepare_databases, prepare_topics
 from .services import start as start_services
 from .supervisor import Supervisor
+from .worker_rules import describe, load_spec, local_maximum
 
 EXIT_ERROR = 2
 READY_TIMEOUT = 60.0  # seconds for web to answer /healthz

@@ -251,7 +251,7 @@ def test_routefarm_up_applies_the_deployed_scaled_object_whole():
 
     from routefarm.broker import SOLVE_QUEUE
     from routefarm.kafka.names import INGEST_GROUP, REOPTIMIZE_TOPIC
-    from routefarm.local.autoscaler import SCALEDOBJECT, load_spec
+    from routefarm.local.worker_rules import SCALEDOBJECT, load_spec
     from routefarm.settings import Settings
 
     parsed, source = load_spec(None)
@@ -261,3 +261,13 @@ def test_routefarm_up_applies_the_deployed_scaled_object_whole():
         f"{namespace}:{SOLVE_QUEUE}.msgs", f"{namespace}:{dramatiq.common.dq_name(SOLVE_QUEUE)}.msgs"}
     assert [(t.metadata["consumerGroup"], t.metadata["topic"]) for t in parsed.triggers if t.type == "kafka"] == [
         (INGEST_GROUP, REOPTIMIZE_TOPIC)]
+
+
+def test_without_the_deploy_folder_built_in_rules_of_the_same_shape_apply(monkeypatch, tmp_path):
+    from routefarm.local import worker_rules
+
+    monkeypatch.setattr(worker_rules, "SCALEDOBJECT", tmp_path / "absent.yaml")
+    parsed, source = worker_rules.load_spec(None)
+    assert source.startswith("built-in rules") and not parsed.skipped
+    assert parsed == parse(worker_rules.FALLBACK) and parsed.min_replicas == 0
+    assert worker_rules.local_maximum(parsed, 3) == (3, "--max-workers")
