@@ -88,6 +88,11 @@ def _items(data: Mapping, key: str) -> list[tuple[int, Mapping]]:
     return [(i, item) for i, item in enumerate(value) if isinstance(item, Mapping)]
 
 
+def _ids(items: list[tuple[int, Mapping]]) -> set[str]:
+    """The string ids of ``items`` (an id of another type is reported by the model)."""
+    return {item["id"] for _, item in items if isinstance(item.get("id"), str)}
+
+
 def _list_len(value: Any) -> int | None:
     return len(value) if isinstance(value, list) else None
 
@@ -227,9 +232,7 @@ class _Relations:
         return min(sizes) if sizes else None
 
     def _routes(self, key: str) -> None:
-        vehicles = {v.get("id") for _, v in self.vehicles}
-        stops = {s.get("id") for _, s in self.stops}
-        shipments = {s.get("id") for _, s in self.shipments}
+        vehicles, stops, shipments = _ids(self.vehicles), _ids(self.stops), _ids(self.shipments)
         used_vehicles: set[str] = set()
         placed: dict[str, str] = {}
         for r, route in _items(self.data, key):
