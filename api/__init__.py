@@ -41,8 +41,8 @@ def create_app(settings: Settings | None = None, farm: Farm | None = None) -> Fl
 
     @app.before_request
     def _request_id():
-        incoming = request.headers.get(REQUEST_ID, "")
-        g.request_id = incoming[:100] if incoming else uuid.uuid4().hex
+        incoming = request.headers.get(REQUEST_ID, "")[:100]
+        g.request_id = incoming if incoming.isprintable() and incoming else uuid.uuid4().hex
 
     @app.after_request
     def _echo_request_id(response):

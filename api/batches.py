@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify
 
 from routefarm.batch_replan import reoptimize_batch
 from routefarm.batches import cancel_batch, get_batch, submit_batch
 from routefarm.errors import NotFound
 
 from .auth import farm, require_client, resource_id
-from .errors import ApiError
+from .bodies import json_body
 
 bp = Blueprint("batches", __name__, url_prefix="/v1/batches")
 require_client(bp)
@@ -17,20 +17,13 @@ require_client(bp)
 
 @bp.post("")
 def create():
-    return _accepted(submit_batch(farm(), g.client_id, _json_body(), request_id=g.get("request_id")))
+    return _accepted(submit_batch(farm(), g.client_id, json_body(), request_id=g.get("request_id")))
 
 
 @bp.post("/reoptimize")
 def reoptimize():
     """Re-plan many succeeded jobs with shared changes, as one batch."""
-    return _accepted(reoptimize_batch(farm(), g.client_id, _json_body(), request_id=g.get("request_id")))
-
-
-def _json_body():
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "Bad request", "the body must be JSON (Content-Type: application/json)")
-    return body
+    return _accepted(reoptimize_batch(farm(), g.client_id, json_body(), request_id=g.get("request_id")))
 
 
 def _accepted(doc: dict):

@@ -16,6 +16,7 @@ from routefarm.submit import submit
 from routefarm.webhooks.events import deferred
 
 from .auth import farm, require_client, resource_id
+from .bodies import json_body
 from .errors import ApiError
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
@@ -26,12 +27,11 @@ IDEMPOTENCY_KEY_MAX = 200
 
 @bp.post("")
 def create():
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "Bad request", "the body must be JSON (Content-Type: application/json)")
+    body = json_body()
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_MAX:
-        raise ApiError(400, "Bad request", f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX} characters")
+    if key is not None and not (0 < len(key) <= IDEMPOTENCY_KEY_MAX and key.isprintable()):
+        raise ApiError(400, "Bad request",
+                       f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX} printable characters")
     accepted = submit(farm(), g.client_id, body, idempotency_key=key, request_id=g.get("request_id"))
     doc = accepted.document
     response = jsonify(doc)

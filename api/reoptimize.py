@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify
 
 from routefarm.reoptimize import ReoptimizeBody, parse_request
 from routefarm.replan import BaseJobNotSucceeded, reoptimize
 
 from .auth import farm, require_client, resource_id
+from .bodies import json_body
 from .errors import ApiError
 
 bp = Blueprint("reoptimize", __name__, url_prefix="/v1/jobs")
@@ -17,10 +18,7 @@ require_client(bp)
 @bp.post("/<job_id>/reoptimize")
 def create(job_id: str):
     base_id = resource_id(job_id, "job")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "Bad request", "the body must be JSON (Content-Type: application/json)")
-    changes = parse_request(body, ReoptimizeBody)
+    changes = parse_request(json_body(), ReoptimizeBody)
     try:
         accepted = reoptimize(farm(), g.client_id, base_id, changes, event_id=changes.event_id,
                               request_id=g.get("request_id"))

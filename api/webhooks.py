@@ -7,23 +7,16 @@ else. The client's default secret (``/v1/webhooks/secret``) signs one-off target
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify
 
 from routefarm.errors import NotFound
 from routefarm.webhooks import endpoints
 
 from .auth import farm, require_client, resource_id
-from .errors import ApiError
+from .bodies import json_body
 
 bp = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks")
 require_client(bp)
-
-
-def _body() -> object:
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "Bad request", "the body must be JSON (Content-Type: application/json)")
-    return body
 
 
 def _on_shard(action):
@@ -38,7 +31,7 @@ def _found(row, endpoint_id):
 
 @bp.post("/endpoints")
 def create():
-    fields = endpoints.validate(_body(), farm().webhook_allowlist)
+    fields = endpoints.validate(json_body(), farm().webhook_allowlist)
     row = _on_shard(lambda conn: endpoints.create(conn, g.client_id, fields))
     doc = endpoints.document(row, farm().settings.base_url)
     response = jsonify(doc)
@@ -63,7 +56,7 @@ def get(endpoint_id: str):
 @bp.patch("/endpoints/<endpoint_id>")
 def update(endpoint_id: str):
     eid = resource_id(endpoint_id, "webhook endpoint")
-    fields = endpoints.validate(_body(), farm().webhook_allowlist, partial=True)
+    fields = endpoints.validate(json_body(), farm().webhook_allowlist, partial=True)
     row = _found(_on_shard(lambda conn: endpoints.update(conn, g.client_id, eid, fields)), eid)
     return jsonify(endpoints.document(row, farm().settings.base_url))
 

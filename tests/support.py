@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import ipaddress
 import json
 import os
 import socket
@@ -168,3 +169,72 @@ def solved_job(farm, client_id: str, problem: dict, worker: str = "test-worker")
     doc = solution.to_json_dict()
     assert farm.store.finish(client_id, job_id, worker, "succeeded", doc, None) is not None
     return str(job_id), doc
+
+
+PROBLEM_JSON = "application/problem+json"
+PUBLIC_HOOK = "https://93.184.216.34/hooks"  # a public address: admitted by the SSRF guard, never called
+
+
+def hermetic_dns(monkeypatch) -> None:
+    """Names other than ``localhost`` do not resolve (addresses still do, in every form the
+    system resolver reads: ``127.1``, ``0x7f.1``, ``2130706433``): webhook URLs a test
+    invents are refused without a DNS query leaving the machine."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        text = host.decode() if isinstance(host, bytes) else host
+        if text is None or text == "localhost" or _is_address(text):
+            return real(host, *args, **kwargs)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (DNS is off in tests)")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.split("%", 1)[0])
+        return True
+    except ValueError:
+        pass
+    try:
+        socket.inet_aton(text)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def seed_resources(http, farm, client_id: str, headers: dict) -> dict[str, str]:
+    """One resource of each kind for the client, made through the API (the succeeded job as
+    a worker stores it): ids by path parameter name (``job_id`` is a succeeded job), plus
+    ``queued_job_id`` (of the batch) and ``cancelled_job_id`` (the delivery's)."""
+    endpoint = http.post("/v1/webhooks/endpoints", json={"url": PUBLIC_HOOK, "event_types": ["job.cancelled"]},
+                         headers=headers).get_json()
+    cancelled = http.post("/v1/jobs", json={"problem": {**SMALL_PROBLEM, "options": {"time_limit": 0.3}}},
+                          headers=headers).get_json()
+    assert http.delete(f"/v1/jobs/{cancelled['id']}", headers=headers).status_code == 200
+    [delivery] = http.get(f"/v1/jobs/{cancelled['id']}/deliveries", headers=headers).get_json()["deliveries"]
+    batch = http.post("/v1/batches", json={"jobs": [{"problem": {**SMALL_PROBLEM, "options": {"time_limit": 0.4}}}]},
+                      headers=headers).get_json()
+    job_id, _ = solved_job(farm, client_id, SMALL_PROBLEM)
+    return {"job_id": job_id, "batch_id": batch["id"], "endpoint_id": endpoint["id"],
+            "delivery_id": delivery["id"], "queued_job_id": batch["job_ids"][0],
+            "cancelled_job_id": cancelled["id"]}
+
+
+def problem_details(status: int, content_type: str, raw: bytes) -> dict:
+    """The RFC 9457 body of an error answer (``type``, ``title``, ``status``, ``detail``)."""
+    assert content_type.split(";")[0].strip() == PROBLEM_JSON, (status, content_type, raw[:300])
+    body = json.loads(raw)
+    assert isinstance(body, dict), body
+    assert {"type", "title", "status", "detail"} <= set(body), body
+    assert body["status"] == status, body
+    assert all(isinstance(body[k], str) for k in ("type", "title", "detail")), body
+    return body
+
+
+def assert_problem_json(response, status: int | None = None) -> dict:
+    """``response`` (a Flask test response) is problem details, with ``status`` if given."""
+    body = problem_details(response.status_code, response.headers.get("Content-Type", ""), response.data)
+    if status is not None:
+        assert response.status_code == status, body
+    return body

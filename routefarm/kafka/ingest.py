@@ -35,6 +35,7 @@ from ..broker import SOLVE_QUEUE, queue_depth
 from ..errors import BrokerUnavailable, Conflict, NotFound, ShardUnavailable
 from ..reoptimize import ReoptimizeRequest, parse_request
 from ..replan import BaseJobNotSucceeded, reoptimize
+from ..untrusted import loads, storage_issues
 from .names import DLQ_TOPIC, REOPTIMIZE_TOPIC
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,13 @@ def take(farm, value: bytes | None, request_id: str) -> str | DeadLetter:
     Raises ``Retry`` when the farm cannot take it now.
     """
     try:
-        data = json.loads(value or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = loads(value or b"")
+    except ValueError as exc:
         return DeadLetter("malformed-event", f"the event is not JSON: {exc}")
+    unstorable = storage_issues(data)
+    if unstorable:
+        return DeadLetter("invalid-event", "the event breaks the re-optimization contract",
+                          tuple({"pointer": pointer, "detail": text} for pointer, text in unstorable))
     try:
         request = parse_request(data, ReoptimizeRequest)
         accepted = reoptimize(farm, request.client_id, request.base_job_id, request,
