@@ -141,7 +141,7 @@ def test_processes_added_and_retired_while_the_others_run():
     supervisor = Supervisor([ProcessSpec("web.1", WAITER)], output=Output(stream, color=False), grace=1.0,
                             on_change=lambda pids: changes.append(sorted(pids)))
 
-    def settle(predicate, timeout=15.0):
+    def settle(predicate, timeout=30.0):  # generous: a loaded machine starts Python slowly
         deadline = time.monotonic() + timeout
         while not predicate():
             assert time.monotonic() < deadline, stream.getvalue()
