@@ -8,7 +8,9 @@ Procfile's commands in their own process groups), the code is separate.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -230,3 +232,56 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = N
         if time.monotonic() > deadline:
             raise TimeoutError(f"{url} did not answer within {timeout} s; see {log}")
         time.sleep(0.2)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+class UpFarm:
+    """``routefarm up`` on a fresh data folder, stopped with SIGINT (as Ctrl-C) at the end."""
+
+    def __init__(self, tag: str, max_workers: int | None = None, cooldown: float | None = None,
+                 polling_interval: float | None = None):
+        import tempfile
+
+        self.data = Path(tempfile.mkdtemp(prefix=f"routefarm-bench-{tag}-"))
+        self.port = free_port()
+        argv = [sys.executable, "-m", "routefarm", "up", "--data-dir", str(self.data), "--port", str(self.port)]
+        for option, value in (("--max-workers", max_workers), ("--cooldown", cooldown),
+                              ("--polling-interval", polling_interval)):
+            if value is not None:
+                argv += [option, str(value)]
+        self.log = open(self.data / "up.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                        start_new_session=True)
+
+    def wait_ready(self, timeout: float = 180) -> dict:
+        """state.json, once the API answers /healthz."""
+        path = self.data / "state.json"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"routefarm up exited ({self.process.returncode}); see {self.data / 'up.log'}")
+            if path.exists():
+                state = json.loads(path.read_text())
+                if state.get("api_url") and state.get("api_key") and _answers(state["api_url"] + "/healthz"):
+                    return state
+            time.sleep(0.5)
+        raise SystemExit(f"routefarm up did not write {path} within {timeout:g} s")
+
+    def stop(self, keep: bool) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(90)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        if not keep:
+            shutil.rmtree(self.data, ignore_errors=True)

@@ -22,11 +22,7 @@ import argparse
 import http.client
 import json
 import random
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
@@ -268,56 +264,6 @@ def plot(run: Run, path: Path, started: float) -> None:
     fig.savefig(path, dpi=100)
 
 
-def _answers(url: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-class Farm:
-    """``routefarm up`` on a fresh data folder, stopped with SIGINT (as Ctrl-C) at the end."""
-
-    def __init__(self, args):
-        self.data = Path(tempfile.mkdtemp(prefix="routefarm-bench-load-"))
-        self.port = _farm.free_port()
-        argv = [sys.executable, "-m", "routefarm", "up", "--data-dir", str(self.data), "--port", str(self.port),
-                "--cooldown", str(args.cooldown)]
-        if args.max_workers:
-            argv += ["--max-workers", str(args.max_workers)]
-        self.log = open(self.data / "up.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=HERE.parent,
-                                        start_new_session=True)
-
-    def state(self, timeout: float = 180) -> dict:
-        path = self.data / "state.json"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"routefarm up exited ({self.process.returncode}); see {self.data / 'up.log'}")
-            if path.exists():
-                state = json.loads(path.read_text())
-                if state.get("api_url") and state.get("api_key") and _answers(state["api_url"] + "/healthz"):
-                    return state
-            time.sleep(0.5)
-        raise SystemExit(f"routefarm up did not write {path} within {timeout:g} s")
-
-    def stop(self, keep: bool) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(90)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        if not keep:
-            shutil.rmtree(self.data, ignore_errors=True)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of traffic (default 60)")
@@ -331,9 +277,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the started farm's data folder")
     args = parser.parse_args()
-    farm = None if args.state else Farm(args)
+    farm = None if args.state else _farm.UpFarm("load", args.max_workers, args.cooldown)
     try:
-        state = json.loads(args.state.read_text()) if args.state else farm.state()
+        state = json.loads(args.state.read_text()) if args.state else farm.wait_ready()
         run = Run(state["api_url"], state["api_key"])
         print(_machine.header(duration=f"{args.duration:g}s", rate=f"{args.rate:g}/s", threads=args.threads),
               flush=True)

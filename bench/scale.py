@@ -3,6 +3,7 @@
 
     python bench/scale.py                                  # 200, 1000, 2000, 5000 stops
     python bench/scale.py --sizes 50 --time-limit 2        # a smoke run
+    python bench/scale.py --farm                           # the autoscaled farm: 1, 2, 4 workers
 
 Each problem is what a client would send: coordinates (``[lon, lat]``) in a 100 km square
 around Berlin (lon 13.4, lat 52.5), a central depot, stops with 5 minutes of service, a
@@ -177,7 +178,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--speed", type=float, default=40.0, help="km/h (options.speed_kmh)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--farm", action="store_true", help="cold start and throughput of routefarm up "
+                        "at --workers maxima instead (see bench/_scale_farm.py)")
+    parser.add_argument("--workers", default="1,2,4", help="with --farm: comma-separated maxima")
+    parser.add_argument("--jobs", type=int, default=40, help="with --farm: jobs per throughput run")
     args = parser.parse_args(argv)
+    if args.farm:
+        import _scale_farm
+
+        print(_machine.header(jobs=args.jobs, job="10 stops, 1 s"))
+        return _scale_farm.main([int(n) for n in args.workers.split(",")], args.jobs)
 
     if args.child is not None:
         limit = args.time_limit if args.time_limit is not None else default_limit(args.child)
