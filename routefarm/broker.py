@@ -18,7 +18,12 @@ SOLVE_QUEUE = "solve"
 SOLVE_ACTOR = "solve_job"
 WEBHOOK_QUEUE = "webhooks"
 WEBHOOK_ACTOR = "deliver_webhook"
-HEARTBEAT_MS = 60_000  # Dramatiq's own requeue of a dead worker's messages (our reaper is faster)
+# A worker's messages go back to their queue once it has not been heard of for this long.
+# The reaper re-sends a queued job's message only when it is in no queue, and a message taken
+# by a worker killed before its claim (or a delayed retry it held) still counts as there, so
+# this bounds how long such a job waits. A live worker silent for longer (a busy process) only
+# causes a duplicate message, which the conditional claim ignores.
+HEARTBEAT_MS = 15_000
 
 
 MAX_RETRIES = 5  # Dramatiq retries of one message (infrastructure errors only)
