@@ -2,8 +2,8 @@
 # One image for every routefarm process. The default command is the API (Procfile `web`);
 # a Deployment picks another process by its command (deploy/keda/*.yaml):
 #   docker run IMAGE                                   # web: gunicorn on port 8000
-#   docker run IMAGE dramatiq workers.main:setup --processes 1 --threads 1 --queues solve
-#   docker run IMAGE dramatiq workers.main:setup --processes 1 --threads 8 --queues webhooks
+#   docker run IMAGE python -m workers.run workers.main:setup --processes 1 --threads 1 --queues solve
+#   docker run IMAGE python -m workers.run workers.main:setup --processes 1 --threads 8 --queues webhooks
 #   docker run IMAGE python -m workers.stream
 #   docker run IMAGE routefarm db migrate
 # (the Procfile's dramatiq_* variables go in with -e, as the manifests set them in env).

@@ -168,7 +168,7 @@ class Children:
 
     def dramatiq(self, name: str, module: str, queue: str, path: str | None = None) -> subprocess.Popen:
         """The Procfile's worker command: 1 process, 1 thread, prefetch 1, 20 ms idle timeout."""
-        command = [sys.executable, "-m", "dramatiq", module, "--processes", "1", "--threads", "1",
+        command = [sys.executable, "-m", "workers.run", module, "--processes", "1", "--threads", "1",
                    "--queues", queue]
         if path:
             command += ["--path", path]

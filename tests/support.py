@@ -83,7 +83,7 @@ class Processes:
         return proc
 
     def worker(self, name: str = "worker"):
-        return self._start(name, [sys.executable, "-m", "dramatiq", "workers.main:setup", "--processes", "1",
+        return self._start(name, [sys.executable, "-m", "workers.run", "workers.main:setup", "--processes", "1",
                                   "--threads", "1", "--queues", "solve"],
                            {"dramatiq_queue_prefetch": "1", "dramatiq_worker_timeout": "5"})
 
@@ -92,7 +92,7 @@ class Processes:
 
     def webhook(self, name: str = "webhook", threads: int = 8):
         """The webhook delivery process (the Procfile's ``webhook``): many threads, its own queue."""
-        return self._start(name, [sys.executable, "-m", "dramatiq", "workers.main:setup", "--processes", "1",
+        return self._start(name, [sys.executable, "-m", "workers.run", "workers.main:setup", "--processes", "1",
                                   "--threads", str(threads), "--queues", "webhooks"],
                            {"dramatiq_worker_timeout": "50"})
 

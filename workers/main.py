@@ -1,4 +1,4 @@
-"""Dramatiq entry point: ``dramatiq workers.main:setup --processes 1 --threads 1``."""
+"""Dramatiq entry point: ``python -m workers.run workers.main:setup --processes 1 --threads 1``."""
 
 from __future__ import annotations
 

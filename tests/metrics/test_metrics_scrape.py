@@ -94,5 +94,5 @@ def test_every_required_family_has_samples(processes, client_factory):
 
 
 def _dramatiq(queue: str, threads: int) -> list[str]:
-    return [sys.executable, "-m", "dramatiq", "workers.main:setup", "--processes", "1", "--threads", str(threads),
+    return [sys.executable, "-m", "workers.run", "workers.main:setup", "--processes", "1", "--threads", str(threads),
             "--queues", queue]
