@@ -9,6 +9,7 @@ import shlex
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from .worker_rules import describe, load_spec, local_maximum
 EXIT_ERROR = 2
 READY_TIMEOUT = 60.0  # seconds for web to answer /healthz
 WEBHOOK_ALLOWLIST = "127.0.0.0/8,::1"
-RUNTIME_KEYS = ("pid", "processes", "started_at")
+RUNTIME_KEYS = ("pid", "processes", "started_at", "ready_at")
 STATUS_EVERY = 1.0  # seconds between two refreshes of the status line on a terminal
 PLAIN_STATUS_EVERY = 10.0  # seconds between two status lines when the output is not a terminal
 DEMO_PROBLEM = {
@@ -198,6 +199,10 @@ def _serve(options: Options, out: Output, signals: Signals, services: Services,
             runtime["metrics_urls"] = metrics_urls(state, [c.spec for c in supervisor.children])
         write_state(options.data_dir, {**state, **runtime})
 
+    def on_ready() -> None:  # clients of state.json wait for this key before calling the API
+        runtime["ready_at"] = _now()
+        write_state(options.data_dir, {**state, **runtime})
+
     env = {**os.environ, **environment_from_state(state), **services.environment(os.environ),
            "ROUTEFARM_DATA_DIR": str(options.data_dir), "ROUTEFARM_WEBHOOK_ALLOWLIST": WEBHOOK_ALLOWLIST}
     out.system(f"webhooks to loopback addresses are allowed (ROUTEFARM_WEBHOOK_ALLOWLIST={WEBHOOK_ALLOWLIST}) "
@@ -209,7 +214,7 @@ def _serve(options: Options, out: Output, signals: Signals, services: Services,
     logs = LogToOutput(lambda text: out.line(SOURCE, text)).install()
     autoscaler = LocalAutoscaler(scaling.spec, settings, lambda text: out.line(SOURCE, text), pool.running)
     try:
-        code = _watch(supervisor, pool, autoscaler, state, signals, out)
+        code = _watch(supervisor, pool, autoscaler, state, signals, out, on_ready)
     finally:
         autoscaler.stop()
         out.clear_status()
@@ -237,8 +242,8 @@ def with_metrics_ports(specs: list) -> list:
 
 
 def _watch(supervisor: Supervisor, pool: WorkerPool, autoscaler: LocalAutoscaler, state: dict[str, Any],
-           signals: Signals, out: Output) -> int:
-    """Run until a signal; 2 if the API never became healthy."""
+           signals: Signals, out: Output, on_ready: Callable[[], None]) -> int:
+    """Run until a signal; 2 if the API never became healthy. ``on_ready`` runs once it is."""
     supervisor.start()
     autoscaler.start()
     deadline = time.monotonic() + READY_TIMEOUT
@@ -250,6 +255,7 @@ def _watch(supervisor: Supervisor, pool: WorkerPool, autoscaler: LocalAutoscaler
         if not ready:
             if _healthy(state["api_url"]):
                 ready = True
+                on_ready()
                 kinds = [c.spec.name.split(".", 1)[0] for c in supervisor.children if c.spec.name.endswith(".1")]
                 out.write(banner(state, [k for k in kinds if k != "worker"], autoscaler.spec.max_replicas))
             elif time.monotonic() > deadline:

@@ -54,7 +54,7 @@ def test_up_serves_a_job_stops_cleanly_and_keeps_its_data(spawn, tmp_path):
     farm.wait_for("routefarm is up", timeout=120)
     state = read_state(data_dir)
     assert {"api_url", "api_key", "client_id", "redis_url", "cache_url", "directory_url", "shard_urls",
-            "kafka_bootstrap", "kafka_port", "pid", "processes"} <= set(state)
+            "kafka_bootstrap", "kafka_port", "pid", "processes", "ready_at"} <= set(state)
     assert state["pid"] == farm.proc.pid and len(state["shard_urls"]) == 2
     assert set(state["processes"]) == FIXED  # no worker before there is work
     assert all(alive(pid) for pid in state["processes"].values())
@@ -90,7 +90,7 @@ def test_up_serves_a_job_stops_cleanly_and_keeps_its_data(spawn, tmp_path):
     for name in FIXED:
         assert f"{name} stopped (exit code 0)" in farm.text
     stopped = read_state(data_dir)
-    assert "pid" not in stopped and "processes" not in stopped and stopped["api_key"] == key
+    assert not {"pid", "processes", "ready_at"} & set(stopped) and stopped["api_key"] == key
     time.sleep(0.2)
     assert not any(alive(pid) for pid in state["processes"].values())
     assert all(port_is_free(stopped[f"{name}_port"]) for name in ("postgres", "redis", "kafka"))
