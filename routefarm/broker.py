@@ -134,6 +134,21 @@ def messages_present(broker: RedisBroker, queue: str, message_ids: list[str]) ->
     return [any(flags[i * per_message:(i + 1) * per_message]) for i in range(len(message_ids))]
 
 
+def requeue_from_dead_workers(broker: RedisBroker, queues: list[str]) -> None:
+    """Dramatiq's own maintenance of each queue and its delay queue, run now: the messages of
+    workers silent for ``HEARTBEAT_MS`` (killed) go back to their queue. Dramatiq runs it on
+    one command in a thousand, so a quiet queue (webhooks) could keep a dead worker's messages
+    for minutes; the reaper runs it at every pass."""
+    dispatch = broker.scripts["dispatch"]
+    pipe = broker.client.pipeline(transaction=False)
+    for queue in queues:
+        for name in (queue, dramatiq.common.dq_name(queue)):
+            args = ["qsize", dramatiq.common.current_millis(), name, broker.broker_id, broker.heartbeat_timeout,
+                    broker.dead_message_ttl, 1, broker._max_unpack_size()]
+            dispatch(keys=[broker.namespace], args=args, client=pipe)
+    pipe.execute()
+
+
 def queue_depth(broker: RedisBroker, queue: str) -> int:
     """Queued plus in-flight messages, plus delayed retries (what KEDA scales on)."""
     client = broker.client

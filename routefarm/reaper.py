@@ -3,7 +3,9 @@
 - ``running`` with an expired lease: back to ``queued`` with a new message, or ``failed``
   (``worker_lost``) once ``max_attempts`` claims have been made.
 - ``queued`` for longer than the grace period whose message is in no broker queue (Redis
-  restarted or flushed, or Redis was down when the job was accepted): sent again.
+  restarted or flushed, or Redis was down when the job was accepted): sent again. A message
+  that a killed worker had taken goes back to its queue first (Dramatiq's maintenance, run
+  at every pass), once the worker has been silent for ``broker.HEARTBEAT_MS``.
 - webhook deliveries due for longer than the grace period whose message is lost: sent again
   (``routefarm.webhooks.resend``). A ``worker_lost`` failure creates the job's deliveries in
   the transaction that fails it, like every terminal transition.
@@ -20,7 +22,15 @@ import redis
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from .broker import SOLVE_QUEUE, enqueue, enqueue_all, messages_present, solve_message
+from .broker import (
+    SOLVE_QUEUE,
+    WEBHOOK_QUEUE,
+    enqueue,
+    enqueue_all,
+    messages_present,
+    requeue_from_dead_workers,
+    solve_message,
+)
 from .documents import status_document
 from .errors import BrokerUnavailable, ShardUnavailable
 from .farm import Farm
@@ -42,6 +52,10 @@ class Reaped:
 
 def reap(farm: Farm) -> Reaped:
     result = Reaped()
+    try:  # first, what killed workers held goes back to its queue (then it counts as present)
+        requeue_from_dead_workers(farm.broker, [SOLVE_QUEUE, WEBHOOK_QUEUE])
+    except (redis.RedisError, OSError) as exc:
+        log.warning("reaper cannot read the broker: %s", exc)
     for shard in farm.db.shards:
         try:
             _reap_shard(farm, shard, result)
