@@ -25,11 +25,13 @@ The faults, on a fixed schedule while the load is submitted over ~40 s:
 
 The load also cancels one job in ten right after it is accepted.
 
-The auditor (``chaos_support.audit``): every accepted job has exactly one row, is terminal
+The auditor (``chaos_support.audit``), once the farm has settled (what is not through 60 s
+after the load counts as stuck or lost): every accepted job has exactly one row, is terminal
 with exactly one stored outcome, none lost or stuck; every outbox event of these clients
 reached ``routefarm.job-events`` (at least once, a duplicate with the same id and content)
 and each job's events arrived in the order of its changes; every webhook delivery succeeded
 and arrived at least once, duplicates with the same ``webhook-id``, each signature valid.
+The counts are printed (``pytest -m chaos -s`` shows them).
 """
 
 from __future__ import annotations
