@@ -199,6 +199,7 @@ class _Audit:
         for entry in _list(entries):
             kind = entry.get("type") if isinstance(entry, Mapping) else None
             ident = entry.get("id") if isinstance(entry, Mapping) else None
+            kind = kind if isinstance(kind, str) else None  # a list or object names no kind
             ids = {"stop": self.stops, "shipment": self.shipments}.get(kind, {})
             index = ids.get(ident) if isinstance(ident, str) else None
             if index is None:

@@ -164,3 +164,16 @@ def test_any_solution_document_gets_violations_never_an_exception(data, pick):
     violations = check(problem, doc)
     assert all(isinstance(v.message, str) for v in violations)
     assert isinstance(check(problem, pick.draw(json_values)), list)
+
+
+def test_list_and_object_values_where_names_belong_are_violations():
+    """Found by the property above: an unassigned entry whose type was a list crashed the checker."""
+    from optimizer import parse_problem
+
+    problem = parse_problem({"vehicles": [{"id": "v0", "start_index": 0, "end_index": 0, "capacity": [5]}],
+                             "stops": [{"id": "s0", "location_index": 1, "demand": [1]}],
+                             "matrix": {"distances": [[0, 1], [1, 0]]}})
+    for doc in ({"unassigned": [{"type": [], "id": []}]},
+                {"routes": [{"vehicle_id": "v0", "steps": [{"type": []}, {"type": {}}]}]},
+                {"routes": [{"vehicle_id": "v0", "steps": [{"type": "break", "id": {}}]}]}):
+        assert check(problem, doc), doc

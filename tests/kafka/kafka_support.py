@@ -79,12 +79,13 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float
         time.sleep(every)
 
 
-def per_job(events: list[dict]) -> dict[str, list[str]]:
-    """job id -> statuses in the order first seen (a duplicate, same event id, counts once)."""
+def per_job(events: list[dict], client_id: str | None = None) -> dict[str, list[str]]:
+    """job id -> statuses in the order first seen (a duplicate, same event id, counts once);
+    with ``client_id``, that client's jobs only."""
     seen: set[str] = set()
     out: dict[str, list[str]] = {}
     for event in events:
-        if event["id"] in seen:
+        if event["id"] in seen or (client_id and event["data"]["client_id"] != client_id):
             continue
         seen.add(event["id"])
         out.setdefault(event["subject"], []).append(event["data"]["status"])

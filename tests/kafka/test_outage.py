@@ -44,7 +44,8 @@ def test_events_wait_out_a_broker_outage_and_arrive_in_order(farm, client_factor
         before = submit_jobs(farm, client_id, 0, 10)
         wait_until(lambda: all_succeeded(farm, client_id, before), 60, "the first jobs succeeded")
         wait_until(lambda: sum(backlog(farm.db).values()) == 0, 30, "the first events published")
-        reader.wait_for(lambda v: len(per_job(v)) == 10 and all(len(s) == 3 for s in per_job(v).values()))
+        reader.wait_for(lambda v: len(per_job(v, client_id)) == 10
+                        and all(len(s) == 3 for s in per_job(v, client_id).values()))
         reader.stop()  # the broker keeps its log in memory: what was read is all it will have had
 
         kafka_broker.stop(immediate=True)
@@ -60,16 +61,16 @@ def test_events_wait_out_a_broker_outage_and_arrive_in_order(farm, client_factor
         after = TopicReader(kafka_broker.bootstrap, JOB_EVENTS_TOPIC)
         after.start()
         try:
-            events = after.wait_for(lambda v: len(per_job(v)) == 10 and all(
-                len(s) == 3 for s in per_job(v).values()), timeout=60)
+            events = after.wait_for(lambda v: len(per_job(v, client_id)) == 10 and all(
+                len(s) == 3 for s in per_job(v, client_id).values()), timeout=60)
             wait_until(lambda: sum(backlog(farm.db).values()) == 0, 30, "the backlog drained")
         finally:
             after.stop()
     finally:
         procs.stop_all()
-    first = per_job(reader.values())
+    first = per_job(reader.values(), client_id)
     assert first == {job: LIFECYCLE for job in before}
-    assert per_job(events) == {job: LIFECYCLE for job in during}
+    assert per_job(events, client_id) == {job: LIFECYCLE for job in during}
     ids: dict[str, dict] = {}
     for event in events:  # a duplicate is the same event: same id, same content
         assert ids.setdefault(event["id"], event) == event

@@ -126,7 +126,9 @@ def test_relays_running_together_share_the_shards_and_keep_the_order(farm, clien
         events = reader.wait_for(lambda v: len(v) >= 18)
     finally:
         reader.stop()
-    assert sum(published) == 18 == len(events)  # a shard is published by one relay at a time
+    # each row is marked sent by one relay (a shard is published by one relay at a time); Kafka
+    # may still deliver a retried send twice, with the same id
+    assert sum(published) == 18 == len({e["id"] for e in events}), (published, len(events))
     assert per_job(events) == {job: ["queued", "running", "succeeded"] for job in jobs}
 
 
