@@ -234,6 +234,28 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = N
         time.sleep(0.2)
 
 
+def api_request(api_url: str, key: str, method: str, path: str, body: dict | None = None,
+                timeout: float = 30) -> tuple[int, dict]:
+    """One JSON request to the farm's API: (status, decoded body); raises OSError or
+    http.client.HTTPException when there is no answer."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(api_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    headers = {"Authorization": f"Bearer {key}"}
+    data = None
+    if body is not None:
+        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+    try:
+        conn.request(method, path, body=data, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+        return response.status, (json.loads(raw) if raw else {})
+    finally:
+        conn.close()
+
+
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:

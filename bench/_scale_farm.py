@@ -12,12 +12,9 @@ up`` (embedded services, polling every second, cooldown 5 s) starts with zero wo
 
 from __future__ import annotations
 
-import http.client
-import json
 import threading
 import time
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import _farm
 
@@ -36,21 +33,10 @@ def problem(seed: int, time_limit: float) -> dict:
 
 class Api:
     def __init__(self, url: str, key: str):
-        parts = urlsplit(url)
-        self.host, self.port, self.key = parts.hostname, parts.port, key
+        self.url, self.key = url, key
 
     def call(self, method: str, path: str, body: dict | None = None, timeout: float = 60) -> dict:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        headers = {"Authorization": f"Bearer {self.key}"}
-        data = None
-        if body is not None:
-            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-        try:
-            conn.request(method, path, body=data, headers=headers)
-            response = conn.getresponse()
-            return json.loads(response.read() or b"{}")
-        finally:
-            conn.close()
+        return _farm.api_request(self.url, self.key, method, path, body, timeout)[1]
 
     def wait(self, job: str, timeout: float = 120) -> dict:
         deadline = time.monotonic() + timeout

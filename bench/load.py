@@ -28,7 +28,6 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 for _path in (HERE, HERE.parent):
@@ -79,21 +78,10 @@ class Run:
     started: float = field(default_factory=time.monotonic)
 
     def request(self, method: str, path: str, body: dict | None = None, timeout: float = 30) -> tuple[int, dict]:
-        parts = urlsplit(self.url)
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-        headers = {"Authorization": f"Bearer {self.key}"}
-        data = None
-        if body is not None:
-            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
         try:
-            conn.request(method, path, body=data, headers=headers)
-            response = conn.getresponse()
-            raw = response.read()
-            return response.status, (json.loads(raw) if raw else {})
+            return _farm.api_request(self.url, self.key, method, path, body, timeout)
         except (OSError, http.client.HTTPException) as exc:
             return 0, {"error": type(exc).__name__ + (f": {exc}" if str(exc) else "")}
-        finally:
-            conn.close()
 
     def one(self, op: str, rng: random.Random) -> None:
         started = time.perf_counter()
