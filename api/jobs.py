@@ -42,7 +42,19 @@ def create():
     return response
 
 
-def read(job_id: uuid.UUID) -> dict:
+INCLUDES = ("incumbent",)
+
+
+def _includes() -> frozenset[str]:
+    """``?include=incumbent``: parts of a running job's document that are left out by default."""
+    values = {v.strip() for v in request.args.get("include", "").split(",") if v.strip()}
+    unknown = sorted(values - set(INCLUDES))
+    if unknown:
+        raise ApiError(400, "Bad request", f"include takes {', '.join(INCLUDES)}; unknown: {', '.join(unknown)}")
+    return frozenset(values)
+
+
+def read(job_id: uuid.UUID, include: frozenset[str] = frozenset()) -> dict:
     """The status document: the cache first, the shard on a miss or a Redis outage."""
     f = farm()
     doc = f.cache.get_job(str(job_id))
@@ -57,28 +69,33 @@ def read(job_id: uuid.UUID) -> dict:
         progress = f.cache.get_progress(str(job_id))
         if progress:
             doc["progress"] = progress
+        if "incumbent" in include:
+            incumbent = f.cache.get_incumbent(str(job_id))
+            if incumbent:
+                doc["incumbent"] = incumbent
     return doc
 
 
 @bp.get("/<job_id>")
 def get(job_id: str):
     jid = resource_id(job_id, "job")
+    include = _includes()
     wait = request.args.get("wait", type=float)
     if wait is None:
-        return jsonify(read(jid))
+        return jsonify(read(jid, include))
     if not 0 <= wait <= farm().settings.max_wait:
         raise ApiError(400, "Bad request", f"wait must be between 0 and {farm().settings.max_wait:g} seconds")
     waiter = current_app.extensions["routefarm.waiter"]
     event = waiter.register(str(jid))
     try:
         deadline = time.monotonic() + wait
-        doc = read(jid)
+        doc = read(jid, include)
         while not is_terminal(doc):
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not event.wait(remaining):
                 break
             event.clear()
-            doc = read(jid)
+            doc = read(jid, include)
         return jsonify(doc)
     finally:
         waiter.unregister(str(jid), event)

@@ -85,9 +85,20 @@ EXTRA_SCHEMAS = {
             "deduplicated_from": {"type": "string", "format": "uuid"},
             "batch_id": {"type": "string", "format": "uuid"},
             "webhook": {"$ref": REF.format(model="WebhookTarget")},
-            "progress": {"type": "object", "properties": {
-                "objective": {"type": "integer"}, "elapsed": {"type": "number"},
-                "improvements": {"type": "array", "items": {"type": "array"}}}},
+            "progress": {
+                "type": "object",
+                "description": "while running: the best solution found so far",
+                "properties": {
+                    "objective": {"type": "integer", "description": "the solver's internal objective (lower is better)"},
+                    "elapsed": {"type": "number", "description": "seconds from the solve's start to the best solution"},
+                    "found_at": {"type": "string", "format": "date-time", "description": "when the best solution was found"},
+                    "summary": {"$ref": REF.format(model="Summary")},
+                    "incumbents": {"type": "integer", "description": "improving solutions received so far"},
+                    "improvements": {"type": "array", "items": {"type": "array"},
+                                     "description": "the latest (elapsed seconds, objective) pairs"}}},
+            "incumbent": {"allOf": [{"$ref": REF.format(model="Solution")}],
+                          "description": "while running, with ?include=incumbent: the best solution so far, "
+                                         "routes included (refreshed about every second)"},
             "solution": {"$ref": REF.format(model="Solution")},
             "error": {"type": "object", "properties": {"reason": {"type": "string"}, "detail": {"type": "string"}}},
             "links": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -143,7 +154,9 @@ def spec() -> dict:
                     "summary": "A job's status, progress and solution", "security": auth,
                     "parameters": [JOB_ID, {"name": "wait", "in": "query", "schema": {
                         "type": "number", "minimum": 0, "maximum": 60},
-                        "description": "hold the request until the job ends or this many seconds pass"}],
+                        "description": "hold the request until the job ends or this many seconds pass"},
+                        {"name": "include", "in": "query", "schema": {"type": "string", "enum": ["incumbent"]},
+                         "description": "incumbent: a running job's best solution so far, routes included"}],
                     "responses": {"200": _json("Job", "The job"), "404": _problem_response("No such job"),
                                   "400": _problem_response("Bad parameter"), **ERRORS},
                 },

@@ -45,6 +45,7 @@ def assemble(layout: Layout, outcome: Outcome, wall_time: float, engine: str) ->
     )
     solver = SolverInfo(
         engine=engine,
+        search=outcome.search,
         wall_time=round(wall_time, 3),
         objective=outcome.objective,
         improvements=outcome.improvements,

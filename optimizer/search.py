@@ -1,9 +1,22 @@
-"""Run the routing search: parameters, warm start, time limit, stop requests, progress.
+"""Run the routing search: which search, warm start, time limit, stop requests, incumbents.
 
-The search holds the GIL for long stretches, so a stop request cannot come from another
-Python thread on its own: a search monitor polls the caller's ``stop`` callable from
-inside the search (cheaply, every few hundred neighbour evaluations and at every decision)
-and cancels it. ``progress`` is called on every improving solution.
+Which search a problem gets (``plan``):
+
+- **Iterated local search** (ruin and recreate, accepted by simulated annealing) whenever
+  the metaheuristic is ``automatic`` and nobody needs to stop the search from this process.
+  OR-Tools' iterated search ignores ``CancelSearch``, so a caller that must be able to stop
+  early either runs the search in a process it can end (what the farm and ``routefarm
+  solve`` do) or passes ``stop``, which selects guided local search instead.
+- A warm start (``initial_routes``, ``locked``) or the seed construction of large problems
+  gives the first solution as a hint to local cheapest insertion, the construction that
+  reads hints; the iterated search then starts from it.
+- An explicit ``metaheuristic`` is obeyed; the classic ones start from the warm start
+  through ``SolveFromAssignmentWithParameters``.
+
+The best solution is kept by the search itself: at each improvement its variables are
+stored into one preallocated assignment (microseconds, whatever the size), and decoded
+into routes only when somebody asks (``Best.outcome``). The iterated search's return value
+is not always its best solution, so the result is always read from that store.
 """
 
 from __future__ import annotations
@@ -11,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.constraint_solver import routing_ils_pb2 as ils_pb2
@@ -18,18 +32,21 @@ from ortools.constraint_solver import routing_ils_pb2 as ils_pb2
 from . import seed as seeding
 from .routing import Model
 
-StopCheck = Callable[[], bool]
-Progress = Callable[[float, int], None]
-
 _FIRST = routing_enums_pb2.FirstSolutionStrategy
 _META = routing_enums_pb2.LocalSearchMetaheuristic
 LARGE = 1_200  # tasks above which the search restricts neighbourhoods
 POLL_EVERY = 256  # neighbour evaluations between two stop checks
 
 
+class StopCheck(Protocol):
+    """Asked during the search; returning true ends it with the best solution so far."""
+
+    def __call__(self) -> bool: ...
+
+
 @dataclass
 class Outcome:
-    """What the search found, in solver terms (read back by ``solve``)."""
+    """What the search found, in solver terms (read back by ``assemble``)."""
 
     routes: list[list[int]] | None  # node sequence per vehicle, tasks only
     service_starts: list[list[int]] | None  # time cumul per route position (start, tasks, end)
@@ -38,59 +55,52 @@ class Outcome:
     improvements: list[tuple[float, int]] = field(default_factory=list)
     stopped_by: str = "time_limit"
     message: str | None = None
+    search: str | None = None  # the metaheuristic that ran
 
 
-class _Watch(pywrapcp.SearchMonitor):
-    """Cancels the search when the caller's stop check says so."""
+@dataclass(frozen=True)
+class Plan:
+    """The search a problem gets."""
 
-    def __init__(self, model: Model, stop: StopCheck):
-        super().__init__(model.routing.solver())
-        self._routing = model.routing
-        self._stop = stop
-        self._calls = 0
-        self.stopped = False
-
-    def _poll(self) -> None:
-        if not self.stopped and self._stop():
-            self.stopped = True
-            self._routing.CancelSearch()
-
-    def AcceptDelta(self, delta, deltadelta):  # noqa: N802 (OR-Tools name)
-        self._calls += 1
-        if self._calls % POLL_EVERY == 0:
-            self._poll()
-        return True
-
-    def BeginNextDecision(self, builder):  # noqa: N802
-        self._poll()
+    metaheuristic: str  # "iterated_local_search", "guided_local_search", ...
+    first_solution: int  # an OR-Tools FirstSolutionStrategy value
+    warm: str | None  # "initial_routes", "seed" or None
 
 
-def _iterated(model: Model, interruptible: bool) -> bool:
-    """Iterated local search (ruin and recreate), or a classic metaheuristic?
+def plan(model: Model, stoppable: bool) -> Plan:
+    layout = model.layout
+    problem = layout.problem
+    options = problem.options
+    warm = None
+    if problem.initial_routes or problem.locked:
+        warm = "initial_routes"
+    elif layout.task_count > LARGE and model.matrices is not None and seeding.applicable(layout):
+        warm = "seed"
+    meta = options.metaheuristic
+    if meta == "automatic":
+        meta = "guided_local_search" if stoppable else "iterated_local_search"
+    if options.first_solution != "automatic":
+        first = getattr(_FIRST, options.first_solution.upper())
+        if meta == "iterated_local_search" and first != _FIRST.LOCAL_CHEAPEST_INSERTION:
+            warm = None  # the chosen construction reads no hint
+    elif warm and meta == "iterated_local_search":
+        first = _FIRST.LOCAL_CHEAPEST_INSERTION
+    elif layout.task_count > LARGE:
+        first = _FIRST.PATH_CHEAPEST_ARC
+    elif model.time is None and not problem.shipments:
+        first = _FIRST.SAVINGS
+    else:
+        first = _FIRST.PARALLEL_CHEAPEST_INSERTION
+    return Plan(meta, first, warm)
 
-    OR-Tools' iterated local search runs to its time limit whatever the caller asks (it
-    ignores ``CancelSearch``), so ``automatic`` uses it only when nobody may need to stop
-    the search early; otherwise guided local search, which stops within milliseconds.
-    A warm start also needs the classic path (the iterated search cannot start from a
-    given assignment).
-    """
-    choice = model.layout.problem.options.metaheuristic
-    if choice == "iterated_local_search":
-        return True
-    problem = model.layout.problem
-    warm = bool(problem.initial_routes or problem.locked)
-    return choice == "automatic" and not interruptible and not warm
 
-
-def parameters(model: Model, time_limit: float, seed: int, iterated: bool):
-    options = model.layout.problem.options
+def parameters(model: Model, chosen: Plan, time_limit: float, seed: int):
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = _first_solution(model, options.first_solution)
-    if iterated:
+    params.first_solution_strategy = chosen.first_solution
+    if chosen.metaheuristic == "iterated_local_search":
         _ruin_and_recreate(params)
     else:
-        name = "guided_local_search" if options.metaheuristic in ("automatic", "iterated_local_search") else options.metaheuristic
-        params.local_search_metaheuristic = getattr(_META, name.upper())
+        params.local_search_metaheuristic = getattr(_META, chosen.metaheuristic.upper())
     params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
     params.sat_parameters.random_seed = seed
     tasks = model.layout.task_count
@@ -119,34 +129,99 @@ def _ruin_and_recreate(params) -> None:
     params.local_search_metaheuristic = _META.GREEDY_DESCENT
 
 
-def _first_solution(model: Model, choice: str):
-    if choice != "automatic":
-        return getattr(_FIRST, choice.upper())
-    if model.layout.task_count > LARGE:
-        return _FIRST.PATH_CHEAPEST_ARC
-    if model.time is None and not model.layout.problem.shipments:
-        return _FIRST.SAVINGS
-    return _FIRST.PARALLEL_CHEAPEST_INSERTION
+class Best:
+    """The best solution of a running search: stored at each improvement, decoded on demand."""
+
+    def __init__(self, model: Model, started: float, search: str | None = None):
+        self.model = model
+        self.started = started
+        self.search = search  # the metaheuristic that runs
+        self.improvements: list[tuple[float, int]] = []
+        solver, routing = model.routing.solver(), model.routing
+        # created before the search: objects the solver makes during it die on backtrack
+        self._store = solver.Assignment()
+        self._store.Add([routing.NextVar(i) for i in range(routing.Size())])
+        if model.time is not None:
+            self._store.Add([model.time.CumulVar(i) for i in range(routing.Size() + routing.vehicles())])
+        for intervals in model.breaks.values():
+            for _, iv in intervals:
+                self._store.Add(iv)
+        self._decoded: Outcome | None = None
+
+    @property
+    def found(self) -> bool:
+        return bool(self.improvements)
+
+    @property
+    def objective(self) -> int | None:
+        return self.improvements[-1][1] if self.improvements else None
+
+    @property
+    def elapsed(self) -> float | None:
+        """Seconds from ``started`` to the moment the best solution was found."""
+        return self.improvements[-1][0] if self.improvements else None
+
+    def offer(self) -> bool:
+        """At a solution of the search: keep it if it improves. True when it did."""
+        cost = self.model.routing.CostVar()
+        if not cost.Bound():  # ruin-and-recreate reports some solutions before costing them
+            return False
+        value = cost.Value()
+        if self.improvements and value >= self.improvements[-1][1]:
+            return False
+        self._store.Store()
+        self._decoded = None
+        self.improvements.append((round(time.monotonic() - self.started, 3), value))
+        return True
+
+    def outcome(self, stopped_by: str = "time_limit") -> Outcome:
+        """The best solution in solver terms (decoded once per improvement)."""
+        if self._decoded is None:
+            self._decoded = _read(self.model, self._store, self.objective)
+        found = self._decoded
+        return Outcome(found.routes, found.service_starts, found.breaks, found.objective,
+                       list(self.improvements), stopped_by, search=self.search)
+
+
+Improvement = Callable[[Best], None]
+
+
+class _Watch(pywrapcp.SearchMonitor):
+    """Cancels the search when the caller's stop check says so."""
+
+    def __init__(self, model: Model, stop: StopCheck):
+        super().__init__(model.routing.solver())
+        self._routing = model.routing
+        self._stop = stop
+        self._calls = 0
+        self.stopped = False
+
+    def _poll(self) -> None:
+        if not self.stopped and self._stop():
+            self.stopped = True
+            self._routing.CancelSearch()
+
+    def AcceptDelta(self, delta, deltadelta):  # noqa: N802 (OR-Tools name)
+        self._calls += 1
+        if self._calls % POLL_EVERY == 0:
+            self._poll()
+        return True
+
+    def BeginNextDecision(self, builder):  # noqa: N802
+        self._poll()
 
 
 def run(model: Model, *, time_limit: float, seed: int, stop: StopCheck | None,
-        progress: Progress | None, started: float) -> Outcome:
+        on_improvement: Improvement | None, started: float) -> Outcome:
     routing = model.routing
-    seeded = model.layout.task_count > LARGE and model.matrices is not None and seeding.applicable(model.layout)
-    iterated = _iterated(model, interruptible=stop is not None) and not seeded
-    params = parameters(model, time_limit, seed, iterated)
-    improvements: list[tuple[float, int]] = []
+    chosen = plan(model, stoppable=stop is not None)
+    iterated = chosen.metaheuristic == "iterated_local_search"
+    params = parameters(model, chosen, time_limit, seed)
+    best = Best(model, started, chosen.metaheuristic)
 
     def on_solution() -> None:
-        cost = routing.CostVar()
-        if not cost.Bound():  # ruin-and-recreate reports some solutions before costing them
-            return
-        value = cost.Value()
-        if not improvements or value < improvements[-1][1]:
-            elapsed = time.monotonic() - started
-            improvements.append((round(elapsed, 3), value))
-            if progress is not None:
-                progress(elapsed, value)
+        if best.offer() and on_improvement is not None:
+            on_improvement(best)
 
     routing.AddAtSolutionCallback(on_solution)
     watch = _Watch(model, stop) if stop is not None else None
@@ -154,23 +229,29 @@ def run(model: Model, *, time_limit: float, seed: int, stop: StopCheck | None,
         routing.AddSearchMonitor(watch)
     routing.CloseModelWithParameters(params)
     if watch is not None and stop():
-        return Outcome(None, None, None, None, stopped_by="stop_request")
+        return Outcome(None, None, None, None, stopped_by="stop_request", search=chosen.metaheuristic)
 
-    hint = _seed(model) if seeded else (None if iterated else _hint(model))
+    hint = None
+    if chosen.warm == "seed":
+        hint = _seed(model)
+    elif chosen.warm == "initial_routes":
+        hint = _hint(model)
     model.matrices = None  # not needed any more: free the memory during the search
-    assignment = None
-    if hint is not None:
-        assignment = routing.SolveFromAssignmentWithParameters(hint, params)
-    if assignment is None and not (watch is not None and watch.stopped):
-        if iterated:
-            assignment = routing.SolveWithIteratedLocalSearch(params)
-        else:
-            assignment = routing.SolveWithParameters(params)
+    if iterated:
+        if hint is not None:
+            routing.SetFirstSolutionHint(hint)
+        routing.SolveWithIteratedLocalSearch(params)
+    else:
+        assignment = None
+        if hint is not None:
+            assignment = routing.SolveFromAssignmentWithParameters(hint, params)
+        if assignment is None and not (watch is not None and watch.stopped):
+            routing.SolveWithParameters(params)
 
     stopped_by = "stop_request" if watch is not None and watch.stopped else "time_limit"
     if routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL:
         stopped_by = "finished"
-    if assignment is None:
+    if not best.found:
         if stopped_by == "stop_request":
             message = "stopped before a first solution was found"
         else:
@@ -179,21 +260,19 @@ def run(model: Model, *, time_limit: float, seed: int, stop: StopCheck | None,
                 "the locked steps cannot be served as locked (time windows, capacity or skills)"
                 if model.layout.problem.locked else "the search found no solution in the time limit"
             )
-        return Outcome(None, None, None, None, improvements, stopped_by, message)
-    return _read(model, assignment, improvements, stopped_by)
+        return Outcome(None, None, None, None, [], stopped_by, message, chosen.metaheuristic)
+    return best.outcome(stopped_by)
 
 
 def _seed(model: Model):
-    time, distance = model.matrices
-    routes = seeding.greedy_routes(model.layout, time, distance)
+    time_matrix, distance = model.matrices
+    routes = seeding.greedy_routes(model.layout, time_matrix, distance)
     return model.routing.ReadAssignmentFromRoutes([[model.index(n) for n in r] for r in routes], True)
 
 
 def _hint(model: Model):
     """The warm start: locked prefixes followed by the initial routes' remaining steps."""
     problem, layout = model.layout.problem, model.layout
-    if not problem.initial_routes and not problem.locked:
-        return None
     vehicle_of = {v.id: i for i, v in enumerate(problem.vehicles)}
     routes: list[list[int]] = [[] for _ in problem.vehicles]
     placed: set[int] = set()
@@ -208,7 +287,7 @@ def _hint(model: Model):
     return model.routing.ReadAssignmentFromRoutes(routes, True)
 
 
-def _read(model: Model, assignment, improvements, stopped_by: str) -> Outcome:
+def _read(model: Model, assignment, objective: int | None) -> Outcome:
     routing, manager, dim = model.routing, model.manager, model.time
     routes, starts = [], []
     for v in range(len(model.layout.problem.vehicles)):
@@ -229,8 +308,4 @@ def _read(model: Model, assignment, improvements, stopped_by: str) -> Outcome:
         for brk, iv in intervals:
             if assignment.PerformedValue(iv):
                 breaks[v].append((brk.id, assignment.StartValue(iv), assignment.DurationValue(iv)))
-    objective = assignment.ObjectiveValue()
-    if not improvements or improvements[-1][1] > objective:
-        improvements.append((improvements[-1][0] if improvements else 0.0, objective))
-    return Outcome(routes, starts if dim is not None else None, breaks, objective,
-                   improvements, stopped_by)
+    return Outcome(routes, starts if dim is not None else None, breaks, objective)

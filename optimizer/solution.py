@@ -52,6 +52,7 @@ class Summary(_Out):
 
 class SolverInfo(_Out):
     engine: str
+    search: str | None = None  # the metaheuristic that ran ("iterated_local_search", ...)
     wall_time: float  # seconds spent in solve(), model building included
     objective: int | None  # the solver's internal integer objective
     improvements: list[tuple[float, int]]  # (elapsed seconds, objective) per improvement

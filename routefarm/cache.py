@@ -1,7 +1,8 @@
 """The Redis cache under ``rf:``: only what can be rebuilt from the shards.
 
 Keys: ``rf:job:{id}`` status document (JSON, TTL), ``rf:progress:{id}`` the running
-solve's best objective, ``rf:cancel:{id}`` a cancel request, ``rf:rate:{client}`` a
+solve's best objective, ``rf:incumbent:{id}`` its best solution so far, ``rf:cancel:{id}``
+a cancel request, ``rf:rate:{client}`` a
 token bucket. Channel ``rf:done:{id}`` wakes long-polls when a job ends. Every call fails
 soft: a Redis outage makes the cache miss, never makes a request fail.
 """
@@ -88,7 +89,7 @@ class Cache:
         """Store the terminal document and wake every long-poll waiting on the job."""
         pipe = self.client.pipeline(transaction=False)
         pipe.set(f"rf:job:{job_id}", json.dumps(document, default=str), ex=self.ttl)
-        pipe.delete(f"rf:progress:{job_id}", f"rf:cancel:{job_id}")
+        pipe.delete(f"rf:progress:{job_id}", f"rf:incumbent:{job_id}", f"rf:cancel:{job_id}")
         pipe.publish(f"rf:done:{job_id}", document.get("status", ""))
         pipe.execute()
 
@@ -98,7 +99,7 @@ class Cache:
         pipe = self.client.pipeline(transaction=False)
         for job_id, document in documents.items():
             pipe.set(f"rf:job:{job_id}", json.dumps(document, default=str), ex=self.ttl)
-            pipe.delete(f"rf:progress:{job_id}", f"rf:cancel:{job_id}")
+            pipe.delete(f"rf:progress:{job_id}", f"rf:incumbent:{job_id}", f"rf:cancel:{job_id}")
             pipe.publish(f"rf:done:{job_id}", document.get("status", ""))
         pipe.execute()
 
@@ -109,6 +110,15 @@ class Cache:
     @_soft()
     def get_progress(self, job_id: str) -> dict | None:
         raw = self.client.get(f"rf:progress:{job_id}")
+        return json.loads(raw) if raw else None
+
+    @_soft()
+    def put_incumbent(self, job_id: str, solution: dict) -> None:
+        self.client.set(f"rf:incumbent:{job_id}", json.dumps(solution), ex=RUNNING_TTL)
+
+    @_soft()
+    def get_incumbent(self, job_id: str) -> dict | None:
+        raw = self.client.get(f"rf:incumbent:{job_id}")
         return json.loads(raw) if raw else None
 
     @_soft()

@@ -15,14 +15,19 @@ from .cli_farm import clients, db, shards
 from .local.command import up
 
 
-def load_problem(path: str):
+def read_problem(path: str):
+    """(the problem's JSON, the parsed problem); every contract error is a BadInput line."""
     from optimizer import InvalidProblem, parse_problem
 
     data = read_json(path)
     try:
-        return parse_problem(data)
+        return data, parse_problem(data)
     except InvalidProblem as exc:
         raise BadInput([f"{path}: {issue}" for issue in exc.issues]) from None
+
+
+def load_problem(path: str):
+    return read_problem(path)[1]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,16 +40,45 @@ def main() -> None:
 @click.argument("problem", metavar="PROBLEM.json")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds of search (default: the problem's options.time_limit).")
 @click.option("--seed", type=click.IntRange(min=0), help="Search seed (default: the problem's options.seed).")
+@click.option("--memory-limit", type=click.IntRange(min=1), metavar="MIB", help="Memory limit of the search in MiB (default: sized from this machine).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the solution here instead of standard output.")
-def solve(problem: str, time_limit: float | None, seed: int | None, output: str | None) -> None:
-    """Solve PROBLEM.json ('-' for standard input) and print the solution JSON."""
-    from optimizer import solve as run_solver
+def solve(problem: str, time_limit: float | None, seed: int | None, memory_limit: int | None,
+          output: str | None) -> None:
+    """Solve PROBLEM.json ('-' for standard input) and print the solution JSON.
 
-    parsed = load_problem(problem)
-    solution = run_solver(parsed, time_limit=time_limit, seed=seed)
-    write_json(solution.to_json_dict(), output)
-    if solution.status == "no_solution":
-        click.echo(f"no solution: {solution.solver.message}", err=True)
+    The search runs in a child process, as in a farm worker, so both give the same routes
+    for the same problem, limit and seed. Ctrl-C stops it and prints the best solution so far.
+    """
+    import signal
+    import time
+
+    from .runner import Runner
+    from .runner.memory import resolve_limit
+
+    started = time.monotonic()
+    data, parsed = read_problem(problem)
+    limit = time_limit if time_limit is not None else parsed.options.time_limit
+    interrupted: list[bool] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(True))
+    try:
+        result = Runner(resolve_limit(memory_limit or 0), method="fork").solve(
+            data, time_limit=limit, seed=seed,
+            started=started, stop=lambda: "interrupted" if interrupted else None)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if result.failure is not None and result.solution is None:
+        click.echo(f"error: {result.failure[1]} ({result.failure[0]})", err=True)
+        sys.exit(EXIT_NEGATIVE)
+    document = result.solution
+    if document is None:
+        click.echo("no solution: stopped before a first solution was found", err=True)
+        sys.exit(EXIT_NEGATIVE)
+    if result.stopped is not None:
+        document = {**document, "solver": {**document["solver"], "stopped_by": "stop_request"}}
+        click.echo(f"stopped ({result.stopped}): the best solution so far", err=True)
+    write_json(document, output)
+    if document["status"] == "no_solution":
+        click.echo(f"no solution: {document['solver'].get('message')}", err=True)
         sys.exit(EXIT_NEGATIVE)
 
 

@@ -38,6 +38,12 @@ def _build() -> dict[str, Any]:
         buckets=SLOW)
     SOLVE_SECONDS = Histogram(
         "routefarm_job_solve_seconds", "Wall time of one solve inside a worker", buckets=SLOW)
+    SOLVER_PEAK_BYTES = Histogram(
+        "routefarm_solver_peak_rss_bytes", "Peak resident memory of one solver child process",
+        buckets=tuple(2**k * 2**20 for k in range(6, 15)))
+    LEASE_GAP_SECONDS = Histogram(
+        "routefarm_lease_renewal_max_gap_seconds", "Longest time between two lease renewals of one solve",
+        buckets=FAST)
     E2E_SECONDS = Histogram(
         "routefarm_job_e2e_seconds", "From a job's creation to its stored terminal state", ["outcome"], buckets=SLOW)
     UNASSIGNED_STOPS = Histogram(

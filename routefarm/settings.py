@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     dedup_window: float = Field(3600.0, ge=0)  # seconds during which an identical problem is reused
     idempotency_ttl: float = Field(86400.0, gt=0)  # seconds an Idempotency-Key is remembered
     cache_ttl: float = Field(3600.0, gt=0)  # seconds a status document stays cached
+    # a solver child's memory limit in MiB; 0 = sized from the machine (routefarm.runner.memory)
+    solver_memory_mib: int = Field(0, ge=0)
     max_stops: int = Field(5000, ge=1)
     max_vehicles: int = Field(500, ge=1)
 

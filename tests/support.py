@@ -82,10 +82,10 @@ class Processes:
         wait_http(f"http://127.0.0.1:{self.port}/healthz")
         return proc
 
-    def worker(self, name: str = "worker"):
+    def worker(self, name: str = "worker", env: dict[str, str] | None = None):
         return self._start(name, [sys.executable, "-m", "workers.run", "workers.main:setup", "--processes", "1",
                                   "--threads", "1", "--queues", "solve"],
-                           {"dramatiq_queue_prefetch": "1", "dramatiq_worker_timeout": "5"})
+                           {"dramatiq_queue_prefetch": "1", "dramatiq_worker_timeout": "5", **(env or {})})
 
     def stream(self):
         return self._start("stream", [sys.executable, "-m", "workers.stream"])
@@ -238,3 +238,45 @@ def assert_problem_json(response, status: int | None = None) -> dict:
     if status is not None:
         assert response.status_code == status, body
     return body
+
+
+# -- processes below a test: solver children, forkservers -----------------------------------
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(comm, ppid) of a process, None when it is gone (or a zombie)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm = text[text.index("(") + 1:text.rindex(")")]
+    fields = text[text.rindex(")") + 2:].split()
+    if fields[0] == "Z":
+        return None
+    return comm, int(fields[1])
+
+
+def descendants(root: int) -> dict[int, str]:
+    """Live descendants of ``root``: pid -> comm."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (info := _stat(int(entry))) is not None:
+            table[int(entry)] = info
+    found: dict[int, str] = {}
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (comm, ppid) in table.items():
+            if ppid == parent and pid not in found:
+                found[pid] = comm
+                frontier.append(pid)
+    return found
+
+
+def solver_children(root: int | None = None) -> list[int]:
+    """Solver child processes (``rf-solve``) below ``root`` (default: this process)."""
+    return [pid for pid, comm in descendants(root or os.getpid()).items() if comm == "rf-solve"]
+
+
+def alive(pid: int) -> bool:
+    return _stat(pid) is not None

@@ -145,3 +145,21 @@ def test_convert_unknown_format_exits_2(tmp_path):
     result = routefarm("convert", source)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_solve_runs_in_a_child_and_ctrl_c_prints_the_best_solution_so_far():
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "routefarm", "solve", str(EXAMPLE), "--time-limit", "60"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)  # past the first solution
+    asked = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert time.monotonic() - asked < 2
+    assert proc.returncode == 0, err
+    solution = json.loads(out)
+    assert solution["status"] == "feasible" and solution["solver"]["stopped_by"] == "stop_request"
+    assert solution["solver"]["search"] == "iterated_local_search"
+    assert "stopped (interrupted)" in err and "Traceback" not in err

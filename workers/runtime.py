@@ -1,8 +1,9 @@
-"""What one worker process holds: its farm resources and the shutdown signal.
+"""What one worker process holds: its farm resources, its solve runner and the shutdown signal.
 
 ``install(settings)`` runs before the actor modules are imported (Dramatiq needs the broker
-first). Database pools open only in worker processes, after boot; a SIGTERM sets
-``shutdown`` so that a running solve stops and stores its result or hands the job back.
+first). Database pools open only in worker processes, after boot; so does the runner's
+forkserver, in processes that consume the ``solve`` queue. A SIGTERM sets ``shutdown`` so
+that a running solve stops and stores its result or hands the job back.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import threading
 
 import dramatiq
 
+from routefarm.broker import SOLVE_QUEUE
 from routefarm.farm import Farm
+from routefarm.runner import Runner
+from routefarm.runner.memory import resolve_limit
 from routefarm.settings import Settings
 
 from .metrics import Metrics
@@ -21,6 +25,7 @@ class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.farm = Farm(settings)
+        self.runner = Runner(resolve_limit(settings.solver_memory_mib))
         self.shutdown = threading.Event()
 
 
@@ -36,6 +41,11 @@ def current() -> Runtime:
 class Lifecycle(dramatiq.Middleware):
     def after_process_boot(self, broker):
         current().farm.open(wait=False)
+
+    def after_worker_boot(self, broker, worker):
+        queues = worker.consumer_whitelist
+        if not queues or SOLVE_QUEUE in queues:
+            current().runner.start()
 
     def before_worker_shutdown(self, broker, worker):
         current().shutdown.set()

@@ -1,64 +1,50 @@
 """One solve, from claim to stored result.
 
-claim (queued -> running, lease) -> solve with a stop check (cancel, SIGTERM, lost lease)
+claim (queued -> running, lease) -> the search in a supervised child process (the runner)
+while this process renews the lease, watches for a cancel and publishes the incumbents
 -> store result and state in one shard transaction -> cache and wake long-polls.
-A heartbeat thread renews the lease, watches for a cancel request and publishes progress.
+
+How the solve ends decides what is stored:
+
+- it ran to its time limit: ``succeeded`` (``failed`` with ``no_solution`` if nothing was found);
+- cancel: ``cancelled``, with the best incumbent when there was one;
+- the worker is shutting down: the best incumbent is kept as ``succeeded`` once
+  ``KEEP_IF_DONE`` of the time limit has run, else the job is handed back to the queue;
+- the lease was lost (another worker has the job): nothing is stored;
+- the child could not solve (``memory_limit``, ``solver_crashed``, ``solver_error``,
+  ``invalid_problem``): ``failed`` with that reason, and the best incumbent if any. The
+  worker itself goes on.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
 
-from optimizer import InvalidProblem, parse_problem, solve
 from routefarm import metrics
 from routefarm.broker import enqueue, solve_message
 from routefarm.documents import status_document
-from routefarm.errors import BrokerUnavailable, RoutefarmError
+from routefarm.errors import BrokerUnavailable
 from routefarm.jobs import worker_name
 from routefarm.throughput import count_finished
 from routefarm.webhooks.events import deferred
 
+from .heartbeat import Heartbeat
+from .progress import Progress
+
 log = logging.getLogger(__name__)
-CANCEL_POLL = 0.2  # seconds between two looks at the cancel flag
-PROGRESS_EVERY = 0.25  # seconds between two progress writes
 KEEP_IF_DONE = 0.8  # on SIGTERM, keep the best solution once this share of the time limit ran
 
 
-class Heartbeat(threading.Thread):
-    """Renews the lease and turns cancel requests and lost leases into a stop."""
-
-    def __init__(self, rt, job_id: uuid.UUID, client_id: str, worker: str):
-        super().__init__(name=f"heartbeat-{job_id}", daemon=True)
-        self.rt, self.job_id, self.client_id, self.worker = rt, job_id, client_id, worker
-        self.cancelled = threading.Event()
-        self.lost = threading.Event()
-        self.done = threading.Event()
-
-    def stopping(self) -> bool:
-        return self.cancelled.is_set() or self.lost.is_set() or self.rt.shutdown.is_set()
-
-    def run(self) -> None:
-        farm, lease = self.rt.farm, self.rt.settings.lease_seconds
-        next_renewal = time.monotonic() + lease / 4
-        while not self.done.wait(CANCEL_POLL):
-            if farm.cache.cancel_requested(str(self.job_id)):
-                self.cancelled.set()
-            if time.monotonic() >= next_renewal:
-                next_renewal = time.monotonic() + lease / 4
-                try:
-                    row = farm.store.renew(self.client_id, self.job_id, self.worker, lease)
-                except RoutefarmError as exc:
-                    log.warning("lease renewal failed: %s", exc, extra={"job_id": self.job_id})
-                    continue
-                if row is None:
-                    log.warning("lease lost; stopping", extra={"job_id": self.job_id})
-                    self.lost.set()
-                elif row["cancel_requested"]:
-                    self.cancelled.set()
+def time_limit(problem: dict, settings) -> float:
+    """The job's time limit in seconds: its own (validated at submission), else the default,
+    never above the farm's maximum."""
+    options = problem.get("options") if isinstance(problem, dict) else None
+    asked = options.get("time_limit") if isinstance(options, dict) else None
+    limit = float(asked) if isinstance(asked, int | float) and asked > 0 else settings.default_time_limit
+    return min(limit, settings.max_time_limit)
 
 
 def run(rt, job_id: str, client_id: str) -> None:
@@ -71,56 +57,53 @@ def run(rt, job_id: str, client_id: str) -> None:
     if job is None:
         log.info("job not claimable (already taken, ended or cancelled)", extra=context)
         return
+    started = time.monotonic()
     context.update(attempt=job["attempts"], request_id=job["request_id"])
     metrics.QUEUE_WAIT.observe(_since(job["queued_at"]))
     log.info("solving", extra=context)
     farm.cache.drop_job(job_id)
-    try:
-        problem = parse_problem(job["problem"])
-    except InvalidProblem as exc:
-        _store(rt, jid, client_id, worker, "failed", None,
-               {"reason": "invalid_problem", "detail": str(exc)}, context)
-        return
-    limit = min(problem.options.time_limit if "time_limit" in problem.options.model_fields_set
-                else settings.default_time_limit, settings.max_time_limit)
-    beat = Heartbeat(rt, jid, client_id, worker)
-    started = time.monotonic()
-    last_progress = [0.0]
-    improvements: list[tuple[float, int]] = []
-
-    def progress(elapsed: float, objective: int) -> None:
-        improvements.append((round(elapsed, 3), objective))
-        now = time.monotonic()
-        if now - last_progress[0] >= PROGRESS_EVERY:
-            last_progress[0] = now
-            farm.cache.put_progress(job_id, {"objective": objective, "elapsed": round(elapsed, 3),
-                                             "improvements": improvements[-20:]})
-
+    limit = time_limit(job["problem"], settings)
+    progress = Progress(farm.cache, job_id)
+    beat = Heartbeat(rt, jid, client_id, worker, tick=progress.flush)
     beat.start()
     try:
-        solution = solve(problem, time_limit=limit, stop=beat.stopping, progress=progress)
-    except Exception as exc:  # noqa: BLE001 - a solver failure ends the job, it is not retried
-        log.exception("solver failed", extra=context)
-        beat.done.set()
-        _store(rt, jid, client_id, worker, "failed", None,
-               {"reason": "solver_error", "detail": f"{type(exc).__name__}: {exc}"}, context)
-        return
+        result = rt.runner.solve(job["problem"], time_limit=limit, started=started,
+                                 stop=beat.reason, on_incumbent=progress.offer)
     finally:
         beat.done.set()
+        beat.join()
     elapsed = time.monotonic() - started
     metrics.SOLVE_SECONDS.observe(elapsed)
-    document = solution.to_json_dict()
-    if beat.lost.is_set():
+    if result.peak_rss:
+        metrics.SOLVER_PEAK_BYTES.observe(result.peak_rss)
+    metrics.LEASE_GAP_SECONDS.observe(beat.max_gap_s)
+    log.info("solve ended", extra={**context, "stopped": result.stopped, "incumbents": result.incumbents,
+                                   "elapsed_s": round(elapsed, 3), "peak_rss_bytes": result.peak_rss,
+                                   "lease_renewals": beat.renewals, "lease_max_gap_s": round(beat.max_gap_s, 3)})
+    document = result.solution
+    if result.stopped in ("cancelled", "shutdown") and document is not None:
+        document = _stopped(document, elapsed)
+    if result.stopped == "lease_lost":
         log.warning("result dropped: the lease was lost to another worker", extra=context)
-    elif beat.cancelled.is_set():
+    elif result.stopped == "cancelled":
         _store(rt, jid, client_id, worker, "cancelled", document, None, context)
-    elif rt.shutdown.is_set() and elapsed < KEEP_IF_DONE * limit:
+    elif result.stopped == "shutdown" and (document is None or elapsed < KEEP_IF_DONE * limit):
         _hand_back(rt, jid, client_id, worker, context)
-    elif solution.status == "no_solution":
-        _store(rt, jid, client_id, worker, "failed", document,
-               {"reason": "no_solution", "detail": solution.solver.message or "no solution found"}, context)
+    elif result.failure is not None:
+        reason, detail = result.failure
+        log.warning("solver failed: %s", detail, extra=context)
+        _store(rt, jid, client_id, worker, "failed", document, {"reason": reason, "detail": detail}, context)
+    elif document is None or document["status"] == "no_solution":
+        detail = (document or {}).get("solver", {}).get("message") or "no solution found"
+        _store(rt, jid, client_id, worker, "failed", document, {"reason": "no_solution", "detail": detail}, context)
     else:
         _store(rt, jid, client_id, worker, "succeeded", document, None, context)
+
+
+def _stopped(solution: dict, elapsed: float) -> dict:
+    """The best incumbent of a search that was stopped, as the solution it ends with."""
+    solver = {**solution["solver"], "stopped_by": "stop_request", "wall_time": round(elapsed, 3)}
+    return {**solution, "solver": solver}
 
 
 def _store(rt, jid, client_id, worker, status, solution, error, context) -> None:

@@ -219,16 +219,25 @@ def test_warm_start_from_initial_routes(solved):
     assert warm.summary.distance <= cold.summary.distance + 1e-9
 
 
-def test_time_limit_is_honoured_and_progress_streams():
+def test_time_limit_is_honoured_and_incumbents_stream():
     problem = parse_problem(random_problem(150))
     seen = []
+
+    def on_incumbent(incumbent):
+        routes = incumbent.solution().routes
+        seen.append((incumbent.elapsed, incumbent.objective, sum(r.distance for r in routes)))
+
     started = time.monotonic()
-    solution = solve(problem, time_limit=2, progress=lambda elapsed, obj: seen.append((elapsed, obj)))
+    solution = solve(problem, time_limit=2, on_incumbent=on_incumbent)
     wall = time.monotonic() - started
     assert wall <= 2.5
     assert solution.solver.wall_time <= 2.5
+    assert solution.solver.search == "iterated_local_search"
     assert seen and all(b[1] < a[1] for a, b in zip(seen, seen[1:], strict=False))
     assert seen[-1][1] == solution.solver.objective
+    # each incumbent is decoded as it was found: the last one is the returned solution
+    assert seen[-1][2] == solution.summary.distance
+    assert [s[:2] for s in seen] == [tuple(i) for i in solution.solver.improvements]
 
 
 def test_stop_request_ends_the_search_within_a_second():

@@ -122,8 +122,10 @@ class Api:
         assert response.status == 202, (response.status, response.body)
         return response.body["id"]
 
-    def job(self, key: str, job_id: str, wait: float | None = None, timeout: float | None = None) -> Response:
-        path = f"/v1/jobs/{job_id}" + (f"?wait={wait:g}" if wait is not None else "")
+    def job(self, key: str, job_id: str, wait: float | None = None, timeout: float | None = None,
+            include: str | None = None) -> Response:
+        query = "&".join(([f"wait={wait:g}"] if wait is not None else []) + ([f"include={include}"] if include else []))
+        path = f"/v1/jobs/{job_id}" + (f"?{query}" if query else "")
         return self.call("GET", path, key, timeout=timeout or (wait or 0) + 15)
 
     def cancel(self, key: str, job_id: str) -> Response:
@@ -159,12 +161,13 @@ class Api:
                 raise AssertionError(f"{exc}\n(shard, status, attempts) of its row(s): {rows}") from None
         return docs
 
-    def wait_status(self, key: str, job_id: str, predicate, timeout: float, interval: float = 0.1) -> dict:
+    def wait_status(self, key: str, job_id: str, predicate, timeout: float, interval: float = 0.1,
+                    include: str | None = None) -> dict:
         """Poll (no long-poll) until ``predicate(doc)``; fail after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         doc = None
         while time.monotonic() < deadline:
-            response = self.job(key, job_id)
+            response = self.job(key, job_id, include=include)
             assert response.status == 200, (response.status, response.body)
             doc = response.body
             if predicate(doc):
