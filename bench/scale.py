@@ -2,6 +2,7 @@
 """How solving scales with size: seeded random VRPTW problems, one fresh process per size.
 
     python bench/scale.py                                  # 200, 1000, 2000, 5000 stops
+    python bench/scale.py --sizes 1000,2000,5000 --time-limit 300   # the curves to 300 s
     python bench/scale.py --sizes 50 --time-limit 2        # a smoke run
     python bench/scale.py --farm                           # the autoscaled farm: 1, 2, 4 workers
 
@@ -11,10 +12,13 @@ around Berlin (lon 13.4, lat 52.5), a central depot, stops with 5 minutes of ser
 size/20 vehicles plus 20 % slack whose capacity would carry everything in size/20 of them,
 shifts [0, 36000] s, travel at ``options.speed_kmh``. Every stop is mandatory.
 
-Each size is solved in its own child process, so the peak resident memory the child reports
-(``ru_maxrss``) belongs to that size alone. "first" is the time until the first solution
-(the first ``progress`` call, model building included), "base" the child's memory
-before solving (interpreter, OR-Tools, the problem), "peak" its high-water mark.
+Each size is solved in a fresh process, through the solve runner as a farm worker solves it
+(the search in a supervised child process; ``routefarm.runner``). "first" is the time until
+the first feasible incumbent (every stop served; model building included) and "km@first"
+its distance; "km@T" is the
+best distance found by T seconds (the curve), "gain" how far the last is below the first;
+"base" the process's memory before solving, "child MiB" the solver child's peak resident
+memory (``VmHWM``).
 """
 
 from __future__ import annotations
@@ -42,14 +46,16 @@ WINDOW = 7_200
 SERVICE = 300
 STOPS_PER_VEHICLE = 20
 FLEET_SLACK = 1.2
+CHECKPOINTS = (10, 30, 60, 120, 300)  # seconds at which the curve is read
 COLUMNS = (
     ("stops", 6, "d"), ("veh", 4, "d"), ("limit s", 7, ".0f"), ("first s", 8, ".2f"),
-    ("improv0 s", 9, ".2f"), ("km", 9, ".1f"), ("used", 5, "d"), ("unass", 5, "d"),
-    ("viol", 5, "d"), ("wall s", 7, ".1f"), ("base MiB", 8, ".0f"), ("peak MiB", 8, ".0f"),
+    ("km@first", 9, ".1f"), *((f"km@{t}", 9, ".1f") for t in CHECKPOINTS), ("gain %", 7, ".2f"),
+    ("used", 5, "d"), ("unass", 5, "d"), ("viol", 5, "d"), ("wall s", 7, ".1f"),
+    ("base MiB", 8, ".0f"), ("child MiB", 9, ".0f"),
 )
 KEYS = (
-    "stops", "vehicles", "time_limit", "first_feasible", "first_improvement", "km",
-    "vehicles_used", "unassigned", "violations", "wall_time", "base_mib", "peak_mib",
+    "stops", "vehicles", "time_limit", "first_feasible", "first_km", *(f"km@{t}" for t in CHECKPOINTS),
+    "gain", "vehicles_used", "unassigned", "violations", "wall_time", "base_mib", "child_mib",
 )
 
 
@@ -96,36 +102,48 @@ def generate(size: int, seed: int, speed_kmh: float) -> dict:
 
 
 def child(size: int, time_limit: float, seed: int, speed_kmh: float) -> dict:
-    """Solve one size in this process; return what the parent tabulates."""
-    from optimizer import parse_problem, solve
+    """Solve one size through the solve runner; return what the parent tabulates."""
+    from optimizer import parse_problem
     from optimizer.check import check
+    from routefarm.runner import Runner
+    from routefarm.runner.memory import default_limit
 
-    problem = parse_problem(generate(size, seed, speed_kmh))
+    data = generate(size, seed, speed_kmh)
+    problem = parse_problem(data)
     base = _rss_mib()
-    first: list[float] = []
+    timeline: list[tuple[float, float]] = []  # (elapsed s, km) of every feasible incumbent
 
-    def progress(elapsed: float, objective: int) -> None:
-        if not first:
-            first.append(elapsed)
+    def on_incumbent(incumbent: dict) -> None:
+        if incumbent["solution"]["status"] == "feasible":  # every stop served
+            timeline.append((incumbent["elapsed"], incumbent["solution"]["summary"]["distance"] / 1000))
 
-    solution = solve(problem, time_limit=time_limit, seed=seed, progress=progress)
+    runner = Runner(default_limit(), method="fork")
+    result = runner.solve(data, time_limit=time_limit, seed=seed, on_incumbent=on_incumbent)
+    solution = result.solution
+    if solution is None:
+        return {"stops": size, "status": f"failed: {result.failure}", "process_s": 0.0}
     violations = check(problem, solution)
-    improvements = solution.solver.improvements
+    curve = {f"km@{t}": min((km for at, km in timeline if at <= t), default=None)
+             for t in CHECKPOINTS if t <= time_limit + 1e-9}
+    first_km = timeline[0][1] if timeline else None
+    last_km = solution["summary"]["distance"] / 1000
     return {
         "stops": size,
         "vehicles": len(problem.vehicles),
         "time_limit": time_limit,
-        "first_feasible": first[0] if first else None,
-        "first_improvement": improvements[0][0] if improvements else None,
-        "km": solution.summary.distance / 1000 if solution.status != "no_solution" else None,
-        "vehicles_used": solution.summary.vehicles_used,
-        "unassigned": solution.summary.unassigned,
+        "first_feasible": timeline[0][0] if timeline else None,
+        "first_km": first_km,
+        **curve,
+        "gain": 100 * (first_km - last_km) / first_km if first_km else None,
+        "vehicles_used": solution["summary"]["vehicles_used"],
+        "unassigned": solution["summary"]["unassigned"],
         "violations": len(violations),
-        "wall_time": solution.solver.wall_time,
-        "status": solution.status,
-        "stopped_by": solution.solver.stopped_by,
+        "wall_time": solution["solver"]["wall_time"],
+        "status": solution["status"],
+        "stopped_by": solution["solver"]["stopped_by"],
+        "search": solution["solver"].get("search"),
         "base_mib": base,
-        "peak_mib": _rss_mib(),
+        "child_mib": (result.peak_rss or 0) / 2**20,
     }
 
 
@@ -166,7 +184,7 @@ def table_row(result: dict) -> str:
     if "wall_time" not in result:
         return f"{result['stops']:>6d}  {result['status']} (after {result['process_s']:.0f} s)"
     cells = [cell(result.get(k), w, s) for k, (_, w, s) in zip(KEYS, COLUMNS, strict=True)]
-    return " ".join(cells) + f"  {result['status']}/{result['stopped_by']} ({result['process_s']:.0f} s)"
+    return " ".join(cells) + f"  {result['status']}/{result['stopped_by']} {result.get('search')} ({result['process_s']:.0f} s)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,8 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         result = run_size(size, limit, args.seed, args.speed)
         failed += result.get("status") != "feasible" or bool(result.get("violations"))
         print(table_row(result), flush=True)
-    print("# first s: first solution found (first progress call), model building included;"
-          " improv0 s: solver.improvements[0]; km: summary distance at the limit")
+    print("# first s: first incumbent, model building included; km@T: best distance by T s;"
+          " gain: last against first; child MiB: the solver child's peak resident memory")
     return 1 if failed else 0
 
 

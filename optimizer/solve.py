@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from ortools import __version__ as ortools_version
 
+from . import decompose
 from .assemble import assemble
 from .layout import Layout, lay_out
 from .model import Problem
@@ -67,6 +68,10 @@ def solve(
     started = time.monotonic() if started is None else started
     limit = time_limit if time_limit is not None else problem.options.time_limit
     layout = lay_out(problem)
+    if decompose.applicable(layout, stoppable=stop is not None):
+        return decompose.solve(layout, time_limit=limit, seed=seed if seed is not None else problem.options.seed,
+                               started=started, engine=ENGINE, on_incumbent=on_incumbent,
+                               region_solver=lambda sub: solve(sub))
     model = build(layout)
     spent = time.monotonic() - started
     budget = max(MIN_SEARCH, limit - spent - min(0.5, 0.05 + RESERVE * limit))

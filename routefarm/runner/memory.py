@@ -1,10 +1,10 @@
 """How much memory a solver child may use, and how much it uses (Linux ``/proc``, cgroups).
 
-The default limit is sized from the machine: three quarters of the memory this process may
-use (its cgroup's ``memory.max`` in a container, else the machine's RAM) divided by the
-CPUs it may run on, since a worker solves one problem per core. A search that needs more
-fails its job with reason ``memory_limit`` instead of bringing the kernel's OOM killer to
-the worker.
+The default limit is sized from the machine. In a container with a memory limit (its
+cgroup's ``memory.max``), three quarters of that limit: the container is the worker's own.
+Elsewhere, three quarters of the machine's RAM divided by the CPUs this process may run on,
+since as many workers as cores may solve at once. A search that needs more fails its job
+with reason ``memory_limit`` instead of bringing the kernel's OOM killer to the worker.
 """
 
 from __future__ import annotations
@@ -18,23 +18,29 @@ FLOOR = 512 * MIB  # a limit below this could not hold the interpreter and OR-To
 _CGROUP_FILES = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
 
 
-def machine_memory() -> int:
-    """Bytes of memory this process may use: its cgroup limit, else the physical RAM."""
-    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+def physical_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def cgroup_limit() -> int | None:
+    """Bytes: this process's cgroup memory limit, when one is set below the physical RAM."""
     for name in _CGROUP_FILES:
         try:
             text = Path(name).read_text().strip()
         except OSError:
             continue
-        if text.isdigit() and 0 < int(text) < physical:
+        if text.isdigit() and 0 < int(text) < physical_memory():
             return int(text)
-    return physical
+    return None
 
 
 def default_limit() -> int:
     """Bytes: the default memory limit of one solver child."""
+    contained = cgroup_limit()
+    if contained is not None:
+        return max(FLOOR, int(SHARE * contained))
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(FLOOR, int(SHARE * machine_memory() / max(1, cpus)))
+    return max(FLOOR, int(SHARE * physical_memory() / max(1, cpus)))
 
 
 def resolve_limit(mib: int) -> int:
