@@ -280,3 +280,24 @@ def solver_children(root: int | None = None) -> list[int]:
 
 def alive(pid: int) -> bool:
     return _stat(pid) is not None
+
+
+def processes_with_env(key: str, prefix: str, comms: tuple[str, ...] = ("rf-solve",)) -> list[int]:
+    """Live processes named one of ``comms`` whose environment variable ``key`` starts with
+    ``prefix``: how a test finds the processes of its farm (solver children and forkservers
+    included), even orphaned ones."""
+    wanted = f"{key}={prefix}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or (info := _stat(int(entry))) is None:
+            continue
+        comm = info[0]
+        if comms and comm not in comms:
+            continue
+        try:
+            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(item.startswith(wanted) for item in environ):
+            found.append(int(entry))
+    return found

@@ -70,7 +70,7 @@ class Runner:
         if self.method == "forkserver":
             from multiprocessing import forkserver, resource_tracker
 
-            self._context.set_forkserver_preload([child.__name__])
+            self._context.set_forkserver_preload([f"{__package__}.preload"])
             # first: starting the resource tracker unblocks SIGTERM in this thread
             resource_tracker.ensure_running()
             blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})

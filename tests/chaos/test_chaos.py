@@ -36,8 +36,11 @@ The counts are printed (``pytest -m chaos -s`` shows them).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from chaos_support import JOBS_PER_CLIENT, run
+from support import processes_with_env
 
 
 @pytest.mark.chaos
@@ -53,3 +56,9 @@ def test_nothing_is_lost_under_faults(databases, own_redis, kafka_broker, tmp_pa
     assert c["accepted"] == 4 * JOBS_PER_CLIENT
     assert c["lost_jobs"] == c["stuck_jobs"] == c["lost_events"] == c["lost_webhooks"] == 0
     assert faults.killed >= 8 and faults.redis_restarts == 1 and faults.terminated == 1
+    # every process of the farm has stopped: no solver child (or forkserver) is left running
+    marker = ("ROUTEFARM_REDIS_URL", own_redis.url(0).rsplit("/", 1)[0] + "/")
+    deadline = time.monotonic() + 5
+    while (left := processes_with_env(*marker, comms=("rf-solve", "python3", "python"))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left == [], f"left running after the chaos run: {left}"

@@ -88,10 +88,13 @@ def test_a_child_that_crashes_fails_the_solve_and_the_runner_goes_on(runner):
 
 
 def test_an_oversized_problem_fails_with_memory_limit(runner):
-    base = usage(os.getpid())["VmSize"]
-    small = Runner(base + 150 * 2**20, method=runner.method)
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver._forkserver_pid  # the forkserver's children start at its size
+    base = max(usage(os.getpid())["VmSize"], usage(server)["VmSize"] if server else 0)
+    small = Runner(base + 300 * 2**20, method=runner.method)  # 5,000 places need two 200 MB matrices
     started = time.monotonic()
-    result = small.solve(coordinate_problem(3000), time_limit=30)
+    result = small.solve(coordinate_problem(5000), time_limit=30)
     assert result.failure is not None and result.failure[0] == "memory_limit", result.failure
     assert "memory limit" in result.failure[1]
     assert time.monotonic() - started < 20

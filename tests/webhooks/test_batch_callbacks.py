@@ -123,6 +123,8 @@ def test_cancelling_a_running_batch(processes, client_factory, receivers):
     accepted = api.ok("POST", "/v1/batches", {"jobs": [{"problem": tiny_problem(i, time_limit=20)}
                                                        for i in range(6)]}, status=202)
     api.wait(f"/v1/batches/{accepted['id']}", lambda d: d["counts"]["running"] == 2, timeout=20)
+    for job_id in accepted["job_ids"]:  # the running ones have a first solution
+        api.wait(f"/v1/jobs/{job_id}", lambda d: d["status"] != "running" or "progress" in d, timeout=10)
 
     got, doc = api.call("DELETE", f"/v1/batches/{accepted['id']}")
     assert got == 202 and doc["status"] == "cancelling", doc  # two solves are stopping
