@@ -1,7 +1,8 @@
 """Large problems, improved region by region.
 
-OR-Tools' local search over thousands of stops spends tens of seconds on one descent, so a
-plan of 2,000 stops or more barely improves after its first solution. Here the plan is
+OR-Tools' local search over thousands of stops spends seconds to tens of seconds on one
+descent, so a plan of 2,000 stops or more barely improves after its first solution (and one
+of 1,000 improves more slowly than its regions would: measured with ``bench/scale.py``). Here the plan is
 improved in regions (``regions``): a few hundred stops of neighbouring routes, each solved
 for a moment with iterated local search warm-started from its current routes; a region's
 result is kept when the plan's objective decreases (the objective is a sum over vehicles
@@ -31,7 +32,7 @@ from .regions import Items, around, problem_of
 from .routing import COST_UNITS
 from .solution import Route, Solution, SolverInfo, Summary, Unassigned
 
-DECOMPOSE_ABOVE = 1_500  # task nodes from which a problem is solved in regions
+DECOMPOSE_ABOVE = 1_000  # task nodes from which a problem is solved in regions
 REGION_NODES = 200  # task nodes per region
 REGION_S = 2.0  # seconds per region after the first pass
 FIRST_PASS_SHARE = 0.3  # of the time limit, at most, for the first pass
@@ -208,6 +209,7 @@ def solve(layout: Layout, *, time_limit: float, seed: int, started: float, engin
     rng = random.Random(seed)
     items = plan.items
     uncovered = set(range(items.count))
+    covered: set[int] = set()  # vehicles whose route a first-pass region has solved
     first_end = started + min(FIRST_PASS_SHARE * time_limit, FIRST_PASS_MAX_S)
     seed_item = 0
     k = 0
@@ -221,7 +223,8 @@ def solve(layout: Layout, *, time_limit: float, seed: int, started: float, engin
         else:
             seed_item = rng.randrange(items.count)
             budget = REGION_S
-        region = around(items, plan.routes, plan.vehicle_of, seed_item, REGION_NODES, plan.route_length())
+        region = around(items, plan.routes, plan.vehicle_of, seed_item, REGION_NODES, plan.route_length(),
+                        skip=covered if first_pass else frozenset())
         budget = min(budget, deadline - time.monotonic())
         if budget <= 0.05:
             break
@@ -229,6 +232,8 @@ def solve(layout: Layout, *, time_limit: float, seed: int, started: float, engin
         sub = problem_of(items, region, plan.routes, time_limit=budget, seed=seed + k)
         solution = region_solver(sub)
         uncovered.difference_update(region.items)
+        if first_pass:
+            covered.update(v for v in region.vehicles if plan.routes[v])
         before = plan.part(region.vehicles, {v: plan.solved[v] for v in region.vehicles},
                            [i for i in region.items if plan.vehicle_of[i] < 0])
         by_id = {r.vehicle_id: r for r in solution.routes}

@@ -135,7 +135,8 @@ def lay_out(problem: Problem, travel: Travel | None = None) -> Layout:
     starts = [depot_node(p) for p in travel.start_place]
     ends = [depot_node(p) for p in travel.end_place]
 
-    times: list = [travel.durations, service]
+    # whole matrices cannot need a finer scale: checking them would cost seconds at scale
+    times: list = [service] if travel.whole else [travel.durations, service]
     for w in windows:
         times.extend(w)
     for v in problem.vehicles:
@@ -143,7 +144,9 @@ def lay_out(problem: Problem, travel: Travel | None = None) -> Layout:
         for b in v.breaks:
             times.append(b.duration)
             times.extend(b.time_windows)
-    distances: list = [travel.distances, [v.max_distance or 0 for v in problem.vehicles]]
+    distances: list = [[v.max_distance or 0 for v in problem.vehicles]]
+    if not travel.whole:
+        distances.append(travel.distances)
     layout = Layout(
         problem=problem,
         travel=travel,

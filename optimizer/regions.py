@@ -56,10 +56,11 @@ class Items:
 
 
 def around(items: Items, routes: list[list[int]], vehicle_of: np.ndarray, seed: int,
-           size: int, per_route: float) -> Region:
+           size: int, per_route: float, skip: set[int] | frozenset[int] = frozenset()) -> Region:
     """The routes and unserved items nearest to item ``seed``, until ``size`` task nodes,
     plus the unused vehicles whose start is nearest to it: one, and one more per
-    ``per_route`` unserved task nodes taken (enough to serve them in routes of that length)."""
+    ``per_route`` unserved task nodes taken (enough to serve them in routes of that length).
+    Vehicles in ``skip`` (and the items they serve) are left out."""
     travel = items.layout.travel
     here = items.place[seed]
     reach = travel.distances[here, items.place] + travel.distances[items.place, here]
@@ -75,6 +76,8 @@ def around(items: Items, routes: list[list[int]], vehicle_of: np.ndarray, seed: 
         if item in taken:
             continue
         v = int(vehicle_of[item])
+        if v in skip:
+            continue
         if v < 0:
             taken.add(item)
             chosen.append(item)
@@ -86,7 +89,7 @@ def around(items: Items, routes: list[list[int]], vehicle_of: np.ndarray, seed: 
             taken.update(route_items)
             chosen.extend(route_items)
             nodes += len(routes[v])
-    unused = [v for v in range(len(routes)) if not routes[v] and v not in vehicles]
+    unused = [v for v in range(len(routes)) if not routes[v] and v not in vehicles and v not in skip]
     spare = 1 + math.ceil(unserved / max(per_route, 1.0))
     if unused:
         starts = travel.start_place

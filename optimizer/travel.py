@@ -18,14 +18,23 @@ from .model import Problem
 EARTH_RADIUS_M = 6_371_008.8
 
 
+BLOCK = 256  # rows computed at once: temporaries stay in cache, whatever the size
+
+
 def great_circle(points: np.ndarray) -> np.ndarray:
     """Haversine distances in metres between ``points`` given as rows of (lon, lat) degrees."""
     lon = np.radians(points[:, 0])
     lat = np.radians(points[:, 1])
-    dlat = lat[:, None] - lat[None, :]
-    dlon = lon[:, None] - lon[None, :]
-    h = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    cos_lat = np.cos(lat)
+    out = np.empty((len(points), len(points)), dtype=np.float64)
+    for a in range(0, len(points), BLOCK):
+        b = min(a + BLOCK, len(points))
+        h = np.sin((lat[a:b, None] - lat[None, :]) / 2) ** 2
+        h += cos_lat[a:b, None] * cos_lat[None, :] * np.sin((lon[a:b, None] - lon[None, :]) / 2) ** 2
+        np.clip(h, 0.0, 1.0, out=h)
+        out[a:b] = np.arcsin(np.sqrt(h, out=h), out=h)
+    out *= 2 * EARTH_RADIUS_M
+    return out
 
 
 def _matrix(rows: list[list[float | None]]) -> np.ndarray:
@@ -42,6 +51,7 @@ class Travel:
     delivery_place: tuple[int, ...]
     start_place: tuple[int | None, ...]
     end_place: tuple[int | None, ...]
+    whole: bool = False  # every finite value is a whole number (computed travel)
 
     def distance(self, a: int | None, b: int | None) -> float:
         return 0.0 if a is None or b is None else float(self.distances[a, b])
@@ -92,5 +102,6 @@ class Travel:
         ends = tuple(place(v.end) for v in problem.vehicles)
         points = np.array(list(index), dtype=np.float64).reshape(len(index), 2)
         # computed travel is kept to whole metres and seconds: finer would be false precision
-        dist = np.rint(great_circle(points))
-        return cls(dist, np.rint(dist / speed), stops, pickups, deliveries, starts, ends)
+        dist = np.rint(great_circle(points), out=None)
+        durations = np.rint(dist / speed)
+        return cls(dist, durations, stops, pickups, deliveries, starts, ends, whole=True)
