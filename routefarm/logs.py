@@ -9,6 +9,8 @@ import sys
 import time
 
 CONTEXT_FIELDS = ("job_id", "client_id", "shard", "attempt", "request_id", "worker")
+# facts of one solve (workers.solving), kept as JSON numbers and strings
+FACT_FIELDS = ("stopped", "incumbents", "elapsed_s", "peak_rss_bytes", "lease_renewals", "lease_max_gap_s")
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,6 +31,10 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None)
             if value is not None:
                 entry[key] = str(value)
+        for key in FACT_FIELDS:
+            value = getattr(record, key, None)
+            if isinstance(value, int | float | str):
+                entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
