@@ -6,21 +6,17 @@ import uuid
 
 from flask import Blueprint, current_app, g, request
 
-from routefarm.errors import NotFound
-
-from .errors import ApiError
+from routefarm.errors import NotFound, RateLimited, Unauthorized
 
 
 def current_client(farm) -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        raise ApiError(401, "Unauthorized", "send 'Authorization: Bearer <api key>'",
-                       headers={"WWW-Authenticate": 'Bearer realm="routefarm"'})
+        raise Unauthorized("send 'Authorization: Bearer <api key>'")
     client_id = farm.directory.authenticate(key.strip())
     if client_id is None:
-        raise ApiError(401, "Unauthorized", "unknown or revoked API key",
-                       headers={"WWW-Authenticate": 'Bearer realm="routefarm", error="invalid_token"'})
+        raise Unauthorized("unknown or revoked API key", error="invalid_token")
     g.client_id = client_id
     return client_id
 
@@ -30,9 +26,7 @@ def rate_limit(farm, client_id: str) -> None:
     allowed, wait = farm.cache.take_token(client_id, settings.rate_limit, settings.rate_burst)
     if not allowed:
         seconds = max(1, int(wait + 0.999))
-        raise ApiError(429, "Too many requests",
-                       f"more than {settings.rate_limit:g} requests per second; retry in {seconds} s",
-                       headers={"Retry-After": str(seconds)})
+        raise RateLimited(f"more than {settings.rate_limit:g} requests per second; retry in {seconds} s", seconds)
 
 
 def farm():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 
-from routefarm.batch_replan import reoptimize_batch
-from routefarm.batches import cancel_batch, get_batch, submit_batch
 from routefarm.errors import NotFound
+from routefarm.jobs.batches import cancel_batch, get_batch, submit_batch
+from routefarm.reoptimize.batch import reoptimize_batch
 
 from .auth import farm, require_client, resource_id
 from .bodies import json_body

@@ -7,10 +7,8 @@ from typing import Any
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from routefarm.errors import InvalidInput
+from routefarm.errors import BadRequest, InvalidInput
 from routefarm.untrusted import loads, storage_issues
-
-from .errors import ApiError
 
 NOT_JSON = "the body must be JSON (Content-Type: application/json)"
 
@@ -23,11 +21,11 @@ def json_body() -> Any:
     if request.content_length is None and limit is not None and len(raw) >= limit:
         raise RequestEntityTooLarge()  # a chunked body, which the reader cuts at the limit
     if not request.is_json:
-        raise ApiError(400, "Bad request", NOT_JSON)
+        raise BadRequest(NOT_JSON)
     try:
         body = loads(raw)
     except ValueError as exc:
-        raise ApiError(400, "Bad request", f"{NOT_JSON}: {exc}") from None
+        raise BadRequest(f"{NOT_JSON}: {exc}") from None
     issues = storage_issues(body)
     if issues:
         raise InvalidInput(issues)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 
-from routefarm.errors import NotFound
+from routefarm.errors import Conflict, NotFound
 from routefarm.webhooks import deliveries, endpoints
 
 from .auth import farm, require_client, resource_id
-from .errors import ApiError
 
 bp = Blueprint("deliveries", __name__, url_prefix="/v1")
 require_client(bp)
@@ -73,9 +72,9 @@ def retry(delivery_id: str):
         if row["endpoint_id"] is not None:
             endpoint = endpoints.get(conn, g.client_id, row["endpoint_id"])
             if endpoint is None:
-                raise ApiError(409, "Conflict", "the delivery's endpoint was deleted", "endpoint-deleted")
+                raise Conflict("the delivery's endpoint was deleted", "endpoint-deleted")
             if endpoint["disabled_at"] is not None:
-                raise ApiError(409, "Conflict", "the delivery's endpoint is disabled "
+                raise Conflict("the delivery's endpoint is disabled "
                                f"({endpoint['disabled_reason']}); enable it with PATCH {{\"enabled\": true}}",
                                "endpoint-disabled")
         reopened, message = deliveries.reopen(conn, g.client_id, did)

@@ -9,21 +9,24 @@ from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
 from optimizer import InvalidProblem
-from routefarm.errors import Conflict, InvalidInput, NotFound, ShardUnavailable
+from routefarm.errors import (
+    BadRequest,
+    BrokerUnavailable,
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    RequestError,
+    RoutefarmError,
+    ShardUnavailable,
+    Unauthorized,
+    Unavailable,
+)
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://routefarm.dev/problems/"
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, title: str, detail: str, slug: str | None = None,
-                 headers: dict[str, str] | None = None, **extra):
-        super().__init__(detail)
-        self.status, self.title, self.detail = status, title, detail
-        self.slug = slug or title.lower().replace(" ", "-")
-        self.headers = headers or {}
-        self.extra = extra
 
 
 def problem(status: int, title: str, detail: str, slug: str | None = None,
@@ -42,37 +45,64 @@ def problem(status: int, title: str, detail: str, slug: str | None = None,
     return response
 
 
+# every error of routefarm's tree, once: (class, status, title, slug); the first match wins
+STATUSES: tuple[tuple[type[RoutefarmError], int, str, str], ...] = (
+    (BadRequest, 400, "Bad request", "bad-request"),
+    (Unauthorized, 401, "Unauthorized", "unauthorized"),
+    (NotFound, 404, "Not found", "not-found"),
+    (Conflict, 409, "Conflict", "conflict"),
+    (IdempotencyKeyReused, 422, "Idempotency key reused", "idempotency-key-reused"),
+    (InvalidInput, 422, "Invalid request", "invalid-request"),
+    (RateLimited, 429, "Too many requests", "too-many-requests"),
+    (ShardUnavailable, 503, "Storage unavailable", "storage-unavailable"),
+    (BrokerUnavailable, 503, "Broker unavailable", "broker-unavailable"),
+)
+UNAVAILABLE_DETAIL = {
+    ShardUnavailable: "the database holding this client's data cannot be reached; retry later",
+    BrokerUnavailable: "the queue cannot be read; retry later",
+}
+RETRY_AFTER_S = 5  # what a 503 asks a client to wait
+
+
+def answer(exc: RoutefarmError) -> Response:
+    """The problem document of one of routefarm's errors."""
+    row = next((r for r in STATUSES if isinstance(exc, r[0])), None)
+    if row is None:  # a new error class without a row above is a bug: logged, answered as such
+        log.error("no HTTP status for %s: %s", type(exc).__name__, exc)
+        return problem(500, "Internal server error", "an unexpected error occurred; it has been logged")
+    kind, status, title, slug = row
+    headers: dict[str, str] = {}
+    extra: dict = {}
+    detail = str(exc)
+    if isinstance(exc, InvalidInput):
+        if exc.about == "problem":
+            title, slug = "Invalid problem", "invalid-problem"
+        extra["errors"] = [{"pointer": i.pointer or "/", "detail": i.message} for i in exc.issues]
+        detail = f"{len(exc.issues)} error(s) in the request body"
+    elif isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="routefarm"' + (f', error="{exc.error}"' if exc.error else "")
+    elif isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after_s)
+    elif isinstance(exc, Unavailable):
+        log.warning("unavailable: %s", exc)
+        detail, headers["Retry-After"] = UNAVAILABLE_DETAIL[kind], str(RETRY_AFTER_S)
+    if isinstance(exc, RequestError):
+        slug = exc.slug or slug
+        extra.update(exc.extra)
+        detail = detail or exc.detail
+    if isinstance(exc, NotFound):
+        detail = detail or "no such resource"
+    return problem(status, title, detail, slug, headers, **extra)
+
+
 def register(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        return problem(exc.status, exc.title, exc.detail, exc.slug, exc.headers, **exc.extra)
+    @app.errorhandler(RoutefarmError)
+    def _routefarm(exc: RoutefarmError):
+        return answer(exc)
 
     @app.errorhandler(InvalidProblem)
-    def _invalid(exc: InvalidProblem):
-        errors = [{"pointer": i.pointer or "/", "detail": i.message} for i in exc.issues]
-        return problem(422, "Invalid problem", f"{len(errors)} error(s) in the request body",
-                       "invalid-problem", errors=errors)
-
-    @app.errorhandler(InvalidInput)
-    def _invalid_input(exc: InvalidInput):
-        errors = [{"pointer": pointer or "/", "detail": text} for pointer, text in exc.issues]
-        return problem(422, "Invalid request", f"{len(errors)} error(s) in the request body",
-                       "invalid-request", errors=errors)
-
-    @app.errorhandler(NotFound)
-    def _not_found(exc: NotFound):
-        return problem(404, "Not found", str(exc) or "no such resource", "not-found")
-
-    @app.errorhandler(Conflict)
-    def _conflict(exc: Conflict):
-        return problem(422, "Idempotency key reused", str(exc), "idempotency-key-reused")
-
-    @app.errorhandler(ShardUnavailable)
-    def _unavailable(exc: ShardUnavailable):
-        log.warning("storage unavailable: %s", exc)
-        return problem(503, "Storage unavailable",
-                       "the database holding this client's data cannot be reached; retry later",
-                       "storage-unavailable", headers={"Retry-After": "5"})
+    def _invalid(exc: InvalidProblem):  # the optimizer's own error, should a path not convert it
+        return answer(InvalidInput.of(exc))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

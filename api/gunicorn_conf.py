@@ -3,7 +3,8 @@
 import os
 import shutil
 
-from routefarm.metrics_runtime import mark_dead, use_multiproc_dir
+from routefarm.observability.exposition import mark_dead, use_multiproc_dir
+from routefarm.settings import Settings
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -34,8 +35,8 @@ def on_exit(server):
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "routefarm.logs.JsonFormatter", "process": "web"}},
+    "formatters": {"json": {"()": "routefarm.observability.logs.JsonFormatter", "process": "web"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
-    "root": {"level": os.environ.get("ROUTEFARM_LOG_LEVEL", "INFO"), "handlers": ["stderr"]},
+    "root": {"level": Settings().log_level, "handlers": ["stderr"]},
     "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
 }

@@ -8,16 +8,15 @@ import uuid
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from routefarm import metrics as farm_metrics
-from routefarm.documents import is_terminal, status_document
-from routefarm.errors import NotFound
-from routefarm.jobs import STATUSES
-from routefarm.submit import submit
+from routefarm.errors import BadRequest, Conflict, NotFound
+from routefarm.jobs.documents import is_terminal, status_document
+from routefarm.jobs.ending import Ended, ended
+from routefarm.jobs.states import STATUSES
+from routefarm.jobs.submit import submit
 from routefarm.webhooks.events import deferred
 
 from .auth import farm, require_client, resource_id
 from .bodies import json_body
-from .errors import ApiError
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 require_client(bp)
@@ -30,8 +29,7 @@ def create():
     body = json_body()
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= IDEMPOTENCY_KEY_MAX and key.isprintable()):
-        raise ApiError(400, "Bad request",
-                       f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX} printable characters")
+        raise BadRequest(f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX} printable characters")
     accepted = submit(farm(), g.client_id, body, idempotency_key=key, request_id=g.get("request_id"))
     doc = accepted.document
     response = jsonify(doc)
@@ -50,7 +48,7 @@ def _includes() -> frozenset[str]:
     values = {v.strip() for v in request.args.get("include", "").split(",") if v.strip()}
     unknown = sorted(values - set(INCLUDES))
     if unknown:
-        raise ApiError(400, "Bad request", f"include takes {', '.join(INCLUDES)}; unknown: {', '.join(unknown)}")
+        raise BadRequest(f"include takes {', '.join(INCLUDES)}; unknown: {', '.join(unknown)}")
     return frozenset(values)
 
 
@@ -84,7 +82,7 @@ def get(job_id: str):
     if wait is None:
         return jsonify(read(jid, include))
     if not 0 <= wait <= farm().settings.max_wait:
-        raise ApiError(400, "Bad request", f"wait must be between 0 and {farm().settings.max_wait:g} seconds")
+        raise BadRequest(f"wait must be between 0 and {farm().settings.max_wait:g} seconds")
     waiter = current_app.extensions["routefarm.waiter"]
     event = waiter.register(str(jid))
     try:
@@ -105,10 +103,10 @@ def get(job_id: str):
 def index():
     status = request.args.get("status")
     if status is not None and status not in STATUSES:
-        raise ApiError(400, "Bad request", f"status must be one of {', '.join(STATUSES)}")
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
     limit = request.args.get("limit", default=20, type=int)
     if not 1 <= limit <= MAX_PAGE:
-        raise ApiError(400, "Bad request", f"limit must be between 1 and {MAX_PAGE}")
+        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
     before = _cursor(request.args.get("cursor"))
     rows = farm().store.page(g.client_id, status, limit + 1, before)
     more = len(rows) > limit
@@ -128,7 +126,7 @@ def _cursor(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(bytes=base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
     except ValueError:
-        raise ApiError(400, "Bad request", "cursor is not one this API returned") from None
+        raise BadRequest("cursor is not one this API returned") from None
 
 
 @bp.delete("/<job_id>")
@@ -143,12 +141,10 @@ def cancel(job_id: str):
             raise NotFound(f"no job {jid}")
         if current["status"] == "cancelled":
             return jsonify(status_document(current, f.settings.base_url))
-        raise ApiError(409, "Conflict", f"the job already ended ({current['status']})", "job-ended")
+        raise Conflict(f"the job already ended ({current['status']})", "job-ended")
     doc = status_document(row, f.settings.base_url)
     if row["status"] == "cancelled":
-        farm_metrics.observe_finished("cancelled")
-        f.cache.finished(str(jid), {**doc, "client_id": g.client_id})
-        f.store.dispatch(webhooks)
+        ended(f, [Ended(row, g.client_id)], webhooks)
         return jsonify(doc)
     f.cache.request_cancel(str(jid))
     f.cache.drop_job(str(jid))

@@ -7,8 +7,8 @@ import time
 
 from flask import Blueprint, Response, current_app, g, request
 
-from routefarm import metrics as farm_metrics
-from routefarm.metrics_runtime import FarmCollector, registry
+from routefarm.observability import metrics as farm_metrics
+from routefarm.observability.exposition import FarmCollector, registry
 
 bp = Blueprint("metrics", __name__)
 

@@ -7,9 +7,8 @@ from functools import cache
 from flask import Blueprint, jsonify
 from pydantic.json_schema import models_json_schema
 
-from optimizer.model import Problem
-from optimizer.solution import Solution
-from routefarm.reoptimize import ReoptimizeBody
+from optimizer import Problem, Solution
+from routefarm.reoptimize.request import ReoptimizeBody
 
 from . import openapi_status, openapi_webhooks
 

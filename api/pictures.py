@@ -6,12 +6,11 @@ import uuid
 
 from flask import Blueprint, Response, g
 
-from optimizer.model import Problem
+from optimizer import Problem
 from optimizer.render import render_svg
-from routefarm.errors import NotFound
+from routefarm.errors import Conflict, NotFound
 
 from .auth import farm, require_client, resource_id
-from .errors import ApiError
 
 bp = Blueprint("pictures", __name__, url_prefix="/v1/jobs")
 require_client(bp)
@@ -34,8 +33,8 @@ def routes_svg(job_id: str):
     jid = resource_id(job_id, "job")
     status, problem, solution = _problem_and_solution(g.client_id, jid)
     if solution is None:
-        raise ApiError(409, "Conflict", f"job {jid} is {status} and has no solution to draw yet",
-                       "job-has-no-solution", job_status=status)
+        raise Conflict(f"job {jid} is {status} and has no solution to draw yet", "job-has-no-solution",
+                       job_status=status)
     # The problem was validated when it was submitted; the structure is enough here.
     svg = render_svg(Problem.model_validate(problem), solution)
     response = Response(svg, mimetype=SVG)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 
-from routefarm.reoptimize import ReoptimizeBody, parse_request
-from routefarm.replan import BaseJobNotSucceeded, reoptimize
+from routefarm.errors import Conflict
+from routefarm.reoptimize.request import ReoptimizeBody, parse_request
+from routefarm.reoptimize.submit import BaseJobNotSucceeded, reoptimize
 
 from .auth import farm, require_client, resource_id
 from .bodies import json_body
-from .errors import ApiError
 
 bp = Blueprint("reoptimize", __name__, url_prefix="/v1/jobs")
 require_client(bp)
@@ -23,7 +23,7 @@ def create(job_id: str):
         accepted = reoptimize(farm(), g.client_id, base_id, changes, event_id=changes.event_id,
                               request_id=g.get("request_id"))
     except BaseJobNotSucceeded as exc:
-        raise ApiError(409, "Conflict", str(exc), "job-not-succeeded", job_status=exc.status) from None
+        raise Conflict(str(exc), "job-not-succeeded", job_status=exc.status) from None
     response = jsonify(accepted.document)
     response.status_code = 202
     response.headers["Location"] = accepted.document["links"]["self"]

@@ -2,7 +2,7 @@
 
 ``/v1/farm``: ``queue_depth`` is the solve queue's queued, in-flight and delayed messages
 (the number KEDA reads); ``jobs_per_s`` the jobs workers finished per second over the last
-30 s (``routefarm.throughput``: a counter per second in Redis, no job table is scanned).
+30 s (``routefarm.observability.throughput``: a counter per second in Redis, no job table is scanned).
 ``workers`` and ``kafka_lag`` come from the local autoscaler's record when ``routefarm up``
 runs one; without it (on Kubernetes KEDA scales) ``workers.current`` counts the solve
 workers marked live in Redis and the other figures are null: not measured, not guessed.
@@ -18,11 +18,11 @@ from flask import Blueprint, Response, jsonify
 
 from routefarm.autoscale import record
 from routefarm.broker import SOLVE_QUEUE, queue_depth
-from routefarm.metrics_runtime import live_workers
-from routefarm.throughput import jobs_per_second
+from routefarm.errors import BrokerUnavailable
+from routefarm.observability.exposition import live_workers
+from routefarm.observability.throughput import jobs_per_second
 
 from .auth import current_client, farm, rate_limit
-from .errors import ApiError
 from .status_page import PAGE, SCRIPT
 
 bp = Blueprint("status", __name__)
@@ -52,8 +52,7 @@ def farm_status():
         if scaler is None:
             live = live_workers(f.broker.client, f.broker.namespace)[SOLVE_QUEUE]
     except (redis.RedisError, OSError):
-        raise ApiError(503, "Broker unavailable", "the queue cannot be read; retry later",
-                       "broker-unavailable", headers={"Retry-After": "5"}) from None
+        raise BrokerUnavailable("the queue cannot be read") from None
     if scaler is not None:
         workers = {"current": scaler.current, "desired": scaler.desired, "max": scaler.max}
     else:

@@ -110,9 +110,9 @@ class Bench:
 
     # setup
     def prepare(self) -> None:
+        from routefarm.db.directory import Directory
         from routefarm.db.migrate import migrate
         from routefarm.db.pools import Databases
-        from routefarm.directory import Directory
         from routefarm.settings import Settings
 
         users = _farm.redis_users(REDIS, (self.broker_db, self.cache_db))

@@ -100,7 +100,7 @@ def shard_stats(farm) -> tuple[int, int]:
 
 
 def worker_part(setup: Setup) -> str:
-    from routefarm.submit import submit
+    from routefarm.jobs.submit import submit
 
     logs = Path(tempfile.mkdtemp(prefix="routefarm-bench-capacity-"))
     children = _farm.Children(logs, _farm.settings_env(setup.values))
@@ -166,7 +166,7 @@ def _children_of(pid: int) -> list[int]:
 
 def shard_part(setup: Setup, seconds: float = 10.0, threads: int = 8) -> str:
     from optimizer import parse_problem, solve
-    from routefarm.submit import submit
+    from routefarm.jobs.submit import submit
 
     farm = setup.farm()
     client, _ = farm.directory.create_client("shard-capacity")

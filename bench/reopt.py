@@ -111,7 +111,7 @@ def warm_cold(bench: Path, names: list[str] | None, base_limit: float, short: fl
 
     from optimizer import check, parse_problem, solve
     from optimizer.convert import convert
-    from routefarm.reoptimize import derive
+    from routefarm.reoptimize.derive import derive
 
     entries = json.loads((bench / "bks.json").read_text())
     rows = []
@@ -209,7 +209,7 @@ def _time_ingest(farm, settings, events, clients, Ingest, group, topic) -> str:
     import json
 
     from optimizer import parse_problem, solve
-    from routefarm.submit import submit
+    from routefarm.jobs.submit import submit
 
     problem = {"vehicles": [{"id": f"v{k}", "start_index": 0, "end_index": 0, "capacity": [10]} for k in range(3)],
                "stops": [{"id": f"s{i}", "location_index": i, "demand": [1]} for i in range(1, 21)],

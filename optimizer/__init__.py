@@ -3,6 +3,9 @@
     problem = parse_problem(data)          # raises InvalidProblem listing every error
     solution = solve(problem)               # a Solution; never raises for a hard problem
     violations = check(problem, solution)   # an independent audit of any solution
+
+The contract's field types (``optimizer.model``), the SVG renderer (``optimizer.render``) and
+the benchmark converters (``optimizer.convert``) are public too; the rest is internal.
 """
 
 from .check import Violation, check
@@ -10,7 +13,7 @@ from .errors import InvalidProblem, Issue, OptimizerError
 from .model import Problem
 from .solution import Solution
 from .solve import solve
-from .validate import Limits, parse_problem
+from .validate import Limits, parse_problem, pointer, pydantic_issues
 
 __all__ = [
     "InvalidProblem",
@@ -22,5 +25,7 @@ __all__ = [
     "Violation",
     "check",
     "parse_problem",
+    "pointer",
+    "pydantic_issues",
     "solve",
 ]

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from .ortools_model import Model
 from .scaling import to_int
-
-if TYPE_CHECKING:
-    from .routing import Model
 
 
 def add_breaks(model: Model) -> None:

@@ -8,33 +8,17 @@ hard problem still yields routes and the unserved stops can be explained.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from ortools.constraint_solver import pywrapcp
 
 from .breaks import add_breaks
 from .layout import Layout
+from .ortools_model import Model
 from .scaling import to_int
 from .stability import add_stability
 
 COST_UNITS = 100_000  # integer cost units per currency unit, per unit of time scale
 MAX_TOTAL = 2**62  # keep every objective term far from int64 overflow
-
-
-@dataclass(eq=False)
-class Model:
-    layout: Layout
-    manager: pywrapcp.RoutingIndexManager
-    routing: pywrapcp.RoutingModel
-    time: pywrapcp.RoutingDimension | None
-    objective_scale: float  # internal objective units per unit of the chosen objective
-    cost_scale: int  # internal units per currency unit (cost objective)
-    breaks: dict[int, list] = field(default_factory=dict)  # vehicle -> [(Break, IntervalVar)]
-    matrices: tuple[np.ndarray, np.ndarray] | None = None  # (time, distance) node matrices
-
-    def index(self, node: int) -> int:
-        return self.manager.NodeToIndex(node)
 
 
 def build(layout: Layout) -> Model:

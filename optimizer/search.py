@@ -30,7 +30,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.constraint_solver import routing_ils_pb2 as ils_pb2
 
 from . import seed as seeding
-from .routing import Model
+from .ortools_model import Model
 
 _FIRST = routing_enums_pb2.FirstSolutionStrategy
 _META = routing_enums_pb2.LocalSearchMetaheuristic

@@ -23,13 +23,9 @@ Without a penalty, or without ``initial_routes``, nothing is added to the model.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .layout import Layout
+from .ortools_model import Model
 from .scaling import to_int
-
-if TYPE_CHECKING:
-    from .routing import Model
 
 DIMENSION = "stability"
 

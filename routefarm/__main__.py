@@ -1,3 +1,3 @@
-from routefarm.cli import main
+from routefarm.cli.main import main
 
 main()

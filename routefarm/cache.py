@@ -16,7 +16,7 @@ import time
 
 import redis
 
-from . import metrics
+from .observability import metrics
 
 log = logging.getLogger(__name__)
 

@@ -1,42 +1,101 @@
-"""Exceptions of the routefarm core, mapped to HTTP by the API's error handler.
+"""Exceptions of routefarm: one root, mapped to HTTP in one place (``api/errors.py``) and to
+one-line messages by the CLI.
 
 RoutefarmError
- ├── NotFound            a job, batch or client that does not exist (for this client)
- ├── Conflict            a request that contradicts an earlier one (idempotency key reuse)
- ├── InvalidInput        a request body (other than a problem) that breaks its contract
- ├── ShardUnavailable    a database cannot be reached; the request may be retried
- └── BrokerUnavailable   Redis cannot take a message now; the job row is kept and re-sent
+ ├── RequestError              the client's request cannot be served as it is
+ │    ├── BadRequest           a malformed parameter or body (not JSON, a bad query value)
+ │    ├── Unauthorized         no API key, or one that is unknown or revoked
+ │    ├── InvalidInput         a body that breaks its contract: every error at once, each
+ │    │                        with a JSON pointer into the body (problem, batch, request)
+ │    ├── NotFound             a job, batch, delivery or client that does not exist (for this client)
+ │    ├── Conflict             the resource's state forbids it (a job that ended, a base job
+ │    │                        that has not succeeded, a disabled endpoint, a move under way)
+ │    ├── IdempotencyKeyReused an Idempotency-Key sent again with another body
+ │    └── RateLimited          more requests than the client's rate; retry after ``retry_after_s``
+ └── Unavailable               a service the request needs cannot be reached; retry later
+      ├── ShardUnavailable     a database cannot be reached
+      └── BrokerUnavailable    Redis cannot take or give messages now; rows are kept and re-sent
+
+A ``RequestError`` may carry a ``slug`` (the last part of the problem type URI) and
+``extra`` members for the problem document (``job_status``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from optimizer import InvalidProblem, Issue
 
 
 class RoutefarmError(Exception):
     """Root of routefarm's own exceptions."""
 
 
-class NotFound(RoutefarmError):
+class RequestError(RoutefarmError):
+    slug: str | None = None
+
+    def __init__(self, detail: str, slug: str | None = None, **extra: Any):
+        super().__init__(detail)
+        self.detail = detail
+        if slug is not None:
+            self.slug = slug
+        self.extra = extra
+
+
+class BadRequest(RequestError):
     pass
 
 
-class Conflict(RoutefarmError):
+class Unauthorized(RequestError):
+    def __init__(self, detail: str, error: str | None = None):
+        super().__init__(detail)
+        self.error = error  # the RFC 6750 error code, when a key was given
+
+
+class InvalidInput(RequestError):
+    """Every error of a request body at once; ``about`` names what broke its contract
+    ("problem": a routing problem, or a body of which one is a part; "request": another body)."""
+
+    def __init__(self, issues: Iterable[Issue | tuple[str, str]], about: str = "request"):
+        self.issues = [i if isinstance(i, Issue) else Issue(*i) for i in issues]
+        self.about = about
+        super().__init__("; ".join(str(issue) for issue in self.issues))
+
+    @classmethod
+    def of(cls, exc: InvalidProblem | InvalidInput, under: str = "", about: str = "problem") -> InvalidInput:
+        """The issues of ``exc`` with their pointers moved under ``under`` (``/problem``)."""
+        return cls([Issue(under + i.pointer, i.message) for i in exc.issues], about)
+
+
+class NotFound(RequestError):
     pass
 
 
-class InvalidInput(RoutefarmError):
-    """Every error of a request body at once: ``issues`` are (JSON pointer, sentence) pairs."""
-
-    def __init__(self, issues: list[tuple[str, str]]):
-        self.issues = list(issues)
-        super().__init__("; ".join(f"{pointer or '/'}: {text}" for pointer, text in self.issues))
+class Conflict(RequestError):
+    pass
 
 
-class ShardUnavailable(RoutefarmError):
+class IdempotencyKeyReused(RequestError):
+    pass
+
+
+class RateLimited(RequestError):
+    def __init__(self, detail: str, retry_after_s: int):
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class Unavailable(RoutefarmError):
+    pass
+
+
+class ShardUnavailable(Unavailable):
     def __init__(self, shard: str, reason: str):
         self.shard = shard
         self.reason = reason
         super().__init__(f"{shard} is unavailable: {reason}")
 
 
-class BrokerUnavailable(RoutefarmError):
+class BrokerUnavailable(Unavailable):
     pass

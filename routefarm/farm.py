@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from .broker import enqueue_all, make_broker
 from .cache import Cache
+from .db.directory import Directory
 from .db.pools import Databases
-from .directory import Directory
-from .jobs import JobStore
+from .jobs.store import JobStore
 from .settings import Settings
 from .webhooks.ssrf import parse_allowlist
 

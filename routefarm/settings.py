@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     base_url: str = ""  # prefix for links in responses; empty: relative links
     max_batch_jobs: int = Field(1000, ge=1)  # jobs in one POST /v1/batches
     metrics_port: int = Field(0, ge=0, le=65535)  # worker/webhook/stream metrics port; 0 = off
+    log_level: str = "INFO"  # of every process's JSON log lines
+    # a local farm's folder (routefarm up --data-dir): where operator commands find its state.json
+    data_dir: str = ".routefarm"
 
     # webhooks
     webhook_schedule: str = "5,30,120,600,1800,3600,10800,21600,43200,86400"  # seconds between attempts

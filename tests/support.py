@@ -156,7 +156,7 @@ def solved_job(farm, client_id: str, problem: dict, worker: str = "test-worker")
     import uuid
 
     from optimizer import check, parse_problem, solve
-    from routefarm.submit import submit
+    from routefarm.jobs.submit import submit
 
     parsed = parse_problem(problem)
     solution = solve(parsed, time_limit=parsed.options.time_limit or 0.5, seed=1)
@@ -256,6 +256,12 @@ def _stat(pid: int) -> tuple[str, int] | None:
     return comm, int(fields[1])
 
 
+def parent_of(pid: int) -> int:
+    info = _stat(pid)
+    assert info is not None, f"process {pid} is gone"
+    return info[1]
+
+
 def descendants(root: int) -> dict[int, str]:
     """Live descendants of ``root``: pid -> comm."""
     table = {}
@@ -301,3 +307,58 @@ def processes_with_env(key: str, prefix: str, comms: tuple[str, ...] = ("rf-solv
         if any(item.startswith(wanted) for item in environ):
             found.append(int(entry))
     return found
+
+
+# -- job rows set up through the state machine ----------------------------------------------
+
+
+def finish_job(farm, client_id: str, job_id, solution: dict, worker: str = "test-worker") -> None:
+    """A queued job of the client solved at once, as a worker stores it (claim, then finish)."""
+    import uuid
+
+    jid = uuid.UUID(str(job_id))
+    assert farm.store.claim(client_id, jid, worker, 30.0) is not None
+    assert farm.store.finish(client_id, jid, worker, "succeeded", solution, None) is not None
+
+
+def running_job(farm, client_id: str, problem: dict, webhook_url: str | None = None, lease_s: float = -60.0) -> str:
+    """A job claimed by a worker that has vanished (its lease expired ``-lease_s`` seconds ago),
+    on its last attempt: the reaper fails it."""
+    from routefarm.broker import solve_message
+    from routefarm.ids import canonical_hash, new_job_id
+    from routefarm.jobs import states
+
+    message = solve_message(new_job_id(), client_id)
+    job = {"id": message.args[0], "client_id": client_id, "problem": problem, "problem_hash": canonical_hash(problem),
+           "metadata": {}, "max_attempts": 1, "idempotency_key": None, "request_hash": None, "request_id": None,
+           "message_id": message.message_id, "webhook_url": webhook_url}
+    with farm.db.shard(farm.directory.shard_of(client_id)) as conn:
+        assert states.create(conn, job, dedup_window_s=0) is not None
+        assert states.claim(conn, client_id, job["id"], "gone:1", lease_s) is not None
+    return str(job["id"])
+
+
+def close_open_work(dsns, deliveries: bool = False, events: bool = False) -> None:
+    """End what earlier tests left open in the shards (they live for the session), so that
+    no reaper, worker or relay of a later test picks it up: queued jobs cancelled and running
+    ones finished ``cancelled`` through the state machine (as their worker would); with
+    ``deliveries``, pending webhook deliveries failed; with ``events``, unsent outbox events
+    marked sent."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from routefarm.jobs import states
+
+    for dsn in dsns:
+        with psycopg.connect(dsn) as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute("SELECT id, client_id, status, worker FROM jobs WHERE status IN ('queued', 'running')")
+            for job in cur.fetchall():
+                if job["status"] == "queued":
+                    states.cancel(conn, job["client_id"], job["id"])
+                else:
+                    states.finish(conn, job["client_id"], job["id"], job["worker"], "cancelled", None, None)
+            if deliveries:
+                conn.execute("UPDATE webhook_deliveries SET status = 'failed', message_id = NULL,"
+                             " next_attempt_at = NULL WHERE status = 'pending'")
+            if events:
+                conn.execute("UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL")

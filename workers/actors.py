@@ -6,7 +6,8 @@ many threads (deliveries wait on the network), so a slow receiver never delays s
 Webhook retries follow the published schedule by re-enqueueing with a delay, not Dramatiq's
 backoff; Dramatiq retries only infrastructure errors (the message token makes a retry safe).
 
-Import only after ``workers.runtime.install()`` (``workers.main:setup`` does it).
+``declare(rt)`` runs after ``workers.runtime.install()`` (``workers.main:setup`` does both):
+the actors' time limits come from the settings, and nothing is declared at import.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from routefarm.webhooks import sender
 from . import runtime, solving
 
 INFRASTRUCTURE = (ShardUnavailable, BrokerUnavailable, psycopg.OperationalError, redis.RedisError, OSError)
-SOLVE_MARGIN = 120  # seconds Dramatiq allows beyond the longest solve before interrupting
+SOLVE_MARGIN_S = 120  # seconds Dramatiq allows beyond the longest solve before interrupting
 
 
 def _retry_infrastructure_only(retries: int, exc: Exception) -> bool:
@@ -30,27 +31,34 @@ def _retry_infrastructure_only(retries: int, exc: Exception) -> bool:
     return retries < MAX_RETRIES and isinstance(exc, INFRASTRUCTURE)
 
 
-@dramatiq.actor(
-    actor_name=SOLVE_ACTOR,
-    queue_name=SOLVE_QUEUE,
-    time_limit=int((runtime.current().settings.max_time_limit + SOLVE_MARGIN) * 1000),
-    retry_when=_retry_infrastructure_only,
-    max_retries=MAX_RETRIES,
-    min_backoff=1_000,
-    max_backoff=30_000,
-)
+def declare(rt: runtime.Runtime) -> None:
+    """Declare the actors on the installed broker, with the time limits of ``rt``'s settings."""
+    settings = rt.settings
+    dramatiq.actor(
+        solve_job,
+        actor_name=SOLVE_ACTOR,
+        queue_name=SOLVE_QUEUE,
+        time_limit=int((settings.max_time_limit + SOLVE_MARGIN_S) * 1000),
+        retry_when=_retry_infrastructure_only,
+        max_retries=MAX_RETRIES,
+        min_backoff=1_000,
+        max_backoff=30_000,
+    )
+    dramatiq.actor(
+        deliver_webhook,
+        actor_name=WEBHOOK_ACTOR,
+        queue_name=WEBHOOK_QUEUE,
+        time_limit=int((settings.webhook_timeout + sender.LEASE_MARGIN) * 1000),
+        retry_when=_retry_infrastructure_only,
+        max_retries=MAX_RETRIES,
+        min_backoff=1_000,
+        max_backoff=30_000,
+    )
+
+
 def solve_job(job_id: str, client_id: str) -> None:
     solving.run(runtime.current(), job_id, client_id)
 
 
-@dramatiq.actor(
-    actor_name=WEBHOOK_ACTOR,
-    queue_name=WEBHOOK_QUEUE,
-    time_limit=int((runtime.current().settings.webhook_timeout + sender.LEASE_MARGIN) * 1000),
-    retry_when=_retry_infrastructure_only,
-    max_retries=MAX_RETRIES,
-    min_backoff=1_000,
-    max_backoff=30_000,
-)
 def deliver_webhook(delivery_id: str, client_id: str, token: str) -> None:
     sender.deliver(runtime.current().farm, delivery_id, client_id, token)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 
-from routefarm.logs import configure_logging
-from routefarm.metrics_runtime import process_key, use_multiproc_dir
+from routefarm.observability.exposition import process_key, use_multiproc_dir
+from routefarm.observability.logs import configure_logging
 from routefarm.settings import Settings
 
 
 def setup() -> None:
-    """Configure the broker, then import the actors (the order Dramatiq requires)."""
+    """Configure the broker, then declare the actors (the order Dramatiq requires)."""
     # the worker processes of one dramatiq invocation share a metrics directory, named
     # after their parent (dramatiq's main process); set before prometheus-client is imported
     use_multiproc_dir("dramatiq", process_key(os.getppid()))
-    configure_logging("worker")
-    from . import runtime
+    settings = Settings()
+    configure_logging("worker", settings.log_level)
+    from . import actors, runtime
 
-    runtime.install(Settings())
-    importlib.import_module("workers.actors")
+    actors.declare(runtime.install(settings))

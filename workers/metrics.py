@@ -8,7 +8,7 @@ import os
 
 import dramatiq
 
-from routefarm.metrics_runtime import Presence, mark_dead, serve
+from routefarm.observability.exposition import Presence, mark_dead, serve
 
 
 class Metrics(dramatiq.Middleware):

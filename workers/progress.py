@@ -13,7 +13,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from routefarm.documents import iso_time
+from routefarm.jobs.documents import iso_time
 
 PROGRESS_EVERY_S = 0.25
 INCUMBENT_EVERY_S = 1.0

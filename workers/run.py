@@ -17,9 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     from dramatiq.cli import main as dramatiq_main
     from dramatiq.cli import make_argument_parser
 
-    from routefarm.logs import configure_logging
+    from routefarm.observability.logs import configure_logging
+    from routefarm.settings import Settings
 
-    configure_logging("worker")
+    configure_logging("worker", Settings().log_level)
     args = make_argument_parser().parse_args(["--skip-logging", *(sys.argv[1:] if argv is None else argv)])
     return dramatiq_main(args) or 0
 

@@ -23,12 +23,11 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from routefarm import metrics
 from routefarm.broker import enqueue, solve_message
-from routefarm.documents import status_document
 from routefarm.errors import BrokerUnavailable
-from routefarm.jobs import worker_name
-from routefarm.throughput import count_finished
+from routefarm.ids import worker_name
+from routefarm.jobs.ending import Ended, ended
+from routefarm.observability import metrics
 from routefarm.webhooks.events import deferred
 
 from .heartbeat import Heartbeat
@@ -113,30 +112,12 @@ def _store(rt, jid, client_id, worker, status, solution, error, context) -> None
     if row is None:
         log.warning("result not stored: the job is no longer this worker's", extra=context)
         return
-    _observe(status, error, solution, row)
-    count_finished(farm.cache.client)  # jobs/s in GET /v1/farm and the status line
-    row["solution"] = solution
-    doc = status_document(row, rt.settings.base_url)
-    farm.cache.finished(str(jid), {**doc, "client_id": client_id})
-    farm.store.dispatch(webhooks)  # after the cache: a receiver reading the job sees it ended
+    ended(farm, [Ended({**row, "solution": solution}, client_id)], webhooks, solved=True)
     log.info("job %s", status, extra=context)
 
 
 def _since(moment) -> float:
     return max(0.0, (datetime.now(UTC) - moment).total_seconds()) if moment else 0.0
-
-
-def _observe(status: str, error: dict | None, solution: dict | None, row: dict) -> None:
-    metrics.observe_finished(status, (error or {}).get("reason"))
-    if row.get("created_at") and row.get("finished_at"):
-        seconds = max(0.0, (row["finished_at"] - row["created_at"]).total_seconds())
-        metrics.E2E_SECONDS.labels(outcome=status).observe(seconds)
-    summary = (solution or {}).get("summary") or {}
-    if "unassigned" in summary:
-        unassigned = summary["unassigned"]
-        metrics.UNASSIGNED_STOPS.observe(unassigned if isinstance(unassigned, int) else len(unassigned))
-    if "vehicles_used" in summary:
-        metrics.VEHICLES_USED.observe(summary["vehicles_used"])
 
 
 def _hand_back(rt, jid, client_id, worker, context) -> None:

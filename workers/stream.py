@@ -14,10 +14,10 @@ import signal
 import threading
 
 from routefarm.farm import Farm
-from routefarm.logs import configure_logging
-from routefarm.metrics import REAPER_ACTION_NAMES
-from routefarm.metrics_runtime import serve as serve_metrics
-from routefarm.reaper import reap
+from routefarm.jobs.reaper import reap
+from routefarm.observability.exposition import serve as serve_metrics
+from routefarm.observability.logs import configure_logging
+from routefarm.observability.metrics import REAPER_ACTION_NAMES
 from routefarm.settings import Settings
 
 log = logging.getLogger("routefarm.stream")
@@ -108,9 +108,9 @@ def ingest_loop(farm: Farm, stopping: threading.Event) -> None:
 
 
 def relay_loop(farm: Farm, stopping: threading.Event) -> None:
-    from routefarm import metrics
     from routefarm.kafka import clients
     from routefarm.kafka.relay import Relay
+    from routefarm.observability import metrics
 
     settings = farm.settings
     producer = clients.producer(settings.kafka_bootstrap, client_id="routefarm-relay",
@@ -128,21 +128,20 @@ def relay_loop(farm: Farm, stopping: threading.Event) -> None:
 
 
 def _count(reaped) -> None:
-    from routefarm import metrics
+    from routefarm.observability import metrics
 
     for action in REAPER_ACTION_NAMES:
         done = len(getattr(reaped, action))
         metrics.REAPER_ACTIONS.labels(action=action).inc(done)  # 0 too: a sample from the first pass
-    if reaped.failed:  # lease expired with no attempts left: failed (worker_lost)
-        metrics.JOBS_FINISHED.labels(outcome="failed", reason="worker_lost").inc(len(reaped.failed))
 
 
 def main() -> None:
-    configure_logging("stream")
+    settings = Settings()
+    configure_logging("stream", settings.log_level)
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
-    serve(Settings(), stopping)
+    serve(settings, stopping)
 
 
 if __name__ == "__main__":

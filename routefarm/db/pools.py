@@ -10,8 +10,8 @@ from contextlib import contextmanager
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from .. import metrics
 from ..errors import ShardUnavailable
+from ..observability import metrics
 from ..settings import Settings
 
 CONNECT_TIMEOUT = 3  # seconds for one connection attempt

@@ -28,13 +28,17 @@ import psycopg
 import redis
 from confluent_kafka import Message, TopicPartition
 
-from optimizer import InvalidProblem
-
-from .. import metrics
 from ..broker import SOLVE_QUEUE, queue_depth
-from ..errors import BrokerUnavailable, Conflict, NotFound, ShardUnavailable
-from ..reoptimize import ReoptimizeRequest, parse_request
-from ..replan import BaseJobNotSucceeded, reoptimize
+from ..errors import (
+    BrokerUnavailable,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    ShardUnavailable,
+)
+from ..observability import metrics
+from ..reoptimize.request import ReoptimizeRequest, parse_request
+from ..reoptimize.submit import BaseJobNotSucceeded, reoptimize
 from ..untrusted import loads, storage_issues
 from .names import DLQ_TOPIC, REOPTIMIZE_TOPIC
 
@@ -72,14 +76,14 @@ def take(farm, value: bytes | None, request_id: str) -> str | DeadLetter:
         request = parse_request(data, ReoptimizeRequest)
         accepted = reoptimize(farm, request.client_id, request.base_job_id, request,
                               event_id=request.event_id, request_id=request_id)
-    except InvalidProblem as exc:
+    except InvalidInput as exc:
         return DeadLetter("invalid-event", "the event breaks the re-optimization contract",
                           tuple({"pointer": i.pointer, "detail": i.message} for i in exc.issues))
     except NotFound as exc:
         return DeadLetter("not-found", str(exc))
     except BaseJobNotSucceeded as exc:
         return DeadLetter("job-not-succeeded", str(exc))
-    except Conflict as exc:
+    except IdempotencyKeyReused as exc:
         return DeadLetter("conflict", f"event_id was used before by another event: {exc}")
     except (ShardUnavailable, BrokerUnavailable, psycopg.OperationalError, redis.RedisError, OSError) as exc:
         raise Retry(str(exc)) from exc

@@ -122,8 +122,8 @@ class LocalAutoscaler:
             broker.close()
 
     def _measure(self, sources, broker, cache) -> Reading:
-        from routefarm import throughput
         from routefarm.broker import SOLVE_QUEUE, queue_depth
+        from routefarm.observability import throughput
 
         measurements = [sources.measure(trigger) for trigger in self.spec.triggers]
         lags = [m for t, m in zip(self.spec.triggers, measurements, strict=True) if t.type == "kafka"]
@@ -154,7 +154,7 @@ def status_text(reading: Reading | None, running: int, desired: int, maximum: in
 class LogToOutput(logging.Handler):
     """Warnings of the autoscaler's own modules (and of the Kafka client) as output lines."""
 
-    LOGGERS = ("routefarm.autoscale", "routefarm.kafka", "routefarm.throughput")
+    LOGGERS = ("routefarm.autoscale", "routefarm.kafka", "routefarm.observability.throughput")
 
     def __init__(self, say: Callable[[str], None]):
         super().__init__(logging.WARNING)

@@ -109,7 +109,7 @@ def up(data_dir: Path, port: int, shards: int, max_workers: int | None, cooldown
 
 def run(options: Options, out: Output) -> int:
     """The farm from start to stop; the exit status (0 after a requested stop)."""
-    from routefarm.state import read_state
+    from routefarm.local.state import read_state
 
     data_dir = options.data_dir
     procfile = find_procfile(options.procfile)
@@ -159,8 +159,8 @@ def _scaling(options: Options, command: str) -> Scaling:
 
 def _serve(options: Options, out: Output, signals: Signals, services: Services,
            remembered: dict[str, Any], procfile: Path, specs: list, scaling: Scaling) -> int:
+    from routefarm.local.state import environment_from_state, write_state
     from routefarm.settings import Settings
-    from routefarm.state import environment_from_state, write_state
 
     def checkpoint() -> None:
         if signals.stop.is_set():

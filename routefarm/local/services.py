@@ -224,8 +224,8 @@ def demo_client(settings: Any, remembered: Mapping[str, Any]) -> tuple[str, str,
     """(client id, API key, created): the remembered demo client if its key still works."""
     from psycopg_pool import PoolTimeout
 
+    from routefarm.db.directory import Directory
     from routefarm.db.pools import Databases
-    from routefarm.directory import Directory
     from routefarm.errors import ShardUnavailable
 
     db = Databases(settings)

@@ -17,8 +17,8 @@ import dramatiq
 from psycopg.rows import dict_row
 
 from ..broker import delivery_message
-from ..documents import iso_time
 from ..ids import new_job_id
+from ..jobs.documents import iso_time
 
 STATUSES = ("pending", "succeeded", "failed", "disabled")
 COLUMNS = ("id, client_id, endpoint_id, url, event_type, job_id, batch_id, event_at, status, attempts,"

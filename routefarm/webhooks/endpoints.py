@@ -13,9 +13,10 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
-from ..documents import iso_time
 from ..errors import InvalidInput
 from ..ids import new_job_id
+from ..jobs.documents import iso_time
+from ..untrusted import body_issues
 from . import deliveries
 from .signing import new_secret
 from .ssrf import Network, Refused, resolve
@@ -42,10 +43,10 @@ def check_url(url: Any, allowlist: tuple[Network, ...], pointer: str, issues: li
 
 def validate(body: Any, allowlist: tuple[Network, ...], partial: bool = False) -> dict[str, Any]:
     """The fields of a create (``partial``: an update) request; every error at once."""
-    if not isinstance(body, dict):
-        raise InvalidInput([("", "the body must be a JSON object")])
     allowed = FIELDS | {"enabled"} if partial else FIELDS
-    issues = [(f"/{key}", "unknown field") for key in body if key not in allowed]
+    issues: list = body_issues(body, allowed)
+    if not isinstance(body, dict):
+        raise InvalidInput(issues)
     if "url" in body:
         check_url(body["url"], allowlist, "/url", issues)
     elif not partial:

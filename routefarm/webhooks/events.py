@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import dramatiq
 
+from ..jobs import states
 from . import deliveries, endpoints
 from .deliveries import NewDelivery
 
@@ -66,18 +67,11 @@ def jobs_ended(conn, client_id: str, rows: list[dict]) -> list[dramatiq.Message]
 
 def complete_batch(conn, client_id: str, batch_id: uuid.UUID) -> list[dramatiq.Message]:
     """Mark the batch completed when none of its jobs is open; its deliveries, once."""
-    locked = conn.execute("SELECT webhook_url FROM batches WHERE id = %s AND client_id = %s"
-                          " AND completed_at IS NULL FOR UPDATE", (batch_id, client_id)).fetchone()
-    if locked is None:
-        return []
-    done = conn.execute(
-        "UPDATE batches SET completed_at = now() WHERE id = %s AND completed_at IS NULL"
-        " AND NOT EXISTS (SELECT 1 FROM jobs WHERE batch_id = %s AND status IN ('queued', 'running'))"
-        " RETURNING webhook_url", (batch_id, batch_id)).fetchone()
-    if done is None:
+    completed = states.complete_batch(conn, client_id, batch_id)
+    if completed is False:
         return []
     items = [NewDelivery(client_id, ep["url"], BATCH_COMPLETED, endpoint_id=ep["id"], batch_id=batch_id)
              for ep in endpoints.active_for(conn, client_id) if BATCH_COMPLETED in ep["event_types"]]
-    if done[0]:
-        items.append(NewDelivery(client_id, done[0], BATCH_COMPLETED, batch_id=batch_id))
+    if completed:
+        items.append(NewDelivery(client_id, completed, BATCH_COMPLETED, batch_id=batch_id))
     return deliveries.insert(conn, items)

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 import dramatiq
 from psycopg.rows import dict_row
 
-from .. import metrics
-from ..batches import batch_document
 from ..broker import enqueue
-from ..documents import iso_time, status_document
 from ..errors import BrokerUnavailable
-from ..jobs import SUMMARY_COLUMNS
+from ..jobs.batches import batch_document
+from ..jobs.documents import iso_time, status_document
+from ..jobs.states import SUMMARY_COLUMNS
+from ..observability import metrics
 from . import deliveries, endpoints
 from .signing import signed_headers
 from .ssrf import Refused, resolve

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 import redis
-from support import SMALL_PROBLEM, make_settings
+from support import SMALL_PROBLEM, finish_job, make_settings
 
 RECEIVER = "http://127.0.0.1:9/hooks"
 
@@ -105,9 +105,7 @@ def test_a_batch_of_solved_problems_completes_at_once(http, auth, farm):
     client_id, headers = auth()
     http.post("/v1/webhooks/endpoints", json={"url": RECEIVER}, headers=headers)
     solved = http.post("/v1/jobs", json={"problem": problem(7)}, headers=headers).get_json()
-    with farm.db.shard(farm.directory.shard_of(client_id)) as conn:
-        conn.execute("UPDATE jobs SET status = 'succeeded', solution = '{\"routes\": []}', finished_at = now()"
-                     " WHERE id = %s", (solved["id"],))
+    finish_job(farm, client_id, solved["id"], {"routes": []})
     accepted = http.post("/v1/batches", json={"jobs": [{"problem": problem(7)}] * 2}, headers=headers).get_json()
     doc = http.get(f"/v1/batches/{accepted['id']}", headers=headers).get_json()
     assert doc["status"] == "completed" and doc["counts"]["succeeded"] == 2

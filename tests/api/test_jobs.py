@@ -5,6 +5,7 @@ import json
 
 import pytest
 from support import SMALL_PROBLEM as SMALL
+from support import finish_job
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -119,9 +120,7 @@ def test_deduplication_returns_a_succeeded_job(http, auth, farm):
     client_id, headers = auth()
     original = submit(http, headers).get_json()
     solution = {"status": "feasible", "routes": [], "unassigned": []}
-    with farm.db.shard(farm.directory.shard_of(client_id)) as conn:
-        conn.execute("UPDATE jobs SET status = 'succeeded', solution = %s, finished_at = now() WHERE id = %s",
-                     (json.dumps(solution), original["id"]))
+    finish_job(farm, client_id, original["id"], solution)
     twin = submit(http, headers)
     body = twin.get_json()
     assert twin.status_code == 202

@@ -6,7 +6,7 @@ import pytest
 import redis
 from support import SMALL_PROBLEM, make_settings
 
-from routefarm.sharding import CLIENT_TABLES, move
+from routefarm.db.sharding import CLIENT_TABLES, move
 
 
 @pytest.fixture

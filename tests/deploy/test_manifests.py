@@ -30,9 +30,9 @@ from routefarm.settings import Settings
 KUBERNETES = "1.33.0"  # the version core kinds are validated against (offline, strict)
 KEDA_GROUP = "keda.sh/"
 IMAGE = "routefarm"
-# read from the environment outside Settings (routefarm/logs.py, api/gunicorn_conf.py)
-EXTRA_SETTINGS = {"ROUTEFARM_LOG_LEVEL"}
-PER_PROCESS = {"ROUTEFARM_METRICS_PORT"}  # set by each Deployment beside its probes' port
+EXTRA_SETTINGS: set[str] = set()  # every ROUTEFARM_* variable is a field of Settings
+# set by each Deployment beside its probes' port; a local farm's folder (routefarm up only)
+PER_PROCESS = {"ROUTEFARM_METRICS_PORT", "ROUTEFARM_DATA_DIR"}
 CLUSTER_VALUES = {"kafka_bootstrap"}  # the ConfigMap's only value that is not the default
 
 

@@ -4,18 +4,12 @@ process's reaper would send to this test's workers, and unsent events, which its
 would publish), and leaves none behind for later tests."""
 
 import pytest
-
-
-def _close(farm) -> None:
-    for shard in farm.db.shards:
-        with farm.db.shard(shard) as conn:
-            conn.execute("UPDATE jobs SET status = 'cancelled', finished_at = now(), updated_at = now(),"
-                         " lease_until = NULL WHERE status IN ('queued', 'running')")
-            conn.execute("UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL")
+from support import close_open_work
 
 
 @pytest.fixture(autouse=True)
 def quiet_shards(farm):
-    _close(farm)
+    dsns = farm.settings.shards.values()
+    close_open_work(dsns, events=True)
     yield
-    _close(farm)
+    close_open_work(dsns, events=True)

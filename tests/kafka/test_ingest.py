@@ -12,10 +12,10 @@ from confluent_kafka import TopicPartition
 from kafka_support import TopicReader, produce, scrape, wait_until
 from support import SMALL_PROBLEM, free_port, solved_job
 
+from routefarm.jobs.submit import submit
 from routefarm.kafka import clients
 from routefarm.kafka.ingest import Ingest
 from routefarm.kafka.names import DLQ_TOPIC, INGEST_GROUP, REOPTIMIZE_TOPIC
-from routefarm.submit import submit
 
 
 def base_problem(seed: int) -> dict:

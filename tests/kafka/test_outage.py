@@ -9,10 +9,10 @@ import pytest
 from kafka_support import TopicReader, per_job, wait_until
 from support import SMALL_PROBLEM, Processes
 
+from routefarm.jobs.submit import submit
 from routefarm.kafka.clients import ensure_topics
 from routefarm.kafka.names import JOB_EVENTS_TOPIC
 from routefarm.kafka.relay import backlog
-from routefarm.submit import submit
 
 OUTAGE = 30.0
 LIFECYCLE = ["queued", "running", "succeeded"]

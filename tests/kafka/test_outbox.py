@@ -9,10 +9,10 @@ import pytest
 from kafka_support import TopicReader, outbox_rows, per_job
 from support import SMALL_PROBLEM, free_port, solved_job
 
+from routefarm.jobs.submit import submit
 from routefarm.kafka import clients
 from routefarm.kafka.names import JOB_EVENTS_TOPIC
 from routefarm.kafka.relay import Relay, backlog
-from routefarm.submit import submit
 
 TIMEOUT_MS = 3000
 
@@ -134,7 +134,7 @@ def test_relays_running_together_share_the_shards_and_keep_the_order(farm, clien
 
 @pytest.mark.parametrize("unsent", [True, False])
 def test_a_shard_move_carries_unsent_events_and_copies_make_none(farm, client_factory, kafka_settings, unsent):
-    from routefarm.sharding import move
+    from routefarm.db.sharding import move
 
     client_id, _ = client_factory()
     job_id, _ = solved_job(farm, client_id, problem(40))

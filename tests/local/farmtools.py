@@ -21,7 +21,7 @@ FARM_REDIS_DBS = (6, 7)  # broker, cache of the farms the tests run on configure
 
 def up_command(*args) -> list[str]:
     """``routefarm up`` once the CLI registers it; the same command object either way."""
-    from routefarm.cli import main
+    from routefarm.cli.main import main
 
     entry = ["-m", "routefarm", "up"] if "up" in main.commands else ["-m", "routefarm.local"]
     return [sys.executable, *entry, *map(str, args)]

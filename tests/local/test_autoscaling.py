@@ -15,7 +15,7 @@ from farmtools import FARM_REDIS_DBS, FIXED, alive, up_command
 from support import call_api
 
 from routefarm.local.common import free_port
-from routefarm.state import read_state
+from routefarm.local.state import read_state
 
 PROBLEM = {
     "vehicles": [{"id": "van", "start_index": 0, "end_index": 0, "capacity": [10]}],

@@ -14,7 +14,7 @@ import pytest
 from farmtools import FIXED, alive, clean_env, up_command
 
 from routefarm.local.common import free_port, port_is_free
-from routefarm.state import read_state
+from routefarm.local.state import read_state
 
 QUICK = ("--max-workers", 1, "--polling-interval", 0.5, "--cooldown", 1)  # scale fast, to zero soon
 

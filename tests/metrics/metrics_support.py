@@ -9,9 +9,8 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import psycopg
 import redis
-from support import call_api, make_settings
+from support import call_api, close_open_work, make_settings
 
 # tests/conftest.py flushes 10/11; pipeline tests use 14/15, webhook tests 8/9, bench 12/13.
 BROKER_DB = 2
@@ -22,14 +21,7 @@ NAMESPACE = "rf-metrics-tests"
 def metrics_settings(databases: dict[str, str], redis_server: str, **overrides):
     for db in (BROKER_DB, CACHE_DB):
         redis.Redis.from_url(f"{redis_server}/{db}").flushdb()
-    for name, url in databases.items():
-        if name == "directory":
-            continue
-        with psycopg.connect(url) as conn:  # earlier tests' open work must not reach our workers
-            conn.execute("UPDATE jobs SET status = 'cancelled', finished_at = now(), lease_until = NULL"
-                         " WHERE status IN ('queued', 'running')")
-            conn.execute("UPDATE webhook_deliveries SET status = 'failed', message_id = NULL,"
-                         " next_attempt_at = NULL WHERE status = 'pending'")
+    close_open_work([url for name, url in databases.items() if name != "directory"], deliveries=True)
     values = {"redis_url": f"{redis_server}/{BROKER_DB}", "cache_url": f"{redis_server}/{CACHE_DB}",
               "namespace": NAMESPACE, "webhook_allowlist": "127.0.0.0/8,::1", "webhook_jitter": 0.0,
               "webhook_schedule": "0.2"}

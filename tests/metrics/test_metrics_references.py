@@ -11,7 +11,7 @@ import pytest
 import yaml
 from metrics_support import family_of, metric_names
 
-from routefarm.metrics import family_names
+from routefarm.observability.metrics import family_names
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 REQUIRED = {

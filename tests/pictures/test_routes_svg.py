@@ -1,9 +1,9 @@
 """GET /v1/jobs/{id}/routes.svg and GET /v1/farm against real Postgres and Redis (no worker)."""
 
-import json
 import time
 
 from picture_support import MATRIX_PROBLEM, SVG_NS, parse_svg, route_paths, title, unassigned_marks
+from support import finish_job
 
 from optimizer import parse_problem, solve
 
@@ -16,18 +16,11 @@ def submit(http, headers, problem=MATRIX_PROBLEM) -> str:
     return response.get_json()["id"]
 
 
-def finish(farm, client_id: str, job_id: str, solution: dict) -> None:
-    """Mark the job solved directly in its shard, as a worker would."""
-    with farm.db.shard(farm.directory.shard_of(client_id)) as conn:
-        conn.execute("UPDATE jobs SET status = 'succeeded', solution = %s, finished_at = now() WHERE id = %s",
-                     (json.dumps(solution), job_id))
-
-
 def test_a_solved_job_is_drawn(http, auth, farm):
     client_id, headers = auth()
     job_id = submit(http, headers)
     solution = solve(parse_problem(MATRIX_PROBLEM)).to_json_dict()
-    finish(farm, client_id, job_id, solution)
+    finish_job(farm, client_id, job_id, solution)
     response = http.get(f"/v1/jobs/{job_id}/routes.svg", headers=headers)
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
@@ -53,7 +46,7 @@ def test_another_clients_picture_is_not_found(http, auth, farm):
     owner_id, owner = auth("owner")
     _, stranger = auth("stranger")
     job_id = submit(http, owner)
-    finish(farm, owner_id, job_id, solve(parse_problem(MATRIX_PROBLEM)).to_json_dict())
+    finish_job(farm, owner_id, job_id, solve(parse_problem(MATRIX_PROBLEM)).to_json_dict())
     assert http.get(f"/v1/jobs/{job_id}/routes.svg", headers=owner).status_code == 200
     response = http.get(f"/v1/jobs/{job_id}/routes.svg", headers=stranger)
     assert response.status_code == 404 and response.mimetype == PROBLEM_JSON
@@ -74,8 +67,8 @@ def test_farm_status_reports_the_queue_and_nulls_what_is_not_measured(http, auth
 
 
 def test_farm_status_reads_the_autoscaler_and_the_finished_jobs(http, auth, farm):
-    from routefarm import throughput
     from routefarm.autoscale import record
+    from routefarm.observability import throughput
 
     _, headers = auth()
     for _ in range(3):

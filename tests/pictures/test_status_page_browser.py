@@ -14,6 +14,7 @@ import urllib.request
 
 import pytest
 from picture_support import MATRIX_PROBLEM
+from support import finish_job
 
 from optimizer import parse_problem, solve
 
@@ -53,9 +54,7 @@ def test_the_page_lists_the_clients_jobs_and_the_queue_depth(processes, farm, cl
     processes.web()
     client_id, key = client_factory("page")
     jobs = [post_job(processes.url, key, {"n": n}) for n in range(3)]
-    with farm.db.shard(farm.directory.shard_of(client_id)) as conn:
-        conn.execute("UPDATE jobs SET status = 'succeeded', solution = %s, finished_at = now() WHERE id = %s",
-                     (json.dumps(solve(parse_problem(MATRIX_PROBLEM)).to_json_dict()), jobs[0]))
+    finish_job(farm, client_id, jobs[0], solve(parse_problem(MATRIX_PROBLEM)).to_json_dict())
     _, other_key = client_factory("other")
     foreign = post_job(processes.url, other_key, {})
 

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import psycopg
 import redis
 from psycopg.rows import dict_row
-from support import Processes, free_port, make_settings, settings_env, wait_http  # noqa: F401
+from support import Processes, close_open_work, free_port, make_settings, settings_env, wait_http  # noqa: F401
 
 TESTS = Path(__file__).resolve().parents[1]
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -46,10 +46,7 @@ def flush_redis(redis_server: str) -> None:
 def close_open_jobs(databases: dict[str, str]) -> None:
     """Cancel the jobs an earlier test left queued or running (the shards live for the session):
     a reaper must not hand them to this test's workers."""
-    for url in shard_dsns(databases).values():
-        with psycopg.connect(url) as conn:
-            conn.execute("UPDATE jobs SET status = 'cancelled', finished_at = now(), updated_at = now(),"
-                         " lease_until = NULL WHERE status IN ('queued', 'running')")
+    close_open_work(shard_dsns(databases).values())
 
 
 def pipeline_settings(databases: dict[str, str], redis_server: str, **overrides):

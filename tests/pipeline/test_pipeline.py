@@ -204,7 +204,7 @@ def test_a_read_racing_the_finish_does_not_hide_the_result(farm, client_factory,
 
     from api import create_app
     from optimizer import parse_problem, solve
-    from routefarm.documents import status_document
+    from routefarm.jobs.documents import status_document
 
     client_id, key = client_factory("read-race")
     app = create_app(settings, farm)

@@ -16,7 +16,7 @@ from pipeline_support import (
     random_problem,
 )
 
-from routefarm import sharding
+from routefarm.db import sharding
 
 
 def _count(databases, job_ids, status: str) -> int:
@@ -133,7 +133,7 @@ def test_a_move_that_fails_leaves_every_job_in_one_place(farm, client_factory, d
     pointing at the one shard that holds the client's jobs."""
     import psycopg
 
-    from routefarm.submit import submit
+    from routefarm.jobs.submit import submit
 
     client_id, _ = client_factory("failed-move")
     source = client_shard(databases, client_id)

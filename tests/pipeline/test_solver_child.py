@@ -9,7 +9,7 @@ import time
 
 import pytest
 from pipeline_support import Api, assert_valid_solution, random_problem
-from support import alive, descendants, solver_children
+from support import alive, descendants, parent_of, solver_children
 
 
 def _running_child(api, key, job_id, worker_pid) -> int:
@@ -73,8 +73,8 @@ def test_kill_9_of_a_worker_takes_its_search_with_it(processes, client_factory):
     api = Api(processes.url)
     job_id = api.submit_ok(key, random_problem(random.Random(13), stops=150, time_limit=60))
     child = _running_child(api, key, job_id, w1.pid)
-    server = int(open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[1])
-    solving = int(open(f"/proc/{server}/stat").read().rsplit(")", 1)[1].split()[1])
+    server = parent_of(child)
+    solving = parent_of(server)
     assert solving != w1.pid, "the solving process is a child of Dramatiq's supervisor"
     os.kill(solving, signal.SIGKILL)  # that one process, not its group
     deadline = time.monotonic() + 5

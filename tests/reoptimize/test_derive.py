@@ -5,12 +5,14 @@ import copy
 import pytest
 from reopt_helpers import base_problem, route, routed, solve_checked, solved_base, steps
 
-from optimizer import InvalidProblem, parse_problem
-from routefarm.reoptimize import ReoptimizeBody, derive, parse_request
+from optimizer import parse_problem
+from routefarm.errors import InvalidInput
+from routefarm.reoptimize.derive import derive
+from routefarm.reoptimize.request import ReoptimizeBody, parse_request
 
 
 def errors(base, solution, request) -> dict[str, str]:
-    with pytest.raises(InvalidProblem) as caught:
+    with pytest.raises(InvalidInput) as caught:
         derive(base, solution, request)
     return {issue.pointer: issue.message for issue in caught.value.issues}
 

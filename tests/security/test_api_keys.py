@@ -12,7 +12,7 @@ import json
 import psycopg
 from support import SMALL_PROBLEM, assert_problem_json
 
-from routefarm.directory import KEY_PREFIX, hash_key
+from routefarm.db.directory import KEY_PREFIX, hash_key
 
 
 def every_row_as_text(url: str) -> str:

@@ -3,26 +3,12 @@ transaction, and a pending delivery whose message was lost is sent again."""
 
 from __future__ import annotations
 
-import json
-
 import redis
-from support import SMALL_PROBLEM
+from support import SMALL_PROBLEM, running_job
 from webhook_support import NAMESPACE
 
 from routefarm.broker import WEBHOOK_QUEUE, messages_present
-from routefarm.jobs import new_job_id
-from routefarm.reaper import reap
-
-
-def insert_running_job(farm, client_id: str, webhook_url: str, attempts: int) -> str:
-    job_id = new_job_id()
-    with farm.db.shard(farm.directory.shard_of(client_id)) as conn:
-        conn.execute(
-            "INSERT INTO jobs (id, client_id, status, problem, problem_hash, max_attempts, attempts, worker,"
-            " lease_until, started_at, webhook_url) VALUES (%s, %s, 'running', %s, 'h', %s, %s, 'gone:1',"
-            " now() - interval '1 minute', now(), %s)",
-            (job_id, client_id, json.dumps(SMALL_PROBLEM), attempts, attempts, webhook_url))
-    return str(job_id)
+from routefarm.jobs.reaper import reap
 
 
 def delivery_rows(farm, client_id: str, job_id: str) -> list[tuple]:
@@ -33,7 +19,7 @@ def delivery_rows(farm, client_id: str, job_id: str) -> list[tuple]:
 
 def test_worker_lost_fires_job_failed_and_lost_messages_are_resent(farm, client_factory):
     client_id, _ = client_factory("reaped")
-    job_id = insert_running_job(farm, client_id, "http://127.0.0.1:9/hook", attempts=3)
+    job_id = running_job(farm, client_id, SMALL_PROBLEM, webhook_url="http://127.0.0.1:9/hook")
 
     result = reap(farm)
     assert job_id in result.failed

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import psycopg
 import redis
 from standardwebhooks import Webhook
-from support import call_api, make_settings
+from support import call_api, close_open_work, make_settings
 
 # Their own Redis databases and broker namespace: tests/conftest.py flushes 10/11 for every
 # test that asks for ``settings``, the pipeline tests use 14/15 and bench/api.py 12/13.
@@ -28,14 +27,7 @@ def webhook_settings(databases: dict[str, str], redis_server: str, **overrides):
     """Test settings on Redis 8/9, loopback receivers admitted; earlier tests' open work closed."""
     for db in (BROKER_DB, CACHE_DB):
         redis.Redis.from_url(f"{redis_server}/{db}").flushdb()
-    for name, url in databases.items():
-        if name == "directory":
-            continue
-        with psycopg.connect(url) as conn:
-            conn.execute("UPDATE jobs SET status = 'cancelled', finished_at = now(), lease_until = NULL"
-                         " WHERE status IN ('queued', 'running')")
-            conn.execute("UPDATE webhook_deliveries SET status = 'failed', message_id = NULL,"
-                         " next_attempt_at = NULL WHERE status = 'pending'")
+    close_open_work([url for name, url in databases.items() if name != "directory"], deliveries=True)
     values = {"redis_url": f"{redis_server}/{BROKER_DB}", "cache_url": f"{redis_server}/{CACHE_DB}",
               "namespace": NAMESPACE, "webhook_allowlist": LOOPBACK, "webhook_jitter": 0.0}
     values.update(overrides)

@@ -4,11 +4,11 @@ The metric objects are created in prometheus-client's global registry on first u
 (``metrics.JOBS_FINISHED``), not at import: importing this module imports nothing of
 prometheus-client and reads no environment. Whether values are kept per process or in
 multiprocess files is decided by prometheus-client when it is first imported, from
-``PROMETHEUS_MULTIPROC_DIR``; ``routefarm.metrics_runtime`` sets that variable for each
+``PROMETHEUS_MULTIPROC_DIR``; ``routefarm.observability.exposition`` sets that variable for each
 process group before anything imports prometheus-client.
 
 Gauges read at scrape time (queue depth, live workers, shard readiness) are not here: they
-come from ``metrics_runtime.FarmCollector``, whose family names are listed in
+come from ``exposition.FarmCollector``, whose family names are listed in
 ``SCRAPE_TIME_FAMILIES`` so that dashboards and alert rules can be checked against them.
 """
 
@@ -98,7 +98,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# Families produced by ``metrics_runtime.FarmCollector`` when ``web`` is scraped.
+# Families produced by ``exposition.FarmCollector`` when ``web`` is scraped.
 QUEUE_DEPTH = "routefarm_queue_depth"
 WORKERS = "routefarm_workers"
 SHARD_UP = "routefarm_shard_up"

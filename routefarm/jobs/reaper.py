@@ -10,7 +10,8 @@
   (``routefarm.webhooks.resend``). A ``worker_lost`` failure creates the job's deliveries in
   the transaction that fails it, like every terminal transition.
 
-Rows are taken with ``FOR UPDATE SKIP LOCKED``, so several reapers never act on one job.
+Rows are taken with ``FOR UPDATE SKIP LOCKED`` (``states.expire_leases``, ``states.orphans``),
+so several reapers never act on one job.
 """
 
 from __future__ import annotations
@@ -19,23 +20,21 @@ import logging
 from dataclasses import dataclass, field
 
 import redis
-from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
-from .broker import (
+from ..broker import (
     SOLVE_QUEUE,
     WEBHOOK_QUEUE,
     enqueue,
-    enqueue_all,
     messages_present,
     requeue_from_dead_workers,
     solve_message,
 )
-from .documents import status_document
-from .errors import BrokerUnavailable, ShardUnavailable
-from .farm import Farm
-from .webhooks.events import on_job_terminal
-from .webhooks.resend import resend_lost
+from ..errors import BrokerUnavailable, ShardUnavailable
+from ..farm import Farm
+from ..webhooks.events import on_job_terminal
+from ..webhooks.resend import resend_lost
+from . import states
+from .ending import Ended, ended
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -67,37 +66,14 @@ def reap(farm: Farm) -> Reaped:
 
 def _reap_shard(farm: Farm, shard: str, total: Reaped) -> None:
     result = Reaped()
-    to_send = []
-    finished = []
     effects = []  # webhook deliveries of the jobs failed here
-    with farm.db.shard(shard) as conn, conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            "SELECT id, client_id, attempts, max_attempts FROM jobs"
-            " WHERE status = 'running' AND lease_until < now()"
-            " ORDER BY lease_until LIMIT %s FOR UPDATE SKIP LOCKED", (BATCH,))
-        for job in cur.fetchall():
-            if job["attempts"] >= job["max_attempts"]:
-                cur.execute(
-                    "UPDATE jobs SET status = 'failed', error = %s, finished_at = now(), updated_at = now(),"
-                    " lease_until = NULL WHERE id = %s RETURNING *",
-                    (Jsonb({"reason": "worker_lost",
-                            "detail": f"the worker stopped answering on each of {job['attempts']} attempts"}),
-                     job["id"]))
-                finished.append(cur.fetchone())
-                effects += on_job_terminal(conn, finished[-1])
-                result.failed.append(str(job["id"]))
-            else:
-                message = solve_message(job["id"], job["client_id"])
-                cur.execute(
-                    "UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, message_id = %s,"
-                    " queued_at = now(), updated_at = now() WHERE id = %s", (message.message_id, job["id"]))
-                to_send.append(message)
-                result.requeued.append(str(job["id"]))
-        cur.execute(
-            "SELECT id, client_id, message_id FROM jobs WHERE status = 'queued'"
-            " AND queued_at < now() - make_interval(secs => %s)"
-            " ORDER BY queued_at LIMIT %s FOR UPDATE SKIP LOCKED", (farm.settings.orphan_grace, BATCH))
-        waiting = cur.fetchall()
+    with farm.db.shard(shard) as conn:
+        finished, to_send = states.expire_leases(conn, BATCH, solve_message)
+        for row in finished:
+            effects += on_job_terminal(conn, row)
+        result.failed = [str(row["id"]) for row in finished]
+        result.requeued = [m.args[0] for m in to_send]
+        waiting = states.orphans(conn, farm.settings.orphan_grace, BATCH)
         try:
             present = messages_present(farm.broker, SOLVE_QUEUE, [j["message_id"] or "" for j in waiting])
         except (redis.RedisError, OSError) as exc:  # cannot tell now: look again next pass
@@ -107,8 +83,7 @@ def _reap_shard(farm: Farm, shard: str, total: Reaped) -> None:
             if there:
                 continue
             message = solve_message(job["id"], job["client_id"])
-            cur.execute("UPDATE jobs SET message_id = %s, queued_at = now() WHERE id = %s",
-                        (message.message_id, job["id"]))
+            states.resend(conn, job["id"], message.message_id)
             to_send.append(message)
             result.resent.append(str(job["id"]))
     for message in to_send:  # after the commit: the row always exists before its message
@@ -117,13 +92,7 @@ def _reap_shard(farm: Farm, shard: str, total: Reaped) -> None:
             enqueue(farm.broker, message)
         except BrokerUnavailable as exc:
             log.warning("reaper could not send job %s now (%s); next pass retries", message.args[0], exc)
-    for row in finished:
-        doc = status_document(row, farm.settings.base_url)
-        farm.cache.finished(str(row["id"]), {**doc, "client_id": row["client_id"]})
-    try:
-        enqueue_all(farm.broker, effects)
-    except BrokerUnavailable as exc:
-        log.warning("reaper could not send %d webhook deliveries now (%s); next pass retries", len(effects), exc)
+    ended(farm, [Ended(row, row["client_id"]) for row in finished], effects)
     result.deliveries = resend_lost(farm, shard)
     if result.requeued or result.failed or result.resent or result.deliveries:
         log.info("reaper %s: requeued %d, failed %d, re-sent %d jobs and %d webhook deliveries", shard,

@@ -10,9 +10,9 @@ import sys
 
 import click
 
-from .cli_common import EXIT_NEGATIVE, BadInput, read_json, read_text, write_json, write_text
-from .cli_farm import clients, db, shards
-from .local.command import up
+from ..local.command import up
+from .common import EXIT_NEGATIVE, BadInput, read_json, read_text, write_json, write_text
+from .farm import clients, db, shards
 
 
 def read_problem(path: str):
@@ -52,8 +52,8 @@ def solve(problem: str, time_limit: float | None, seed: int | None, memory_limit
     import signal
     import time
 
-    from .runner import Runner
-    from .runner.memory import resolve_limit
+    from ..runner import Runner
+    from ..runner.memory import resolve_limit
 
     started = time.monotonic()
     data, parsed = read_problem(problem)

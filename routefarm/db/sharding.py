@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from .errors import Conflict, NotFound
-from .farm import Farm
+from ..errors import Conflict, NotFound
+from ..farm import Farm
 
 log = logging.getLogger(__name__)
 QUIET = 20  # rows changed in a pass below which the final, locked pass runs
@@ -133,12 +133,7 @@ def _copy_with(src, farm: Farm, target: str, client_id: str, since):
         _copying(dst)
         cur.execute(query, params)
         for row in cur:
-            columns = list(row)
-            values = [Jsonb(row[c]) if c in JSON_COLUMNS and row[c] is not None else row[c] for c in columns]
-            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "id")
-            dst.execute(
-                f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
-                f" ON CONFLICT (id) DO UPDATE SET {updates}", values)
+            _upsert(dst, "jobs", "id", row, JSON_COLUMNS)
             count += 1
     return mark, count
 
@@ -150,12 +145,16 @@ def _copy_client_tables(src, farm: Farm, target: str, client_id: str) -> None:
         for table, key in CLIENT_TABLES.items():
             cur.execute(f"SELECT * FROM {table} WHERE client_id = %s", (client_id,))
             for row in cur.fetchall():
-                columns = list(row)
-                values = [Jsonb(row[c]) if c == "metadata" and row[c] is not None else row[c] for c in columns]
-                updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
-                dst.execute(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
-                    f" ON CONFLICT ({key}) DO UPDATE SET {updates}", values)
+                _upsert(dst, table, key, row, ("metadata",))
+
+
+def _upsert(dst, table: str, key: str, row: dict, json_columns) -> None:
+    """Copy one row as it is (a move copies state, it makes no transition)."""
+    columns = list(row)
+    values = [Jsonb(row[c]) if c in json_columns and row[c] is not None else row[c] for c in columns]
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
+    dst.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+                f" ON CONFLICT ({key}) DO UPDATE SET {updates}", values)
 
 
 def _copying(conn) -> None:

@@ -1,4 +1,4 @@
-"""How processes expose ``routefarm.metrics``: multiprocess directories, the metrics port,
+"""How processes expose ``routefarm.observability.metrics``: multiprocess directories, the metrics port,
 and the gauges read from Redis and the shards at scrape time.
 
 prometheus-client picks per-process or multiprocess values when it is first imported, from
@@ -19,8 +19,8 @@ import threading
 import time
 from pathlib import Path
 
-from .autoscale import record as autoscaler_record
-from .broker import SOLVE_QUEUE, WEBHOOK_QUEUE, queue_depth
+from ..autoscale import record as autoscaler_record
+from ..broker import SOLVE_QUEUE, WEBHOOK_QUEUE, queue_depth
 
 log = logging.getLogger(__name__)
 ENV = "PROMETHEUS_MULTIPROC_DIR"

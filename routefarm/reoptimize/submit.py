@@ -10,12 +10,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from optimizer import InvalidProblem, Issue, Limits
+from optimizer import Limits
 
-from .errors import NotFound, RoutefarmError
-from .farm import Farm
-from .reoptimize import ReoptimizeChanges, derive, idempotency_key
-from .submit import Accepted, submit
+from ..errors import InvalidInput, NotFound, RoutefarmError
+from ..farm import Farm
+from ..jobs.submit import Accepted, submit
+from ..untrusted import time_limit_issues
+from .derive import derive
+from .request import ReoptimizeChanges, idempotency_key
 
 
 class BaseJobNotSucceeded(RoutefarmError):
@@ -47,12 +49,12 @@ def reoptimize(farm: Farm, client_id: str, base_job_id: uuid.UUID, changes: Reop
     """Derive the re-optimization of ``base_job_id`` and submit it as a new job.
 
     Raises ``NotFound`` (no such job for this client), ``BaseJobNotSucceeded``, or
-    ``InvalidProblem`` with pointers into the changes.
+    ``InvalidInput`` with pointers into the changes.
     """
     settings = farm.settings
-    if changes.time_limit is not None and changes.time_limit > settings.max_time_limit:
-        raise InvalidProblem([Issue("/time_limit", f"{changes.time_limit:g} s exceeds this farm's limit "
-                                                   f"of {settings.max_time_limit:g} s")])
+    too_long = time_limit_issues(changes.time_limit, settings.max_time_limit, "/time_limit")
+    if too_long:
+        raise InvalidInput(too_long, "problem")
     problem, solution = base_job(farm, client_id, base_job_id)
     limits = Limits(max_stops=settings.max_stops, max_vehicles=settings.max_vehicles)
     derived = derive(problem, solution, changes, limits)

@@ -8,8 +8,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .db.pools import Databases
-from .errors import NotFound
+from ..errors import NotFound
+from .pools import Databases
 
 KEY_PREFIX = "rf_"
 MAP_TTL = 2.0  # seconds a process trusts its cached shard map entry

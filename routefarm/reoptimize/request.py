@@ -1,39 +1,10 @@
-"""Re-optimization requests and the problem they derive (pure: no I/O).
+"""Re-optimization requests: what happened since a job was solved, as validated models.
 
-A re-optimization request says what happened since a job was solved: where each vehicle is
-and when it can go on, which steps it completed, which one it is serving, what was
-dispatched to its driver, and which stops were added, cancelled or changed. ``derive`` turns
-the base job's problem and solution plus such a request into a new contract problem:
-
-- completed stops and shipments are removed (never routed again); cancelled ones too;
-  updates are applied and new stops added;
-- each vehicle starts from its current position at ``max(available_from, at)`` (the start of
-  its ``time_window``; a vehicle whose shift ended before that can do nothing any more);
-- the in-progress step and the dispatched steps are ``locked`` first, in order, after the
-  base problem's own locked steps that are still open;
-- the previous routes, without the removed steps, become ``initial_routes`` (warm start,
-  and the reference of ``reassign_penalty`` and of the solution's ``changes``).
-
-Modelling choices, each sound for the checker and the solver:
-
-- **Goods on board.** A shipment whose pickup is completed (or whose delivery is in progress)
-  keeps both steps; its pickup is moved to the vehicle's position with no service, time
-  windows or skills, and locked first, so the vehicle leaves carrying the amount (its capacity
-  is used) and must deliver it itself.
-- **The step in progress** is also moved to the vehicle's position, with no service, time
-  windows or skills: it is being served, and ``available_from`` says when the vehicle is free
-  (default ``at``: give ``at`` plus the remaining service time when it matters).
-- **Completed stops** leave their demand on the vehicle: the contract counts a stop's demand
-  as load kept until the route ends, so the vehicle's capacity shrinks by it. Its
-  ``max_stops``, ``max_duration`` and ``max_distance`` shrink by what the day has used
-  (steps completed; time since its route started; the base route's distance at its last
-  reported step). Breaks reported completed (``"break:<id>"``) or whose windows have all
-  closed are removed.
-- **Chained re-optimizations.** When a vehicle reports a position away from its start,
-  leading locked steps of the base problem at its start place without service time (what an
-  earlier re-optimization wrote for goods on board and for the step then in progress) are
-  done: the vehicle left after serving them. So ``completed`` lists only what happened since
-  the base job's plan.
+A request says where each vehicle is and when it can go on, which steps it completed, which
+one it is serving, what was dispatched to its driver, and which stops were added, cancelled
+or changed (``ReoptimizeChanges``; ``ReoptimizeBody`` over the API, ``ReoptimizeRequest`` on
+Kafka). ``parse_request`` validates decoded JSON as one of them, every error with a pointer
+into the request. ``derive`` (in ``derive.py``) turns a request into the new problem.
 """
 
 from __future__ import annotations
@@ -44,11 +15,10 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from optimizer import InvalidProblem, Issue, Limits, parse_problem
+from optimizer import Issue, pydantic_issues
 from optimizer.model import Coordinate, Count, Identifier, NonNegative, Positive, Stop, Window
-from optimizer.validate import pydantic_issues
 
-from .derivation import Derivation
+from ..errors import InvalidInput
 
 EventId = Annotated[str, Field(min_length=1, max_length=180)]
 StepId = Annotated[str, Field(min_length=1, max_length=220, description=(
@@ -126,9 +96,9 @@ Model = TypeVar("Model", bound=ReoptimizeChanges)
 
 
 def parse_request(data: Any, model: type[Model]) -> Model:
-    """Validate decoded JSON as ``model``; raise ``InvalidProblem`` with pointers into it."""
+    """Validate decoded JSON as ``model``; raise ``InvalidInput`` with pointers into it."""
     if not isinstance(data, Mapping):
-        raise InvalidProblem([Issue("", "the request must be a JSON object")])
+        raise InvalidInput([Issue("", "the request must be a JSON object")], "problem")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -139,25 +109,9 @@ def parse_request(data: Any, model: type[Model]) -> Model:
                 issue = Issue(head + "/position", "must be [lon, lat] or a matrix index (an integer >= 0)")
             if issue not in issues:
                 issues.append(issue)
-        raise InvalidProblem(issues) from None
+        raise InvalidInput(issues, "problem") from None
 
 
 def idempotency_key(event_id: str) -> str:
     """The job idempotency key of a re-optimization event (apart from clients' own keys)."""
     return f"reoptimize:{event_id}"
-
-
-def derive(base_problem: Mapping[str, Any], base_solution: Mapping[str, Any],
-           request: ReoptimizeChanges | Mapping[str, Any], limits: Limits | None = None) -> dict:
-    """The new problem (a contract dict) for ``request`` against a solved base problem.
-
-    Raises ``InvalidProblem`` whose pointers point into the request (``/vehicles/0/completed/2``).
-    """
-    changes = request if isinstance(request, ReoptimizeChanges) else parse_request(request, ReoptimizeChanges)
-    derivation = Derivation(base_problem, base_solution, changes)
-    problem = derivation.build()
-    try:
-        parse_problem(problem, limits)
-    except InvalidProblem as exc:
-        raise InvalidProblem([derivation.locate(issue) for issue in exc.issues]) from None
-    return problem

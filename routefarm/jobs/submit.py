@@ -13,21 +13,19 @@ from typing import Any
 
 from optimizer import InvalidProblem, Issue, Limits, parse_problem
 
-from . import metrics
-from .broker import enqueue, solve_message
+from ..broker import enqueue, solve_message
+from ..errors import BrokerUnavailable, IdempotencyKeyReused, InvalidInput
+from ..farm import Farm
+from ..ids import canonical_hash, new_job_id
+from ..observability import metrics
+from ..untrusted import body_issues, time_limit_issues
+from ..webhooks.endpoints import check_url
+from ..webhooks.events import on_job_terminal
 from .documents import iso_time, job_links
-from .errors import BrokerUnavailable, Conflict
-from .farm import Farm
-from .jobs import canonical_hash, new_job_id
-from .webhooks.endpoints import check_url
-from .webhooks.events import on_job_terminal
+from .ending import Ended, ended
 
 log = logging.getLogger(__name__)
 BODY_FIELDS = {"problem", "metadata", "webhook"}
-
-
-class InvalidRequest(InvalidProblem):
-    """A submission that breaks the contract; ``issues`` point into the request body."""
 
 
 @dataclass(frozen=True)
@@ -40,30 +38,23 @@ class Accepted:
 def validate_body(body: Any, farm: Farm) -> tuple[Any, dict]:
     """Check a ``{"problem": ..., "metadata": ..., "webhook": {"url": ...}}`` body; return
     (Problem, metadata). A webhook URL must pass the SSRF guard."""
-    issues: list[Issue] = []
+    issues = body_issues(body, BODY_FIELDS, required=["problem"], objects=["metadata"])
     if not isinstance(body, dict):
-        raise InvalidRequest([Issue("", "the body must be a JSON object with a 'problem'")])
-    issues += [Issue(f"/{k}", "unknown field") for k in body if k not in BODY_FIELDS]
-    metadata = body.get("metadata", {})
-    if not isinstance(metadata, dict):
-        issues.append(Issue("/metadata", "must be an object"))
+        raise InvalidInput(issues, "problem")
     issues += webhook_issues(body.get("webhook"), farm)
     problem = None
-    if "problem" not in body:
-        issues.append(Issue("/problem", "required field is missing"))
-    else:
+    if "problem" in body:
         limits = Limits(max_stops=farm.settings.max_stops, max_vehicles=farm.settings.max_vehicles)
         try:
             problem = parse_problem(body["problem"], limits)
         except InvalidProblem as exc:
-            issues += [Issue("/problem" + i.pointer, i.message) for i in exc.issues]
-    if problem is not None and problem.options.time_limit > farm.settings.max_time_limit:
-        issues.append(Issue("/problem/options/time_limit",
-                            f"{problem.options.time_limit:g} s exceeds this farm's limit of "
-                            f"{farm.settings.max_time_limit:g} s"))
+            issues += InvalidInput.of(exc, "/problem").issues
+    if problem is not None:
+        issues += time_limit_issues(problem.options.time_limit, farm.settings.max_time_limit,
+                                    "/problem/options/time_limit")
     if issues:
-        raise InvalidRequest(issues)
-    return problem, metadata
+        raise InvalidInput(issues, "problem")
+    return problem, body.get("metadata", {})
 
 
 def webhook_issues(webhook: Any, farm: Farm) -> list[Issue]:
@@ -106,12 +97,11 @@ def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = 
         return Accepted(_first_response(row, farm), True, row)
 
     accepted = store.on_shard(client_id, create)
-    store.dispatch(effects)
     if accepted.created:
         deduplicated = accepted.row["status"] == "succeeded"
         metrics.JOBS_SUBMITTED.labels(kind="deduplicated" if deduplicated else "single").inc()
-        if deduplicated:
-            metrics.observe_finished("succeeded", "deduplicated")
+        if deduplicated:  # ended as it was created
+            ended(farm, [Ended(accepted.row, client_id, reason="deduplicated")], effects, cache=False)
     if accepted.created and accepted.row["status"] == "queued":
         try:
             enqueue(farm.broker, message)
@@ -133,6 +123,6 @@ def _first_response(row: dict, farm: Farm) -> dict:
 
 def _replay(earlier: dict, request_hash: str, farm: Farm) -> Accepted:
     if earlier["request_hash"] != request_hash:
-        raise Conflict("this Idempotency-Key was used with a different request body")
+        raise IdempotencyKeyReused("this Idempotency-Key was used with a different request body")
     row = dict(earlier, status="succeeded" if earlier.get("deduplicated_from") else "queued")
     return Accepted(_first_response(row, farm), False, row)

@@ -1,23 +1,50 @@
-"""The work behind ``reoptimize.derive``: read a request against its base job, then build.
+"""The problem a re-optimization derives (pure: no I/O).
 
-``Reports`` (``reports``) checks every reference the request makes and records what each
-vehicle reported; ``Derivation`` turns that into the new problem's stops, shipments,
-vehicles, locks and warm start. The module docstring of ``reoptimize`` gives the rules.
+``derive`` turns the base job's problem and solution plus a request (``request.py``) into a
+new contract problem:
+
+- completed stops and shipments are removed (never routed again); cancelled ones too;
+  updates are applied and new stops added;
+- each vehicle starts from its current position at ``max(available_from, at)`` (the start of
+  its ``time_window``; a vehicle whose shift ended before that can do nothing any more);
+- the in-progress step and the dispatched steps are ``locked`` first, in order, after the
+  base problem's own locked steps that are still open;
+- the previous routes, without the removed steps, become ``initial_routes`` (warm start,
+  and the reference of ``reassign_penalty`` and of the solution's ``changes``).
+
+Modelling choices, each sound for the checker and the solver:
+
+- **Goods on board.** A shipment whose pickup is completed (or whose delivery is in progress)
+  keeps both steps; its pickup is moved to the vehicle's position with no service, time
+  windows or skills, and locked first, so the vehicle leaves carrying the amount (its capacity
+  is used) and must deliver it itself.
+- **The step in progress** is also moved to the vehicle's position, with no service, time
+  windows or skills: it is being served, and ``available_from`` says when the vehicle is free
+  (default ``at``: give ``at`` plus the remaining service time when it matters).
+- **Completed stops** leave their demand on the vehicle: the contract counts a stop's demand
+  as load kept until the route ends, so the vehicle's capacity shrinks by it. Its
+  ``max_stops``, ``max_duration`` and ``max_distance`` shrink by what the day has used
+  (steps completed; time since its route started; the base route's distance at its last
+  reported step). Breaks reported completed (``"break:<id>"``) or whose windows have all
+  closed are removed.
+- **Chained re-optimizations.** When a vehicle reports a position away from its start,
+  leading locked steps of the base problem at its start place without service time (what an
+  earlier re-optimization wrote for goods on board and for the step then in progress) are
+  done: the vehicle left after serving them. So ``completed`` lists only what happened since
+  the base job's plan.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from optimizer import InvalidProblem, Issue
-from optimizer.validate import pointer
+from optimizer import InvalidProblem, Issue, Limits, parse_problem, pointer
 
+from ..errors import InvalidInput
 from .reports import Reports, set_place
-
-if TYPE_CHECKING:
-    from .reoptimize import ReoptimizeChanges, VehicleState
+from .request import ReoptimizeChanges, VehicleState, parse_request
 
 OPEN_SHIFT = 10 * 365 * 86_400.0  # seconds: the end given to a shift that had none
 REPLACED = ("stops", "shipments", "vehicles", "locked", "initial_routes")
@@ -37,7 +64,7 @@ class Derivation:
         problem = {k: v for k, v in self.base.items() if k not in REPLACED}
         problem["vehicles"] = self._vehicles(locks)
         if r.issues:
-            raise InvalidProblem(r.issues)
+            raise InvalidInput(r.issues, "problem")
         problem["stops"] = self._stops()
         problem["shipments"] = self._shipments()
         locked = []
@@ -228,3 +255,19 @@ class Derivation:
             if steps:
                 routes.append({"vehicle_id": vid, "steps": steps})
         return routes
+
+
+def derive(base_problem: Mapping[str, Any], base_solution: Mapping[str, Any],
+           request: ReoptimizeChanges | Mapping[str, Any], limits: Limits | None = None) -> dict:
+    """The new problem (a contract dict) for ``request`` against a solved base problem.
+
+    Raises ``InvalidInput`` whose pointers point into the request (``/vehicles/0/completed/2``).
+    """
+    changes = request if isinstance(request, ReoptimizeChanges) else parse_request(request, ReoptimizeChanges)
+    derivation = Derivation(base_problem, base_solution, changes)
+    problem = derivation.build()
+    try:
+        parse_problem(problem, limits)
+    except InvalidProblem as exc:
+        raise InvalidInput([derivation.locate(issue) for issue in exc.issues], "problem") from None
+    return problem

@@ -6,31 +6,31 @@ of a farm that ``routefarm up`` runs (``--data-dir``, default ``./.routefarm``).
 
 from __future__ import annotations
 
-import os
-
 import click
 
-from .cli_common import BadInput
+from .common import BadInput
 
 DATA_DIR = click.option("--data-dir", type=click.Path(file_okay=False),
                         help="Data directory of a local farm (default: ./.routefarm).")
 
 
 def load_settings(data_dir: str | None):
-    from .settings import Settings
-    from .state import read_state
+    from ..local.state import read_state
+    from ..settings import Settings
 
-    if not os.environ.get("ROUTEFARM_DIRECTORY_URL"):
-        state = read_state(data_dir)
+    settings = Settings()
+    if "directory_url" not in settings.model_fields_set:  # no farm configured: a local one?
+        state = read_state(data_dir or settings.data_dir)
         if state:
-            return Settings(directory_url=state["directory_url"], shard_urls=",".join(state["shard_urls"]),
-                            redis_url=state["redis_url"], cache_url=state.get("cache_url") or state["redis_url"])
-    return Settings()
+            return settings.model_copy(update={
+                "directory_url": state["directory_url"], "shard_urls": ",".join(state["shard_urls"]),
+                "redis_url": state["redis_url"], "cache_url": state.get("cache_url") or state["redis_url"]})
+    return settings
 
 
 def open_farm(data_dir: str | None):
-    from .errors import ShardUnavailable
-    from .farm import Farm
+    from ..errors import ShardUnavailable
+    from ..farm import Farm
 
     farm = Farm(load_settings(data_dir))
     try:
@@ -53,7 +53,7 @@ def db_migrate(create: bool, data_dir: str | None) -> None:
     """Apply pending migrations to the directory and every shard (idempotent)."""
     import psycopg
 
-    from .db.migrate import ensure_database, migrate
+    from ..db.migrate import ensure_database, migrate
 
     settings = load_settings(data_dir)
     targets = [("directory", settings.directory_url, "directory")]
@@ -96,7 +96,7 @@ def shards() -> None:
 @DATA_DIR
 def shards_list(data_dir: str | None) -> None:
     """Clients and their job counts, per shard."""
-    from .sharding import counts
+    from ..db.sharding import counts
 
     farm, _ = open_farm(data_dir)
     try:
@@ -115,8 +115,8 @@ def shards_list(data_dir: str | None) -> None:
 @DATA_DIR
 def shards_move(client_id: str, shard: str, data_dir: str | None) -> None:
     """Move CLIENT_ID's jobs to SHARD while they keep being served."""
-    from .errors import Conflict, NotFound
-    from .sharding import move
+    from ..db.sharding import move
+    from ..errors import Conflict, NotFound
 
     farm, unavailable = open_farm(data_dir)
     try:

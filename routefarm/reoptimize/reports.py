@@ -9,13 +9,12 @@ board, and which stops and shipments are still open.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from optimizer import InvalidProblem, Issue
-from optimizer.validate import pointer
+from optimizer import Issue, pointer
 
-if TYPE_CHECKING:
-    from .reoptimize import ReoptimizeChanges, VehicleState
+from ..errors import InvalidInput
+from .request import ReoptimizeChanges, VehicleState
 
 LEGS = ("pickup", "delivery")
 Report = tuple[str, str, str]  # (vehicle id, "completed" | "in_progress" | "dispatched", pointer)
@@ -59,7 +58,7 @@ class Reports:
         self._shipments()
         self._stop_changes()
         if self.issues:
-            raise InvalidProblem(self.issues)
+            raise InvalidInput(self.issues, "problem")
 
     # -- questions -----------------------------------------------------------------------
 

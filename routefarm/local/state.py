@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ STATE_FILE = "state.json"
 
 
 def state_path(data_dir: Path | str | None = None) -> Path:
-    return Path(data_dir or os.environ.get("ROUTEFARM_DATA_DIR") or DEFAULT_DATA_DIR) / STATE_FILE
+    return Path(data_dir or DEFAULT_DATA_DIR) / STATE_FILE
 
 
 def write_state(data_dir: Path | str, state: dict[str, Any]) -> Path:
