@@ -57,7 +57,9 @@ def declare(rt: runtime.Runtime) -> None:
 
 
 def solve_job(job_id: str, client_id: str) -> None:
-    solving.run(runtime.current(), job_id, client_id)
+    rt = runtime.current()
+    with rt.solving():
+        solving.run(rt, job_id, client_id)
 
 
 def deliver_webhook(delivery_id: str, client_id: str, token: str) -> None:

@@ -58,6 +58,14 @@ class Runner:
         self.memory_limit = memory_limit
         self.method = method
         self._context = multiprocessing.get_context(method)
+        self._live: set = set()  # children running now
+
+    def kill_all(self) -> None:
+        """SIGKILL every child still running (a process that exits without waiting for its
+        solves: multiprocessing would otherwise wait for children that ignore SIGTERM)."""
+        for process in list(self._live):
+            with contextlib.suppress(ProcessLookupError, ValueError, AttributeError):
+                process.kill()
 
     def start(self) -> None:
         """Make the first solve fast: start the forkserver now, with OR-Tools imported.
@@ -96,12 +104,14 @@ class Runner:
         finally:
             writer.close()
         watch.result.pid = process.pid
+        self._live.add(process)
         try:
             return watch.run(started + time_limit + max(OVERRUN_S, time_limit / 4), stop)
         except BaseException:
             watch.end()  # KeyboardInterrupt or a failing callback: no child outlives its parent
             raise
         finally:
+            self._live.discard(process)
             reader.close()
 
 
