@@ -1,0 +1,156 @@
+"""The PyVRP engine: iterated local search on an exact translation (``pyvrp_model``).
+
+Improving solutions are streamed from PyVRP's ``on_best`` callback; the stopping criterion
+is our deadline. ``initial_routes`` become PyVRP's initial solution. PyVRP keeps the best
+feasible solution it found; when it found none (mandatory work that cannot all be served,
+or too little time) the result is ``no_solution`` and the caller falls back to another engine.
+"""
+
+from __future__ import annotations
+
+import time
+from importlib.metadata import version as package_version
+
+from ..layout import Layout, lay_out
+from ..model import Problem
+from ..outcome import Outcome
+from ..solution import Solution
+from .assign import Assigner
+from .base import (
+    Incumbent,
+    OnIncumbent,
+    deadline,
+    empty_outcome,
+    finish,
+    missing_features,
+    no_solution,
+)
+from .pyvrp_model import Translation, limits, translate
+
+SEARCH = "pyvrp iterated local search"
+
+
+class PyVRPEngine:
+    name = "pyvrp"
+
+    @property
+    def version(self) -> str:
+        return package_version("pyvrp")
+
+    @property
+    def label(self) -> str:
+        return f"pyvrp {self.version}"
+
+    def unsupported(self, problem: Problem) -> list[str]:
+        return missing_features(self.name, problem) or limits(lay_out(problem))
+
+    def solve(self, problem: Problem, *, time_limit: float, seed: int = 0,
+              on_incumbent: OnIncumbent | None = None, started: float | None = None) -> Solution:
+        started, end = deadline(time_limit, started)
+        layout = lay_out(problem)
+        if layout.task_count == 0:
+            return finish(layout, empty_outcome(layout, SEARCH), started, self.label)
+        import pyvrp
+
+        model = translate(layout)
+        evaluate = pyvrp.CostEvaluator([0] * model.data.num_load_dimensions, 0, 0)
+        improvements: list[tuple[float, int]] = []
+
+        def offer(best) -> None:
+            if not best.is_feasible():
+                return
+            cost = evaluate.cost(best)
+            if improvements and cost >= improvements[-1][1]:
+                return
+            improvements.append((round(time.monotonic() - started, 3), cost))
+            if on_incumbent is not None:
+                outcome = _outcome(model, best, list(improvements))
+                on_incumbent(Incumbent(cost, improvements[-1][0],
+                                       lambda: finish(layout, outcome, started, self.label), self.name))
+
+        class Callbacks(pyvrp.IteratedLocalSearchCallbacks):
+            def on_start(self, ils) -> None:
+                offer(ils.initial_solution)
+
+            def on_best(self, best) -> None:
+                offer(best)
+
+        params = pyvrp.SolveParams(ils=pyvrp.IteratedLocalSearchParams(callbacks=Callbacks()))
+        result = pyvrp.solve(model.data, lambda _cost: time.monotonic() >= end, seed=seed,
+                             collect_stats=False, params=params, initial_solution=_initial(model))
+        offer(result.best)
+        if not result.best.is_feasible():
+            outcome = no_solution("pyvrp found no feasible solution (mandatory work it cannot "
+                                  "serve, or too little time)", SEARCH)
+        else:
+            outcome = _outcome(model, result.best, improvements)
+        return finish(layout, outcome, started, self.label)
+
+
+def _node(layout: Layout, activity) -> int | None:
+    kind = activity.type.name
+    if kind == "CLIENT":
+        return activity.idx
+    if kind in ("PICKUP", "DELIVERY"):
+        pickup, delivery = layout.shipment_nodes(activity.idx)
+        return pickup if kind == "PICKUP" else delivery
+    return None
+
+
+def _outcome(model: Translation, solution, improvements: list[tuple[float, int]]) -> Outcome:
+    layout = model.layout
+    vehicles = len(layout.problem.vehicles)
+    routes: list[list[int]] = [[] for _ in range(vehicles)]
+    starts: list[list[int]] = [[] for _ in range(vehicles)]
+    assigner = Assigner(layout)
+    for route in solution.routes():
+        nodes, times = [], []
+        for activity in route.schedule():
+            node = _node(layout, activity)
+            if node is not None:
+                nodes.append(node)
+                times.append(activity.start_time)
+        v = assigner.take(model.type_vehicles[route.vehicle_type()], nodes)
+        routes[v] = nodes
+        starts[v] = [route.start_time(), *times, route.end_time()]
+    objective = improvements[-1][1] if improvements else None
+    return Outcome(routes, starts, [[] for _ in range(vehicles)], objective, list(improvements),
+                   "time_limit", search=SEARCH)
+
+
+def _initial(model: Translation):
+    """PyVRP's initial solution from ``initial_routes`` (shipments only when whole)."""
+    import pyvrp
+
+    layout = model.layout
+    problem = layout.problem
+    if not problem.initial_routes:
+        return None
+    vehicle_of = {v.id: i for i, v in enumerate(problem.vehicles)}
+    stops = len(problem.stops)
+    kinds = {"stop": pyvrp.ActivityType.CLIENT, "pickup": pyvrp.ActivityType.PICKUP,
+             "delivery": pyvrp.ActivityType.DELIVERY}
+    routes, used = [], set()
+    for spec in problem.initial_routes:
+        steps = [layout.step_node[s] for s in spec.steps if s in layout.step_node]
+        whole = [n for n in steps if n not in used and _whole(layout, n, steps)]
+        used.update(whole)
+        if not whole:
+            continue
+        activities = []
+        for n in whole:
+            task = layout.tasks[n]
+            activities.append(pyvrp.Activity(kinds[task.kind], n if n < stops else task.index))
+        routes.append(pyvrp.Route(model.data, activities, model.vehicle_type[vehicle_of[spec.vehicle_id]]))
+    try:
+        return pyvrp.Solution(model.data, routes)
+    except (ValueError, IndexError, RuntimeError):
+        return None
+
+
+def _whole(layout: Layout, node: int, steps: list[int]) -> bool:
+    task = layout.tasks[node]
+    if task.kind == "stop":
+        return True
+    pickup, delivery = layout.shipment_nodes(task.index)
+    return pickup in steps and delivery in steps and steps.index(pickup) < steps.index(delivery)
