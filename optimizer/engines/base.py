@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from importlib.metadata import version as package_version
 from typing import Protocol
 
 from ..assemble import assemble
-from ..layout import Layout
+from ..layout import Layout, lay_out
 from ..model import Problem
 from ..outcome import Outcome
 from ..solution import Solution
@@ -49,6 +50,28 @@ class Engine(Protocol):
 
     def solve(self, problem: Problem, *, time_limit: float, seed: int = 0,
               on_incumbent: OnIncumbent | None = None, started: float | None = None) -> Solution: ...
+
+
+class PackageEngine:
+    """An engine over a vendor package: its version, its label, what it refuses."""
+
+    name = ""
+    package = ""
+
+    @property
+    def version(self) -> str:
+        return package_version(self.package)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}"
+
+    def unsupported(self, problem: Problem) -> list[str]:
+        return missing_features(self.name, problem) or self.limits(lay_out(problem))
+
+    def limits(self, layout: Layout) -> list[str]:
+        """Why the engine's integers cannot hold the laid-out problem (empty: they can)."""
+        return []
 
 
 def missing_features(engine: str, problem: Problem) -> list[str]:

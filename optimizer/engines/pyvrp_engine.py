@@ -9,7 +9,7 @@ or too little time) the result is ``no_solution`` and the caller falls back to a
 from __future__ import annotations
 
 import time
-from importlib.metadata import version as package_version
+import warnings
 
 from ..layout import Layout, lay_out
 from ..model import Problem
@@ -19,10 +19,10 @@ from .assign import Assigner
 from .base import (
     Incumbent,
     OnIncumbent,
+    PackageEngine,
     deadline,
     empty_outcome,
     finish,
-    missing_features,
     no_solution,
 )
 from .pyvrp_model import Translation, limits, translate
@@ -30,19 +30,12 @@ from .pyvrp_model import Translation, limits, translate
 SEARCH = "pyvrp iterated local search"
 
 
-class PyVRPEngine:
+class PyVRPEngine(PackageEngine):
     name = "pyvrp"
+    package = "pyvrp"
 
-    @property
-    def version(self) -> str:
-        return package_version("pyvrp")
-
-    @property
-    def label(self) -> str:
-        return f"pyvrp {self.version}"
-
-    def unsupported(self, problem: Problem) -> list[str]:
-        return missing_features(self.name, problem) or limits(lay_out(problem))
+    def limits(self, layout: Layout) -> list[str]:
+        return limits(layout)
 
     def solve(self, problem: Problem, *, time_limit: float, seed: int = 0,
               on_incumbent: OnIncumbent | None = None, started: float | None = None) -> Solution:
@@ -51,6 +44,7 @@ class PyVRPEngine:
         if layout.task_count == 0:
             return finish(layout, empty_outcome(layout, SEARCH), started, self.label)
         import pyvrp
+        from pyvrp.exceptions import PenaltyBoundWarning
 
         model = translate(layout)
         evaluate = pyvrp.CostEvaluator([0] * model.data.num_load_dimensions, 0, 0)
@@ -76,8 +70,10 @@ class PyVRPEngine:
                 offer(best)
 
         params = pyvrp.SolveParams(ils=pyvrp.IteratedLocalSearchParams(callbacks=Callbacks()))
-        result = pyvrp.solve(model.data, lambda _cost: time.monotonic() >= end, seed=seed,
-                             collect_stats=False, params=params, initial_solution=_initial(model))
+        with warnings.catch_warnings():  # our long arcs are meant to be avoided, not a warning
+            warnings.simplefilter("ignore", PenaltyBoundWarning)
+            result = pyvrp.solve(model.data, lambda _cost: time.monotonic() >= end, seed=seed,
+                                 collect_stats=False, params=params, initial_solution=_initial(model))
         offer(result.best)
         if not result.best.is_feasible():
             outcome = no_solution("pyvrp found no feasible solution (mandatory work it cannot "

@@ -18,14 +18,10 @@ import numpy as np
 
 from ..layout import Layout
 from ..scaling import to_int
-from .units import Arcs, Units, arcs, units
+from .units import Arcs, NotExact, Units, arcs, fits, units
 
 MAX_VALUE = 1 << 44  # PyVRP's largest matrix value
 MAX_COST = 1 << 60
-
-
-class NotExact(Exception):
-    """The problem's numbers do not fit PyVRP's integers."""
 
 
 @dataclass(eq=False)
@@ -40,11 +36,7 @@ class Translation:
 
 def limits(layout: Layout) -> list[str]:
     """Why PyVRP's integers cannot hold this problem exactly (empty: they can)."""
-    try:
-        _numbers(layout)
-    except NotExact as exc:
-        return [str(exc)]
-    return []
+    return fits(_numbers, layout)
 
 
 def _numbers(layout: Layout) -> tuple[Arcs, Units, int, int | None]:

@@ -11,12 +11,26 @@ is infeasible for the engine.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..layout import Layout
 from ..scaling import decimal_scale, to_int
+
+
+class NotExact(Exception):
+    """The problem's numbers do not fit an engine's integers."""
+
+
+def fits(numbers: Callable[[Layout], object], layout: Layout) -> list[str]:
+    """Why ``numbers(layout)`` cannot hold the problem exactly (empty: it can)."""
+    try:
+        numbers(layout)
+    except NotExact as exc:
+        return [str(exc)]
+    return []
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,37 +9,29 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from importlib.metadata import version as package_version
 
 import numpy as np
 
-from ..layout import lay_out
+from ..layout import Layout, lay_out
 from ..model import Problem
 from ..outcome import Outcome
 from ..solution import Solution
-from .base import Incumbent, OnIncumbent, deadline, empty_outcome, finish, missing_features
+from .base import Incumbent, OnIncumbent, PackageEngine, deadline, empty_outcome, finish
 from .vroom_model import Translation, limits, translate
 
 EXPLORATION = 5  # VROOM's exploration level, 1 to 5
 SEARCH = f"vroom local search (exploration {EXPLORATION})"
 
 
-class VroomEngine:
+class VroomEngine(PackageEngine):
     name = "vroom"
+    package = "pyvroom"
 
     def __init__(self, exploration: int = EXPLORATION):
         self.exploration = exploration
 
-    @property
-    def version(self) -> str:
-        return package_version("pyvroom")
-
-    @property
-    def label(self) -> str:
-        return f"vroom {self.version}"
-
-    def unsupported(self, problem: Problem) -> list[str]:
-        return missing_features(self.name, problem) or limits(lay_out(problem))
+    def limits(self, layout: Layout) -> list[str]:
+        return limits(layout)
 
     def solve(self, problem: Problem, *, time_limit: float, seed: int = 0,
               on_incumbent: OnIncumbent | None = None, started: float | None = None) -> Solution:

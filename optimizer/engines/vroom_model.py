@@ -17,14 +17,10 @@ import numpy as np
 
 from ..layout import Layout
 from ..scaling import to_int
-from .units import Units, arcs, units
+from .units import NotExact, Units, arcs, fits, units
 
 MAX_UINT32 = (1 << 32) - 1
 MAX_FEE = 1 << 40
-
-
-class NotExact(Exception):
-    """The problem's numbers do not fit VROOM's integers."""
 
 
 @dataclass(eq=False)
@@ -58,11 +54,8 @@ def _matrices(layout: Layout):
 
 
 def limits(layout: Layout) -> list[str]:
-    try:
-        _matrices(layout)
-    except NotExact as exc:
-        return [str(exc)]
-    return []
+    """Why VROOM's integers cannot hold this problem exactly (empty: they can)."""
+    return fits(_matrices, layout)
 
 
 def translate(layout: Layout) -> Translation:
