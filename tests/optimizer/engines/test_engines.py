@@ -123,3 +123,19 @@ def test_solve_auto_falls_back_to_ortools_when_every_step_is_rejected():
     assert check(problem, solution) == []
     assert "or-tools" in solution.solver.engine
     assert [r.engine for r in rejected] == ["vroom"]
+
+
+def test_pyvrp_streams_improving_incumbents_and_keeps_warm_started_vehicles():
+    problem = parse_problem(base(
+        stops=[{"id": f"c{i}", "location_index": i, "demand": [3]} for i in range(1, 6)],
+        initial_routes=[{"vehicle_id": "v1", "steps": ["c1", "c2"]},
+                        {"vehicle_id": "v0", "steps": ["c3", "c4", "c5"]}]))
+    seen = []
+    solution = engine("pyvrp").solve(problem, time_limit=0.3, seed=1, on_incumbent=seen.append)
+    assert check(problem, solution) == []
+    objectives = [s.objective for s in seen]
+    assert objectives and objectives == sorted(objectives, reverse=True)
+    assert all(check(problem, s.solution()) == [] for s in seen)
+    # the initial split is the only optimum (three stops a vehicle): it stays with its vehicles
+    assert solution.summary.distance == 140.0
+    assert solution.changes.reassigned == []
