@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..changes import plan_changes
+from ..decompose import DECOMPOSE_ABOVE
 from ..layout import lay_out
 from ..model import Problem, RouteSpec
 from ..solution import Solution
 from .base import Incumbent, OnIncumbent
+from .features import present
 from .registry import engine
 from .score import score
 from .verify import Rejection, run_checked
@@ -54,12 +56,23 @@ def accepted(problem: Problem) -> set[str]:
 
 
 def plan(problem: Problem, time_limit: float, takes: set[str] | None = None) -> tuple[Step, ...]:
-    """The steps ``auto`` runs for ``problem`` (``takes``: the engines that accept it)."""
+    """The steps ``auto`` runs for ``problem`` (``takes``: the engines that accept it).
+
+    From ``bench/engines.py`` (Solomon and CVRPLIB, 5 s and 30 s, see the README): PyVRP
+    alone had the lowest mean gap of every engine and strategy on both families, and
+    starting it from a quick VROOM solution made it no better. Without PyVRP, OR-Tools
+    was ahead of VROOM where there are time windows (Solomon) and VROOM ahead of OR-Tools
+    without them (CVRPLIB). Problems of ``DECOMPOSE_ABOVE`` tasks or more stay with OR-Tools, whose
+    region search is what ``bench/scale.py`` measured there.
+    """
+    if len(problem.stops) + 2 * len(problem.shipments) >= DECOMPOSE_ABOVE:
+        return STRATEGIES["ortools"](time_limit)
     takes = accepted(problem) if takes is None else takes
+    windows = "time_windows" in present(problem)
     if "pyvrp" in takes:
-        name = "vroom>pyvrp" if "vroom" in takes else "pyvrp"
-    elif "vroom" in takes:
-        name = "vroom>ortools"
+        name = "pyvrp"
+    elif "vroom" in takes and not windows:
+        name = "vroom"
     else:
         name = "ortools"
     return STRATEGIES[name](time_limit)

@@ -101,7 +101,11 @@ def test_plan_is_pure_and_fills_the_time_limit():
     steps = plan(problem, 10.0)
     assert steps == plan(problem, 10.0)
     assert sum(s.seconds for s in steps) == pytest.approx(10.0)
-    assert {s.engine for s in plan(parse_problem(USES["locked"]), 10.0)} == {"ortools"}
+    assert [s.engine for s in steps] == ["pyvrp"]
+    # without PyVRP: VROOM when there are no time windows, OR-Tools when there are
+    assert [s.engine for s in plan(parse_problem(USES["breaks"]), 10.0)] == ["vroom"]
+    assert [s.engine for s in plan(parse_problem(USES["multiple_time_windows"]), 10.0)] == ["ortools"]
+    assert [s.engine for s in plan(parse_problem(USES["locked"]), 10.0)] == ["ortools"]
     for name, strategy in STRATEGIES.items():
         assert sum(s.seconds for s in strategy(5.0)) == pytest.approx(5.0), name
 
