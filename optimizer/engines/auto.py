@@ -104,7 +104,7 @@ def solve_auto(problem: Problem, *, time_limit: float, seed: int = 0,
             break
         base = warm_start(problem, run.best) if step.warm and run.best is not None else problem
         run.step(step.engine, base, seconds, seed, rejected)
-    if run.best is None:
+    if run.best is None:  # PyVRP gives up early on what it cannot serve: the rest is OR-Tools'
         run.step("ortools", problem, max(FALLBACK_S, end - time.monotonic()), seed, rejected)
     return run.result(started, [s.engine for s in steps])
 

@@ -2,8 +2,9 @@
 
 Improving solutions are streamed from PyVRP's ``on_best`` callback; the stopping criterion
 is our deadline. ``initial_routes`` become PyVRP's initial solution. PyVRP keeps the best
-feasible solution it found; when it found none (mandatory work that cannot all be served,
-or too little time) the result is ``no_solution`` and the caller falls back to another engine.
+feasible solution it found; when it has found none by ``give_up`` of the time limit
+(mandatory work that cannot all be served, or a problem too tight for its search) it stops
+with ``no_solution``, leaving the rest of the time to the engine the caller falls back to.
 """
 
 from __future__ import annotations
@@ -28,11 +29,15 @@ from .base import (
 from .pyvrp_model import Translation, limits, translate
 
 SEARCH = "pyvrp iterated local search"
+GIVE_UP = 0.3  # share of the time limit after which a search with no feasible solution stops
 
 
 class PyVRPEngine(PackageEngine):
     name = "pyvrp"
     package = "pyvrp"
+
+    def __init__(self, give_up: float = GIVE_UP):
+        self.give_up = give_up
 
     def limits(self, layout: Layout) -> list[str]:
         return limits(layout)
@@ -72,7 +77,13 @@ class PyVRPEngine(PackageEngine):
         params = pyvrp.SolveParams(ils=pyvrp.IteratedLocalSearchParams(callbacks=Callbacks()))
         with warnings.catch_warnings():  # our long arcs are meant to be avoided, not a warning
             warnings.simplefilter("ignore", PenaltyBoundWarning)
-            result = pyvrp.solve(model.data, lambda _cost: time.monotonic() >= end, seed=seed,
+            hopeless = started + self.give_up * (end - started)
+
+            def stop(_cost) -> bool:
+                now = time.monotonic()
+                return now >= end or (not improvements and now >= hopeless)
+
+            result = pyvrp.solve(model.data, stop, seed=seed,
                                  collect_stats=False, params=params, initial_solution=_initial(model))
         offer(result.best)
         if not result.best.is_feasible():

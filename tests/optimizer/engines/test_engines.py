@@ -3,6 +3,8 @@ rejected with the engine and the problem's hash, ``auto`` plans and runs and fal
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from optimizer import check, parse_problem
@@ -143,3 +145,14 @@ def test_pyvrp_streams_improving_incumbents_and_keeps_warm_started_vehicles():
     # the initial split is the only optimum (three stops a vehicle): it stays with its vehicles
     assert solution.summary.distance == 140.0
     assert solution.changes.reassigned == []
+
+
+def test_pyvrp_gives_up_early_on_mandatory_work_it_cannot_serve_and_auto_falls_back():
+    problem = parse_problem(with_stop(time_windows=[[0, 1]]))  # c1 cannot be reached in time
+    started = time.monotonic()
+    checked = run_checked(engine("pyvrp"), problem, time_limit=2.0)
+    assert checked.solution is None and "no solution" in checked.rejection.reason
+    assert time.monotonic() - started < 1.2  # gave up at 30 % of the time limit
+    solution = solve_auto(problem, time_limit=2.0)
+    assert check(problem, solution) == [] and solution.status == "infeasible"
+    assert [u.id for u in solution.unassigned] == ["c1"]
