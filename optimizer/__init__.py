@@ -3,6 +3,8 @@
     problem = parse_problem(data)          # raises InvalidProblem listing every error
     solution = solve(problem)               # a Solution; never raises for a hard problem
     violations = check(problem, solution)   # an independent audit of any solution
+
+``optimizer.engines`` offers PyVRP and VROOM beside OR-Tools, behind one interface.
 """
 
 from .check import Violation, check

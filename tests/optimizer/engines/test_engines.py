@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+import optimizer.engines
 from optimizer import check, parse_problem
 from optimizer.engines import engine, plan, problem_hash, run_checked, solve_auto
 from optimizer.engines.auto import STRATEGIES, Step
@@ -69,6 +70,7 @@ def test_the_table_names_every_engine_and_each_unsupported_feature_has_an_exampl
     statics = {f for name in ENGINES for f in unsupported_by(name)} - {"infeasible", "incumbents"}
     assert statics <= USES.keys()
     assert markdown().count("\n") == len(TABLE) + 1
+    assert markdown() in optimizer.engines.__doc__  # the written table is the table
 
 
 class _Careless(VroomEngine):
