@@ -57,6 +57,8 @@ class PackageEngine:
 
     name = ""
     package = ""
+    search = ""  # what ``solver.search`` says
+    limits = staticmethod(lambda layout: [])  # why its integers cannot hold a laid-out problem
 
     @property
     def version(self) -> str:
@@ -69,9 +71,18 @@ class PackageEngine:
     def unsupported(self, problem: Problem) -> list[str]:
         return missing_features(self.name, problem) or self.limits(lay_out(problem))
 
-    def limits(self, layout: Layout) -> list[str]:
-        """Why the engine's integers cannot hold the laid-out problem (empty: they can)."""
-        return []
+    def solve(self, problem: Problem, *, time_limit: float, seed: int = 0,
+              on_incumbent: OnIncumbent | None = None, started: float | None = None) -> Solution:
+        started, end = deadline(time_limit, started)
+        layout = lay_out(problem)
+        if layout.task_count == 0:
+            return finish(layout, empty_outcome(layout, self.search), started, self.label)
+        return finish(layout, self.run(layout, started, end, seed, on_incumbent), started, self.label)
+
+    def run(self, layout: Layout, started: float, end: float, seed: int,
+            on_incumbent: OnIncumbent | None) -> Outcome:
+        """Search until the monotonic instant ``end``; the result in solver terms."""
+        raise NotImplementedError
 
 
 def missing_features(engine: str, problem: Problem) -> list[str]:

@@ -12,17 +12,13 @@ from __future__ import annotations
 import time
 import warnings
 
-from ..layout import Layout, lay_out
-from ..model import Problem
+from ..layout import Layout
 from ..outcome import Outcome
-from ..solution import Solution
 from .assign import Assigner
 from .base import (
     Incumbent,
     OnIncumbent,
     PackageEngine,
-    deadline,
-    empty_outcome,
     finish,
     no_solution,
 )
@@ -36,18 +32,14 @@ class PyVRPEngine(PackageEngine):
     name = "pyvrp"
     package = "pyvrp"
 
+    search = SEARCH
+    limits = staticmethod(limits)
+
     def __init__(self, give_up: float = GIVE_UP):
         self.give_up = give_up
 
-    def limits(self, layout: Layout) -> list[str]:
-        return limits(layout)
-
-    def solve(self, problem: Problem, *, time_limit: float, seed: int = 0,
-              on_incumbent: OnIncumbent | None = None, started: float | None = None) -> Solution:
-        started, end = deadline(time_limit, started)
-        layout = lay_out(problem)
-        if layout.task_count == 0:
-            return finish(layout, empty_outcome(layout, SEARCH), started, self.label)
+    def run(self, layout: Layout, started: float, end: float, seed: int,
+            on_incumbent: OnIncumbent | None) -> Outcome:
         import pyvrp
         from pyvrp.exceptions import PenaltyBoundWarning
 
@@ -87,11 +79,9 @@ class PyVRPEngine(PackageEngine):
                                  collect_stats=False, params=params, initial_solution=_initial(model))
         offer(result.best)
         if not result.best.is_feasible():
-            outcome = no_solution("pyvrp found no feasible solution (mandatory work it cannot "
-                                  "serve, or too little time)", SEARCH)
-        else:
-            outcome = _outcome(model, result.best, improvements)
-        return finish(layout, outcome, started, self.label)
+            return no_solution("pyvrp found no feasible solution (mandatory work it cannot "
+                               "serve, or too little time)", SEARCH)
+        return _outcome(model, result.best, improvements)
 
 
 def _node(layout: Layout, activity) -> int | None:

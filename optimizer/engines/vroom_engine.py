@@ -12,11 +12,9 @@ from datetime import timedelta
 
 import numpy as np
 
-from ..layout import Layout, lay_out
-from ..model import Problem
+from ..layout import Layout
 from ..outcome import Outcome
-from ..solution import Solution
-from .base import Incumbent, OnIncumbent, PackageEngine, deadline, empty_outcome, finish
+from .base import Incumbent, OnIncumbent, PackageEngine, finish
 from .vroom_model import Translation, limits, translate
 
 EXPLORATION = 5  # VROOM's exploration level, 1 to 5
@@ -27,19 +25,15 @@ class VroomEngine(PackageEngine):
     name = "vroom"
     package = "pyvroom"
 
+    search = SEARCH
+    limits = staticmethod(limits)
+
     def __init__(self, exploration: int = EXPLORATION):
         self.exploration = exploration
 
-    def limits(self, layout: Layout) -> list[str]:
-        return limits(layout)
-
-    def solve(self, problem: Problem, *, time_limit: float, seed: int = 0,
-              on_incumbent: OnIncumbent | None = None, started: float | None = None) -> Solution:
+    def run(self, layout: Layout, started: float, end: float, seed: int,
+            on_incumbent: OnIncumbent | None) -> Outcome:
         # VROOM's search is deterministic: ``seed`` changes nothing
-        started, end = deadline(time_limit, started)
-        layout = lay_out(problem)
-        if layout.task_count == 0:
-            return finish(layout, empty_outcome(layout, SEARCH), started, self.label)
         model = translate(layout)
         budget = max(0.01, end - time.monotonic())
         result = model.input.solve(exploration_level=self.exploration, nb_threads=1,
@@ -49,7 +43,7 @@ class VroomEngine(PackageEngine):
         if on_incumbent is not None:
             on_incumbent(Incumbent(outcome.objective, elapsed,
                                    lambda: finish(layout, outcome, started, self.label), self.name))
-        return finish(layout, outcome, started, self.label)
+        return outcome
 
 
 def _outcome(model: Translation, result, elapsed: float) -> Outcome:
