@@ -4,8 +4,9 @@
     solution = solve(problem)               # a Solution; never raises for a hard problem
     violations = check(problem, solution)   # an independent audit of any solution
 
-The contract's field types (``optimizer.model``), the SVG renderer (``optimizer.render``) and
-the benchmark converters (``optimizer.convert``) are public too; the rest is internal.
+``optimizer.engines`` offers PyVRP and VROOM beside OR-Tools, behind one interface. The
+contract's field types (``optimizer.model``), the SVG renderer (``optimizer.render``) and the
+benchmark converters (``optimizer.convert``) are public too; the rest is internal.
 """
 
 from .check import Violation, check

@@ -12,8 +12,8 @@ import math
 
 from .changes import plan_changes
 from .layout import Layout
+from .outcome import Outcome
 from .reasons import reason
-from .search import Outcome
 from .solution import Route, Solution, SolverInfo, Step, Summary, Unassigned
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -31,6 +31,7 @@ from ortools.constraint_solver import routing_ils_pb2 as ils_pb2
 
 from . import seed as seeding
 from .ortools_model import Model
+from .outcome import Outcome
 
 _FIRST = routing_enums_pb2.FirstSolutionStrategy
 _META = routing_enums_pb2.LocalSearchMetaheuristic
@@ -42,20 +43,6 @@ class StopCheck(Protocol):
     """Asked during the search; returning true ends it with the best solution so far."""
 
     def __call__(self) -> bool: ...
-
-
-@dataclass
-class Outcome:
-    """What the search found, in solver terms (read back by ``assemble``)."""
-
-    routes: list[list[int]] | None  # node sequence per vehicle, tasks only
-    service_starts: list[list[int]] | None  # time cumul per route position (start, tasks, end)
-    breaks: list[list[tuple[str, int, int]]] | None  # (break id, start, duration) per vehicle
-    objective: int | None
-    improvements: list[tuple[float, int]] = field(default_factory=list)
-    stopped_by: str = "time_limit"
-    message: str | None = None
-    search: str | None = None  # the metaheuristic that ran
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,163 @@
+"""``auto``: which engines to run, for how long, and from what; and the run itself.
+
+``plan(problem, time_limit)`` is pure: a sequence of ``Step`` (engine, seconds, warm: start
+from the best checked solution so far), among the engines that model the problem exactly.
+``solve_auto`` runs a plan, checks every step's result (``verify``), keeps the best by
+``score`` and streams improving incumbents; when no step yields a checked solution it falls
+back to OR-Tools, which takes every problem.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..changes import plan_changes
+from ..decompose import DECOMPOSE_ABOVE
+from ..layout import lay_out
+from ..model import Problem, RouteSpec
+from ..solution import Solution
+from .base import Incumbent, OnIncumbent
+from .features import present
+from .registry import engine
+from .score import score
+from .verify import Rejection, run_checked
+
+FIRST_S = 1.0  # seconds, at most, of a quick first engine
+FIRST_SHARE = 0.2  # of the time limit, at most, for it
+STREAM_EVERY = 0.25  # seconds between two incumbents decoded and streamed from one step
+FALLBACK_S = 1.0  # seconds OR-Tools gets, at least, when every step was rejected
+
+
+@dataclass(frozen=True)
+class Step:
+    engine: str
+    seconds: float
+    warm: bool = False  # start from the best solution so far
+
+
+def _first(time_limit: float) -> float:
+    return min(FIRST_S, FIRST_SHARE * time_limit)
+
+
+# named strategies, measured by bench/engines.py: time limit -> steps
+STRATEGIES: dict[str, Callable[[float], tuple[Step, ...]]] = {
+    "ortools": lambda t: (Step("ortools", t),),
+    "pyvrp": lambda t: (Step("pyvrp", t),),
+    "vroom": lambda t: (Step("vroom", t),),
+    "vroom>pyvrp": lambda t: (Step("vroom", _first(t)), Step("pyvrp", t - _first(t), True)),
+    "vroom>ortools": lambda t: (Step("vroom", _first(t)), Step("ortools", t - _first(t), True)),
+}
+
+
+def accepted(problem: Problem) -> set[str]:
+    return {name for name in ("ortools", "pyvrp", "vroom") if not engine(name).unsupported(problem)}
+
+
+def plan(problem: Problem, time_limit: float, takes: set[str] | None = None) -> tuple[Step, ...]:
+    """The steps ``auto`` runs for ``problem`` (``takes``: the engines that accept it).
+
+    From ``bench/engines.py`` (Solomon and CVRPLIB, 5 s and 30 s, see the README): PyVRP
+    alone had the lowest mean gap of every engine and strategy on both families, and
+    starting it from a quick VROOM solution made it no better. Without PyVRP, OR-Tools
+    was ahead of VROOM where there are time windows (Solomon) and VROOM ahead of OR-Tools
+    without them (CVRPLIB). Problems of ``DECOMPOSE_ABOVE`` tasks or more stay with OR-Tools, whose
+    region search is what ``bench/scale.py`` measured there.
+    """
+    if len(problem.stops) + 2 * len(problem.shipments) >= DECOMPOSE_ABOVE:
+        return STRATEGIES["ortools"](time_limit)
+    takes = accepted(problem) if takes is None else takes
+    windows = "time_windows" in present(problem)
+    if "pyvrp" in takes:
+        name = "pyvrp"
+    elif "vroom" in takes and not windows:
+        name = "vroom"
+    else:
+        name = "ortools"
+    return STRATEGIES[name](time_limit)
+
+
+def warm_start(problem: Problem, solution: Solution) -> Problem:
+    """``problem`` with ``solution``'s routes as its initial routes."""
+    routes = [RouteSpec(vehicle_id=r.vehicle_id, steps=[
+        s.id if s.type == "stop" else f"{s.id}:{s.type}" for s in r.steps
+        if s.type in ("stop", "pickup", "delivery")]) for r in solution.routes]
+    return problem.model_copy(update={"initial_routes": [r for r in routes if r.steps]})
+
+
+def solve_auto(problem: Problem, *, time_limit: float, seed: int = 0,
+               on_incumbent: OnIncumbent | None = None, started: float | None = None,
+               steps: tuple[Step, ...] | None = None,
+               rejected: list[Rejection] | None = None) -> Solution:
+    """Run ``steps`` (default: ``plan``) within ``time_limit``; ``rejected`` collects the
+    steps whose result failed the checker or that found nothing."""
+    started = time.monotonic() if started is None else started
+    end = started + time_limit
+    steps = plan(problem, time_limit) if steps is None else steps
+    rejected = [] if rejected is None else rejected
+    run = _Run(problem, on_incumbent)
+    for k, step in enumerate(steps):
+        left = end - time.monotonic()
+        seconds = left if k == len(steps) - 1 else min(step.seconds, left)
+        if seconds < 0.05:
+            break
+        base = warm_start(problem, run.best) if step.warm and run.best is not None else problem
+        run.step(step.engine, base, seconds, seed, rejected)
+    if run.best is None:  # PyVRP gives up early on what it cannot serve: the rest is OR-Tools'
+        run.step("ortools", problem, max(FALLBACK_S, end - time.monotonic()), seed, rejected)
+    return run.result(started, [s.engine for s in steps])
+
+
+class _Run:
+    def __init__(self, problem: Problem, on_incumbent: OnIncumbent | None):
+        self.problem, self.on_incumbent = problem, on_incumbent
+        self.best: Solution | None = None
+        self.used: list[str] = []
+
+    def offer(self, solution: Solution) -> bool:
+        if self.best is not None and score(self.problem, solution) >= score(self.problem, self.best):
+            return False
+        self.best = solution
+        return True
+
+    def step(self, name: str, problem: Problem, seconds: float, seed: int, rejected: list) -> None:
+        began = time.monotonic()
+        last = [0.0]
+
+        def forward(found: Incumbent) -> None:
+            now = time.monotonic()
+            if self.on_incumbent is None or now - last[0] < STREAM_EVERY:
+                return
+            last[0] = now
+            if self.best is None or score(self.problem, found.solution()) < score(self.problem, self.best):
+                self.on_incumbent(found)
+
+        chosen = engine(name)
+        checked = run_checked(chosen, problem, time_limit=seconds, seed=seed, started=began,
+                              on_incumbent=forward, against=self.problem)
+        if checked.solution is None:
+            rejected.append(checked.rejection)
+            return
+        label = checked.solution.solver.engine
+        if label not in self.used:
+            self.used.append(label)
+        if self.offer(checked.solution) and self.on_incumbent is not None:
+            solution = checked.solution
+            self.on_incumbent(Incumbent(solution.solver.objective or 0, solution.solver.wall_time,
+                                        lambda: solution, name))
+
+    def result(self, started: float, planned: list[str]) -> Solution:
+        best = self.best
+        assert best is not None, "OR-Tools always returns a solution"
+        layout = lay_out(self.problem)
+        routes = [[] for _ in self.problem.vehicles]
+        index = {v.id: i for i, v in enumerate(self.problem.vehicles)}
+        for r in best.routes:
+            routes[index[r.vehicle_id]] = [layout.step_node[s.id if s.type == "stop" else f"{s.id}:{s.type}"]
+                                           for s in r.steps if s.type in ("stop", "pickup", "delivery")]
+        solver = best.solver.model_copy(update={
+            "engine": "auto (" + " + ".join(self.used) + ")",
+            "wall_time": round(time.monotonic() - started, 3),
+        })
+        return best.model_copy(update={"solver": solver, "changes": plan_changes(layout, routes)})
