@@ -135,10 +135,14 @@ Metaheuristic = Literal[
 ]
 
 
+Engine = Literal["auto", "ortools", "pyvrp", "vroom"]
+
+
 class Options(_Frozen):
     time_limit: Positive = DEFAULT_TIME_LIMIT  # seconds of search
     seed: Count = 0
     speed_kmh: Positive = DEFAULT_SPEED_KMH
+    engine: Engine = "auto"  # auto: chosen by the problem's features and size (optimizer.engines.auto)
     first_solution: FirstSolution = "automatic"
     metaheuristic: Metaheuristic = "automatic"
 

@@ -50,6 +50,15 @@ class Summary(_Out):
     unassigned: int
 
 
+class EngineRun(_Out):
+    """One engine's part in a solve (``auto`` may run several)."""
+
+    engine: str  # name and version
+    seconds: float  # of search it was given
+    objective: float | None = None  # the contract's objective of its checked solution
+    rejected: str | None = None  # why its result was not taken (refused, failed, a violation)
+
+
 class SolverInfo(_Out):
     engine: str
     search: str | None = None  # the metaheuristic that ran ("iterated_local_search", ...)
@@ -58,6 +67,7 @@ class SolverInfo(_Out):
     improvements: list[tuple[float, int]]  # (elapsed seconds, objective) per improvement
     stopped_by: Literal["time_limit", "stop_request", "finished", "no_solution"]
     message: str | None = None
+    runs: list[EngineRun] | None = None  # the engines that ran, in order (auto)
 
 
 class Change(_Out):

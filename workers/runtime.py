@@ -26,7 +26,6 @@ from routefarm.settings import Settings
 
 from .metrics import Metrics
 
-
 HAND_BACK_WAIT_S = 10.0  # at exit, seconds running solves get to store or hand back their job
 
 

@@ -76,6 +76,8 @@ def run(rt, job_id: str, client_id: str) -> None:
     if result.peak_rss:
         metrics.SOLVER_PEAK_BYTES.observe(result.peak_rss)
     metrics.LEASE_GAP_SECONDS.observe(beat.max_gap_s)
+    for rejection in result.rejections:  # another engine's result was taken instead
+        log.warning("engine result rejected: %s", rejection, extra=context)
     log.info("solve ended", extra={**context, "stopped": result.stopped, "incumbents": result.incumbents,
                                    "elapsed_s": round(elapsed, 3), "peak_rss_bytes": result.peak_rss,
                                    "lease_renewals": beat.renewals, "lease_max_gap_s": round(beat.max_gap_s, 3)})

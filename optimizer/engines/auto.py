@@ -17,11 +17,11 @@ from ..changes import plan_changes
 from ..decompose import DECOMPOSE_ABOVE
 from ..layout import lay_out
 from ..model import Problem, RouteSpec
-from ..solution import Solution
+from ..solution import EngineRun, Solution
 from .base import Incumbent, OnIncumbent
 from .features import present
 from .registry import engine
-from .score import score
+from .score import objective_value, score
 from .verify import Rejection, run_checked
 
 FIRST_S = 1.0  # seconds, at most, of a quick first engine
@@ -56,7 +56,8 @@ def accepted(problem: Problem) -> set[str]:
 
 
 def plan(problem: Problem, time_limit: float, takes: set[str] | None = None) -> tuple[Step, ...]:
-    """The steps ``auto`` runs for ``problem`` (``takes``: the engines that accept it).
+    """The steps ``auto`` runs for ``problem`` (``takes``: the engines that accept it); an
+    engine named in ``options.engine`` runs alone (OR-Tools takes over if it fails).
 
     From ``bench/engines.py`` (Solomon and CVRPLIB, 5 s and 30 s, see the README): PyVRP
     alone had the lowest mean gap of every engine and strategy on both families, and
@@ -65,6 +66,8 @@ def plan(problem: Problem, time_limit: float, takes: set[str] | None = None) -> 
     without them (CVRPLIB). Problems of ``DECOMPOSE_ABOVE`` tasks or more stay with OR-Tools, whose
     region search is what ``bench/scale.py`` measured there.
     """
+    if problem.options.engine != "auto":
+        return STRATEGIES[problem.options.engine](time_limit)
     if len(problem.stops) + 2 * len(problem.shipments) >= DECOMPOSE_ABOVE:
         return STRATEGIES["ortools"](time_limit)
     takes = accepted(problem) if takes is None else takes
@@ -113,7 +116,9 @@ class _Run:
     def __init__(self, problem: Problem, on_incumbent: OnIncumbent | None):
         self.problem, self.on_incumbent = problem, on_incumbent
         self.best: Solution | None = None
+        self.nothing: Solution | None = None  # the last "no solution" answer (OR-Tools' explains why)
         self.used: list[str] = []
+        self.runs: list[EngineRun] = []
 
     def offer(self, solution: Solution) -> bool:
         if self.best is not None and score(self.problem, solution) >= score(self.problem, self.best):
@@ -137,8 +142,12 @@ class _Run:
         checked = run_checked(chosen, problem, time_limit=seconds, seed=seed, started=began,
                               on_incumbent=forward, against=self.problem)
         if checked.solution is None:
+            self.nothing = checked.nothing or self.nothing
             rejected.append(checked.rejection)
+            self.runs.append(EngineRun(engine=name, seconds=round(seconds, 3), rejected=checked.rejection.reason))
             return
+        self.runs.append(EngineRun(engine=checked.solution.solver.engine, seconds=round(seconds, 3),
+                                   objective=round(objective_value(self.problem, checked.solution), 6)))
         label = checked.solution.solver.engine
         if label not in self.used:
             self.used.append(label)
@@ -149,15 +158,23 @@ class _Run:
 
     def result(self, started: float, planned: list[str]) -> Solution:
         best = self.best
-        assert best is not None, "OR-Tools always returns a solution"
-        layout = lay_out(self.problem)
-        routes = [[] for _ in self.problem.vehicles]
-        index = {v.id: i for i, v in enumerate(self.problem.vehicles)}
-        for r in best.routes:
-            routes[index[r.vehicle_id]] = [layout.step_node[s.id if s.type == "stop" else f"{s.id}:{s.type}"]
-                                           for s in r.steps if s.type in ("stop", "pickup", "delivery")]
+        if best is None:  # no engine found one (locked steps that cannot hold, say): say so
+            if self.nothing is None:
+                raise RuntimeError("no engine returned a solution or a reason")
+            return self.nothing.model_copy(update={"solver": self.nothing.solver.model_copy(update={
+                "engine": "auto (" + " + ".join(r.engine for r in self.runs) + ")", "runs": self.runs})})
+        changes = None
+        if self.problem.initial_routes:  # against the original problem's plan, not a warm start's
+            layout = lay_out(self.problem)
+            routes = [[] for _ in self.problem.vehicles]
+            index = {v.id: i for i, v in enumerate(self.problem.vehicles)}
+            for r in best.routes:
+                routes[index[r.vehicle_id]] = [layout.step_node[s.id if s.type == "stop" else f"{s.id}:{s.type}"]
+                                               for s in r.steps if s.type in ("stop", "pickup", "delivery")]
+            changes = plan_changes(layout, routes)
         solver = best.solver.model_copy(update={
             "engine": "auto (" + " + ".join(self.used) + ")",
             "wall_time": round(time.monotonic() - started, 3),
+            "runs": self.runs,
         })
-        return best.model_copy(update={"solver": solver, "changes": plan_changes(layout, routes)})
+        return best.model_copy(update={"solver": solver, "changes": changes})

@@ -9,6 +9,7 @@ problem (empty: it may take it). Improving solutions are handed to ``on_incumben
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from importlib.metadata import version as package_version
 from typing import Protocol
@@ -52,7 +53,7 @@ class Engine(Protocol):
               on_incumbent: OnIncumbent | None = None, started: float | None = None) -> Solution: ...
 
 
-class PackageEngine:
+class PackageEngine(ABC):
     """An engine over a vendor package: its version, its label, what it refuses."""
 
     name = ""
@@ -79,10 +80,10 @@ class PackageEngine:
             return finish(layout, empty_outcome(layout, self.search), started, self.label)
         return finish(layout, self.run(layout, started, end, seed, on_incumbent), started, self.label)
 
+    @abstractmethod
     def run(self, layout: Layout, started: float, end: float, seed: int,
             on_incumbent: OnIncumbent | None) -> Outcome:
         """Search until the monotonic instant ``end``; the result in solver terms."""
-        raise NotImplementedError
 
 
 def missing_features(engine: str, problem: Problem) -> list[str]:

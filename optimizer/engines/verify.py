@@ -37,6 +37,7 @@ class Rejection:
 class Checked:
     solution: Solution | None  # none when rejected
     rejection: Rejection | None = None
+    nothing: Solution | None = None  # the engine's answer when it found no solution
 
 
 def run_checked(engine: Engine, problem: Problem, *, time_limit: float, seed: int = 0,
@@ -51,11 +52,13 @@ def run_checked(engine: Engine, problem: Problem, *, time_limit: float, seed: in
     try:
         solution = engine.solve(problem, time_limit=time_limit, seed=seed,
                                 on_incumbent=on_incumbent, started=started)
+    except MemoryError:
+        raise  # no other engine would fit either: the caller reports the memory limit
     except Exception as exc:  # an engine's failure must not end the solve: the caller falls back
         return Checked(None, Rejection(engine.name, problem_hash(full), f"failed: {type(exc).__name__}: {exc}"))
     if solution.status == "no_solution":
         return Checked(None, Rejection(engine.name, problem_hash(full),
-                                       f"no solution: {solution.solver.message or 'none found'}"))
+                                       f"no solution: {solution.solver.message or 'none found'}"), solution)
     violations = check(full, solution)
     if violations:
         more = f" (+{len(violations) - 1} more)" if len(violations) > 1 else ""

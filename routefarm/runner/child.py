@@ -1,4 +1,5 @@
-"""The solver child: one search, its improving solutions streamed to the parent.
+"""The solver child: one search (the engines ``options.engine`` asks for, ``auto`` by
+default: ``optimizer.engines``), its improving solutions streamed to the parent.
 
 Runs in a process forked for one solve (from a forkserver that has already imported
 OR-Tools, or from the CLI's own process). It sends, over a one-way pipe:
@@ -8,6 +9,9 @@ OR-Tools, or from the CLI's own process). It sends, over a one-way pipe:
   improvements that follow each other faster than that are coalesced: at most
   ``DECODE_SHARE`` of the child's time goes to decoding, and the best one is always sent
   before the child ends (at its time limit, or on SIGTERM).
+- ``("rejected", detail)`` for each engine whose result the checker refused (or that refused
+  the problem, or failed): the engine, a short problem hash and why; the search went on
+  with another engine.
 - ``("done", solution)`` once the search has run to its time limit.
 - ``("failed", reason, detail)`` when it cannot solve: ``invalid_problem``,
   ``memory_limit`` (its address space limit was reached) or ``solver_error``.
@@ -29,7 +33,8 @@ import signal
 import sys
 import time
 
-from optimizer import InvalidProblem, parse_problem, solve
+from optimizer import InvalidProblem, parse_problem
+from optimizer.engines import solve_auto
 
 DECODE_SHARE = 0.1  # most of the child's time spent decoding and sending incumbents
 STOP_SIGNAL = signal.SIGUSR1
@@ -72,7 +77,7 @@ class Stream:
         begun = time.monotonic()
         solution = incumbent.solution().to_json_dict()
         self.send("incumbent", {"objective": incumbent.objective, "elapsed": incumbent.elapsed,
-                                "solution": solution})
+                                "engine": getattr(incumbent, "engine", None) or None, "solution": solution})
         self.sent_at = time.monotonic()
         self.cost = self.sent_at - begun
 
@@ -100,9 +105,14 @@ def main(conn, request: dict) -> None:
     try:
         _limit_memory(request.get("memory_limit"))
         problem = parse_problem(request["problem"])
-        solution = solve(problem, time_limit=request["time_limit"], seed=request.get("seed"),
-                         on_incumbent=stream.offer, started=request["started"])
+        seed = request.get("seed")
+        rejected: list = []
+        solution = solve_auto(problem, time_limit=request["time_limit"],
+                              seed=problem.options.seed if seed is None else seed,
+                              on_incumbent=stream.offer, started=request["started"], rejected=rejected)
         stream.flush()
+        for rejection in rejected:
+            stream.send("rejected", str(rejection))
         stream.send("done", solution.to_json_dict())
     except MemoryError:
         stream.pending = None  # decoding needs memory too

@@ -24,7 +24,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 
 from . import child, memory
@@ -36,7 +36,7 @@ OVERRUN_S = 10.0  # seconds past its time limit (or a quarter of it, if longer) 
 NEAR_LIMIT = 0.9  # a child that dies with this share of its memory limit in use ran out of it
 
 Stop = Callable[[], str | None]  # a stop reason ("cancelled", "shutdown", ...), or None to go on
-OnIncumbent = Callable[[dict], None]  # {"objective", "elapsed", "solution"}
+OnIncumbent = Callable[[dict], None]  # {"objective", "elapsed", "engine", "solution"}
 
 
 @dataclass
@@ -47,6 +47,7 @@ class Result:
     stopped: str | None = None  # why the parent ended the child early (a stop reason, "deadline")
     failure: tuple[str, str] | None = None  # (reason, detail) when the child could not solve
     incumbents: int = 0  # incumbents received
+    rejections: list[str] = field(default_factory=list)  # engines whose result the checker refused
     peak_rss: int | None = None  # bytes: the child's peak resident memory, as last read
     pid: int | None = None  # the child's process id (gone by the time the result is returned)
 
@@ -171,6 +172,8 @@ class _Watch:
             self.result.incumbents += 1
             if self.on_incumbent is not None:
                 self.on_incumbent(payload)
+        elif kind == "rejected":
+            self.result.rejections.append(message[1])
         elif kind == "done":
             self.result.solution = message[1]
             self.final = True

@@ -47,7 +47,7 @@ def test_incumbents_stream_decoded_and_the_result_is_the_best(runner):
     final = result.solution
     assert check(problem, final) == []
     assert final["solver"]["objective"] == objectives[-1]
-    assert final["solver"]["search"] == "iterated_local_search"
+    assert final["solver"]["engine"].startswith("auto (") and final["solver"]["runs"]
     assert final["summary"] == seen[-1]["solution"]["summary"]
     assert not alive(result.pid)
 
