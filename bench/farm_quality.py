@@ -2,6 +2,7 @@
 """Solution quality as a user gets it: through the API of a running farm, beside the CLI.
 
     python bench/farm_quality.py /path/to/shared/bench --time-limit 30
+    python bench/farm_quality.py BENCH_DIR --time-limit 5 --direct pyvrp vroom
     python bench/farm_quality.py BENCH_DIR --only R101 A-n32-k5 --time-limit 5
 
 Starts ``routefarm up`` (embedded services, one solve worker) on a fresh data folder. Each
@@ -9,8 +10,10 @@ instance is submitted with ``POST /v1/jobs`` (``options.time_limit`` and ``seed`
 job at a time, and read back with long polls; then the same problem is solved by
 ``routefarm solve`` with the same limit and seed. Both solutions are audited by the
 independent checker (``optimizer.check``) against the converted instance and costed as the
-published best-known solutions are (``bench/quality.py``). An instance with unassigned
-stops, violations or no solution counts as failed and is listed apart.
+published best-known solutions are (``bench/quality.py``). ``--direct`` adds engines called
+directly in this process (``optimizer.engines``, the same limit and seed, each solution
+re-checked) as further columns. An instance with unassigned stops, violations or no
+solution counts as failed and is listed apart.
 """
 
 from __future__ import annotations
@@ -85,31 +88,44 @@ def through_cli(inst: quality.Instance, time_limit: float, folder: Path) -> qual
     return audited(inst, json.loads(done.stdout), wall)
 
 
+def direct(inst: quality.Instance, name: str, time_limit: float) -> quality.Result:
+    from optimizer import parse_problem
+    from optimizer.engines import engine, run_checked
+
+    started = time.monotonic()
+    checked = run_checked(engine(name), parse_problem(inst.problem), time_limit=time_limit, seed=1)
+    wall = time.monotonic() - started
+    if checked.solution is None:
+        return audited(inst, None, wall, f"{name}: {checked.rejection}")
+    return audited(inst, checked.solution.to_json_dict(), wall)
+
+
 def gap(r: quality.Result) -> str:
     return "-" if r.failed or r.gap is None else f"{r.gap:.2f}"
 
 
-def report(pairs: list[tuple[quality.Result, quality.Result]]) -> None:
-    print("\n## per instance (gap % to the best-known solution; wall s from submission to result)")
-    print(f"{'instance':<12} {'family':<10} {'best':>9} {'farm':>9} {'farm %':>7} {'cli':>9} {'cli %':>7}"
-          f" {'farm s':>7} {'cli s':>7}  notes")
-    for farm, cli in pairs:
-        inst = farm.instance
-        dist = lambda r: "-" if r.distance is None else f"{r.distance:.1f}"  # noqa: E731
-        notes = "; ".join(n for n in (farm.note and f"farm: {farm.note}", cli.note and f"cli: {cli.note}") if n)
-        print(f"{inst.name:<12} {inst.entry['format']:<10} {inst.entry['bks']:>9.1f} {dist(farm):>9} {gap(farm):>7}"
-              f" {dist(cli):>9} {gap(cli):>7} {farm.wall:>7.1f} {cli.wall:>7.1f}  {notes}")
-    print("\n## mean gap per family (failed instances excluded, counted in 'solved')")
-    print(f"{'family':<10} {'farm %':>7} {'cli %':>7} {'farm-cli':>8}  solved farm/cli")
+def report(rows: list[list[quality.Result]], columns: list[str]) -> None:
+    print("\n## per instance (gap % to the best-known solution; farm s: submission to result)")
+    print(f"{'instance':<12} {'family':<10} {'best':>9} " + " ".join(f"{c + ' %':>10}" for c in columns)
+          + f" {'farm s':>7}  notes")
+    for results in rows:
+        inst = results[0].instance
+        notes = "; ".join(f"{c}: {r.note}" for c, r in zip(columns, results, strict=True) if r.note)
+        print(f"{inst.name:<12} {inst.entry['format']:<10} {inst.entry['bks']:>9.1f} "
+              + " ".join(f"{gap(r):>10}" for r in results) + f" {results[0].wall:>7.1f}  {notes}")
+    print("\n## mean gap per family, % (failed instances excluded; solved/total in brackets)")
+    print(f"{'family':<10} " + " ".join(f"{c:>14}" for c in columns) + f" {'farm-cli':>9}")
     for family in FAMILIES:
-        members = [(f, c) for f, c in pairs if f.instance.entry["format"] == family]
+        members = [r for r in rows if r[0].instance.entry["format"] == family]
         if not members:
             continue
-        farm = [f.gap for f, _ in members if not f.failed]
-        cli = [c.gap for _, c in members if not c.failed]
-        fm = statistics.fmean(farm) if farm else float("nan")
-        cm = statistics.fmean(cli) if cli else float("nan")
-        print(f"{family:<10} {fm:>7.2f} {cm:>7.2f} {fm - cm:>+8.2f}  {len(farm)}/{len(members)} {len(cli)}/{len(members)}")
+        cells, means = [], []
+        for k in range(len(columns)):
+            good = [r[k].gap for r in members if not r[k].failed]
+            mean = statistics.fmean(good) if good else float("nan")
+            means.append(mean)
+            cells.append(f"{mean:>7.2f} ({len(good)}/{len(members)})")
+        print(f"{family:<10} " + " ".join(f"{c:>14}" for c in cells) + f" {means[0] - means[1]:>+9.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,23 +134,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per job")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="instances to run")
     parser.add_argument("--family", choices=FAMILIES)
+    parser.add_argument("--direct", nargs="*", default=[], choices=("ortools", "pyvrp", "vroom"),
+                        help="engines also called directly, in this process")
     args = parser.parse_args(argv)
     print(_machine.header(time_limit=f"{args.time_limit:g} s", seed=1, path="POST /v1/jobs on routefarm up "
                           "(1 worker) beside routefarm solve"))
     instances = quality.load(args.bench, args.only, args.family)
     farm = _farm.UpFarm("quality", max_workers=1)
-    pairs = []
+    columns = ["farm", "cli", *args.direct]
+    rows = []
     try:
         state = farm.wait_ready()
         with tempfile.TemporaryDirectory() as folder:
             for inst in instances:
-                served = through_farm(state, inst, args.time_limit)
-                solved = through_cli(inst, args.time_limit, Path(folder))
-                pairs.append((served, solved))
-                print(f"done    {inst.name:<12} farm {gap(served):>6} %  cli {gap(solved):>6} %", flush=True)
+                results = [through_farm(state, inst, args.time_limit), through_cli(inst, args.time_limit, Path(folder))]
+                results += [direct(inst, name, args.time_limit) for name in args.direct]
+                rows.append(results)
+                print(f"done    {inst.name:<12} " + "  ".join(f"{c} {gap(r):>6} %" for c, r in zip(columns, results,
+                                                                                                  strict=True)),
+                      flush=True)
     finally:
         farm.stop(keep=False)
-    report(pairs)
+    report(rows, columns)
     return 0
 
 
