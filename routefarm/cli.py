@@ -13,6 +13,7 @@ import click
 from .cli_common import EXIT_NEGATIVE, BadInput, read_json, read_text, write_json, write_text
 from .cli_farm import clients, db, shards
 from .local.command import up
+from .roads.command import roads
 
 
 def read_problem(path: str):
@@ -137,5 +138,5 @@ def render(problem: str, solution: str, output: str | None) -> None:
     write_text(svg, output)
 
 
-for _group in (db, clients, shards, up):
+for _group in (db, clients, shards, up, roads):
     main.add_command(_group)
