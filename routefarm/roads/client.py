@@ -160,12 +160,12 @@ class RoadClient:
         out = []
         for name in ("durations", "distances"):
             try:
-                cells = np.array([[np.inf if x is None else x for x in row] for row in document[name]],
-                                 dtype=np.float64)
+                cells = np.array(document[name], dtype=np.float64)  # null becomes NaN
             except (KeyError, TypeError, ValueError):
                 raise self._unavailable(f"the table answer has no valid {name}") from None
-            if cells.shape != (rows, cols) or np.isnan(cells).any() or (cells < 0).any():
+            if cells.shape != (rows, cols) or (cells < 0).any():
                 raise self._unavailable(f"the table answer's {name} are not {rows} x {cols} numbers >= 0")
+            cells[np.isnan(cells)] = np.inf
             out.append(cells)
         return out[0], out[1]
 

@@ -73,19 +73,22 @@ def create_app(engines: dict[str, RoadEngine], settings: ServerSettings) -> Flas
         return engines[profile]
 
     def cached(service: str, profile: str, coordinates: str, compute) -> Response:
+        """compute(engine, points) once per distinct request, after the checks both services share."""
         key = (service, profile, coordinates, tuple(sorted(request.args.items(multi=True))))
         body = cache.get(key)
         if body is None:
-            body = json.dumps(compute(), separators=(",", ":")).encode()
+            engine = engine_for(profile)
+            known, limit = ((parse.TABLE_OPTIONS, settings.max_table_size) if service == "table"
+                            else (parse.ROUTE_OPTIONS, settings.max_route_size))
+            parse.check_options(request.args, known)
+            points = parse.coordinates(coordinates, limit, service)
+            body = json.dumps(compute(engine, points), separators=(",", ":")).encode()
             cache.put(key, body)
         return _response(body)
 
     @app.get("/table/v1/<profile>/<path:coordinates>")
     def table(profile: str, coordinates: str):
-        def compute() -> dict:
-            engine = engine_for(profile)
-            parse.check_options(request.args, parse.TABLE_OPTIONS)
-            points = parse.coordinates(coordinates, settings.max_table_size, "table")
+        def compute(engine: RoadEngine, points) -> dict:
             sources = parse.indices(request.args.get("sources"), len(points), "sources")
             destinations = parse.indices(request.args.get("destinations"), len(points), "destinations")
             want_durations, want_distances = parse.annotations(request.args.get("annotations"))
@@ -106,10 +109,7 @@ def create_app(engines: dict[str, RoadEngine], settings: ServerSettings) -> Flas
 
     @app.get("/route/v1/<profile>/<path:coordinates>")
     def route(profile: str, coordinates: str):
-        def compute() -> dict:
-            engine = engine_for(profile)
-            parse.check_options(request.args, parse.ROUTE_OPTIONS)
-            points = parse.coordinates(coordinates, settings.max_route_size, "route")
+        def compute(engine: RoadEngine, points) -> dict:
             if len(points) < 2:
                 raise parse.OsrmError("InvalidQuery", "a route needs at least two coordinates")
             overview = parse.choice(request.args, "overview", ("simplified", "full", "false"), "simplified")

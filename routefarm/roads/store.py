@@ -34,6 +34,33 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def cache_path(osm_path: Path, profile: str, version: str, settings: EngineSettings) -> Path | None:
+    """Where the built profile of this file version is kept (None: not kept)."""
+    if settings.cache_dir is None:
+        return None
+    key = hashlib.sha256(f"{FORMAT}|{version}|{PROFILES[profile].fingerprint()}|"
+                         f"{settings.largest_component}".encode()).hexdigest()[:16]
+    return Path(settings.cache_dir) / f"{osm_path.name.split('.')[0]}-{profile}-{key}.npz"
+
+
+def build(ways: OsmWays, profile: str, settings: EngineSettings) -> tuple[RoadGraph, Hierarchy]:
+    graph = road_graph(ways, PROFILES[profile], settings.largest_component)
+    return graph, build_hierarchy(graph.nodes, graph.tail, graph.head, graph.duration_s, graph.length_m)
+
+
+def save(path: Path, graph: RoadGraph, hierarchy: Hierarchy) -> None:
+    """Write atomically: a concurrent start sees the whole file or none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **graph.arrays(), **hierarchy.arrays())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def load_engines(osm_path: Path, profiles: Iterable[str], settings: EngineSettings
                  ) -> dict[str, RoadEngine]:
     """An engine per profile; the file is parsed only when some profile is not cached."""
@@ -41,35 +68,15 @@ def load_engines(osm_path: Path, profiles: Iterable[str], settings: EngineSettin
     ways: list[OsmWays] = []
     engines = {}
     for name in profiles:
-        profile = PROFILES[name]
-        key = hashlib.sha256(f"{FORMAT}|{version}|{profile.fingerprint()}|"
-                             f"{settings.largest_component}".encode()).hexdigest()[:16]
-        cached = None
-        if settings.cache_dir is not None:
-            cached = Path(settings.cache_dir) / f"{osm_path.name.split('.')[0]}-{name}-{key}.npz"
+        cached = cache_path(osm_path, name, version, settings)
         if cached is not None and cached.exists():
             with np.load(cached) as arrays:
                 graph, hierarchy = RoadGraph.from_arrays(arrays), Hierarchy.from_arrays(arrays)
         else:
             if not ways:
                 ways.append(read_ways(osm_path))
-            graph = road_graph(ways[0], profile, settings.largest_component)
-            hierarchy = build_hierarchy(graph.nodes, graph.tail, graph.head,
-                                        graph.duration_s, graph.length_m)
+            graph, hierarchy = build(ways[0], name, settings)
             if cached is not None:
-                _save(cached, {**graph.arrays(), **hierarchy.arrays()})
+                save(cached, graph, hierarchy)
         engines[name] = RoadEngine(name, graph, hierarchy, version, settings.snap_limit_m)
     return engines
-
-
-def _save(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write atomically: a concurrent start sees the whole file or none."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
