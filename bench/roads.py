@@ -106,7 +106,7 @@ def _served_twice(osm: Path, cache: Path, counts: list[int]) -> list[tuple[int, 
     server = RoadServer(osm, cache, "--profiles", "car")
     rows = []
     try:
-        arrays = np.load(next(cache.glob("*-car-*.npz")))
+        arrays = np.load(next(cache.glob(f"{osm.name.split('.')[0]}-car-*.npz")))
         rng = np.random.default_rng(5)
         for count in counts:
             nodes = rng.choice(len(arrays["graph_lon"]), size=count, replace=False)
