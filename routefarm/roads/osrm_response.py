@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import Leg, Snapped
+from .engine import Leg
+from .snap import Snapped
 
 
-def waypoints(snapped: Snapped, locations: np.ndarray, which: np.ndarray) -> list[dict]:
+def waypoints(snapped: Snapped, which) -> list[dict]:
     return [{"hint": "", "name": "", "distance": round(float(snapped.distances_m[i]), 1),
-             "location": [round(float(locations[i, 0]), 6), round(float(locations[i, 1]), 6)]}
+             "location": [round(float(snapped.lon[i]), 6), round(float(snapped.lat[i]), 6)]}
             for i in which]
 
 

@@ -1,4 +1,7 @@
-"""The fastest path between two nodes on the plain graph (numba Dijkstra, stops at the target).
+"""The fastest path between two snapped places on the plain graph (numba Dijkstra).
+
+The search starts from the source segment's nodes with their offsets and stops once no
+target seed (the target segment's nodes, plus the rest of the segment) can improve.
 
 Used for route geometries, where a handful of searches per request is cheap enough on a
 city graph and no shortcut needs unpacking.
@@ -22,28 +25,39 @@ class PathFinder:
         self.w = graph.duration_s[order]
         self.d = graph.length_m[order]
 
-    def path(self, source: int, target: int) -> tuple[np.ndarray, float, float] | None:
-        """(nodes from source to target, seconds, metres), or None without a route."""
-        nodes, seconds, metres = _path(self.first, self.to, self.w, self.d, source, target)
+    def path(self, source, target) -> tuple[np.ndarray, float, float] | None:
+        """(nodes on the way, seconds, metres) between two places given as seeds
+        (nodes, seconds, metres; 2 each), or None without a route."""
+        nodes, seconds, metres = _path(self.first, self.to, self.w, self.d,
+                                       *(np.ascontiguousarray(x, dtype=np.float64 if k else np.int64)
+                                         for seeds in (source, target) for k, x in enumerate(seeds)))
         return None if len(nodes) == 0 else (nodes, seconds, metres)
 
 
 @njit(cache=True, nogil=True)
-def _path(first, to, w, d, source, target):
+def _path(first, to, w, d, s_nodes, s_w, s_d, t_nodes, t_w, t_d):
     n = len(first) - 1
     dist = np.full(n, np.inf)
     metres = np.zeros(n)
     parent = np.full(n, -1, np.int64)
-    hkeys = np.zeros(len(to) + 1)
-    hvals = np.zeros(len(to) + 1, np.int64)
-    dist[source] = 0.0
-    size = push(hkeys, hvals, 0, 0.0, source)
+    hkeys = np.zeros(len(to) + 2)
+    hvals = np.zeros(len(to) + 2, np.int64)
+    size = 0
+    for k in range(len(s_nodes)):
+        if s_w[k] < dist[s_nodes[k]]:
+            dist[s_nodes[k]] = s_w[k]
+            metres[s_nodes[k]] = s_d[k]
+            size = push(hkeys, hvals, size, s_w[k], s_nodes[k])
+    best, best_metres, target = np.inf, np.inf, -1
     while size > 0:
         key, u, size = pop(hkeys, hvals, size)
         if key > dist[u]:
             continue
-        if u == target:
+        if key >= best:
             break
+        for k in range(len(t_nodes)):
+            if t_nodes[k] == u and key + t_w[k] < best:
+                best, best_metres, target = key + t_w[k], metres[u] + t_d[k], u
         for k in range(first[u], first[u + 1]):
             x = to[k]
             nd = key + w[k]
@@ -52,11 +66,11 @@ def _path(first, to, w, d, source, target):
                 metres[x] = metres[u] + d[k]
                 parent[x] = u
                 size = push(hkeys, hvals, size, nd, x)
-    if dist[target] == np.inf:
+    if target < 0:
         return np.zeros(0, np.int64), np.inf, np.inf
     count = 1
     v = target
-    while v != source:
+    while parent[v] >= 0:
         v = parent[v]
         count += 1
     nodes = np.zeros(count, np.int64)
@@ -64,4 +78,4 @@ def _path(first, to, w, d, source, target):
     for k in range(count - 1, -1, -1):
         nodes[k] = v
         v = parent[v]
-    return nodes, dist[target], metres[target]
+    return nodes, best, best_metres

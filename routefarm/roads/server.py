@@ -94,15 +94,14 @@ def create_app(engines: dict[str, RoadEngine], settings: ServerSettings) -> Flas
             want_durations, want_distances = parse.annotations(request.args.get("annotations"))
             snapped = engine.snap(points)
             durations, distances = engine.table(snapped, sources, destinations)
-            locations = snapped.locations(engine.graph)
             document = {"code": "Ok"}
             if want_durations:
                 document["durations"] = shape.matrix(durations)
             if want_distances:
                 document["distances"] = shape.matrix(distances)
             if request.args.get("skip_waypoints") != "true":
-                document["sources"] = shape.waypoints(snapped, locations, sources)
-                document["destinations"] = shape.waypoints(snapped, locations, destinations)
+                document["sources"] = shape.waypoints(snapped, sources)
+                document["destinations"] = shape.waypoints(snapped, destinations)
             return document
 
         return cached("table", profile, coordinates, compute)
@@ -119,9 +118,8 @@ def create_app(engines: dict[str, RoadEngine], settings: ServerSettings) -> Flas
             legs = engine.legs(snapped)
             if any(leg is None for leg in legs):
                 raise parse.OsrmError("NoRoute", "Impossible route between points")
-            locations = snapped.locations(engine.graph)
             return {"code": "Ok", "routes": [shape.route(legs, overview, kind, steps)],
-                    "waypoints": shape.waypoints(snapped, locations, range(len(points)))}
+                    "waypoints": shape.waypoints(snapped, range(len(points)))}
 
         return cached("route", profile, coordinates, compute)
 

@@ -55,12 +55,11 @@ def test_generated_city_tables_equal_dijkstra(tmp_path):
     rng = np.random.default_rng(3)
     nodes = rng.choice(graph.nodes, size=30, replace=False)
     points = np.column_stack((graph.lon[nodes], graph.lat[nodes]))
-    snapped = engine.snap(points)
-    durations, distances = engine.table(snapped, np.arange(30), np.arange(30))
+    durations, distances = engine.table(engine.snap(points), np.arange(30), np.arange(30))
     seconds, metres = reference(graph.nodes, graph.tail, graph.head, graph.duration_s, graph.length_m,
-                                snapped.nodes)
-    np.testing.assert_allclose(durations, seconds[:, snapped.nodes], rtol=1e-9)
-    np.testing.assert_allclose(distances, metres[:, snapped.nodes], rtol=1e-9)
+                                nodes)
+    np.testing.assert_allclose(durations, seconds[:, nodes], rtol=1e-9)
+    np.testing.assert_allclose(distances, metres[:, nodes], rtol=1e-9)
 
 
 def test_unreachable_places_are_null(tmp_path):
@@ -95,3 +94,35 @@ def test_serve_with_a_missing_file_is_bad_input(tmp_path):
     result = subprocess.run([sys.executable, "-m", "routefarm", "roads", "serve", "--osm", str(tmp_path / "no.pbf")],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and result.stderr.strip() == f"error: {tmp_path / 'no.pbf'}: no such file"
+
+
+def test_places_on_one_way_and_shared_segments(tmp_path):
+    from routefarm.roads.generate import CityPlan, write_city
+    from routefarm.roads.settings import EngineSettings
+    from routefarm.roads.store import load_engines
+
+    path = write_city(CityPlan(rows=20, columns=20, bridges=2), tmp_path / "city.osm.pbf")
+    engine = load_engines(path, ["car"], EngineSettings())["car"]
+    g = engine.graph
+    edges = {(a, b): k for k, (a, b) in enumerate(zip(g.tail.tolist(), g.head.tolist(), strict=True))}
+    one_way = next(k for (a, b), k in edges.items() if (b, a) not in edges)
+    two_way = next(k for (a, b), k in edges.items() if (b, a) in edges)
+
+    def at(k: int, share: float) -> tuple[float, float]:
+        a, b = g.tail[k], g.head[k]
+        return g.lon[a] + share * (g.lon[b] - g.lon[a]), g.lat[a] + share * (g.lat[b] - g.lat[a])
+
+    a, b = g.tail[one_way], g.head[one_way]
+    points = np.array([at(one_way, 0.5), (g.lon[b], g.lat[b]), (g.lon[a], g.lat[a])])
+    durations, distances = engine.table(engine.snap(points), np.arange(3), np.arange(3))
+    assert durations[0, 1] == pytest.approx(g.duration_s[one_way] / 2, rel=1e-3)
+    assert distances[0, 1] == pytest.approx(g.length_m[one_way] / 2, rel=1e-2)
+    assert durations[2, 0] == pytest.approx(g.duration_s[one_way] / 2, rel=1e-3)
+    assert durations[0, 2] > g.duration_s[one_way]  # round the block: the street is one-way
+    points = np.array([at(two_way, 0.2), at(two_way, 0.7)])
+    durations, _ = engine.table(engine.snap(points), np.arange(2), np.arange(2))
+    back = edges[(g.head[two_way], g.tail[two_way])]
+    assert durations[0, 1] == pytest.approx(0.5 * g.duration_s[two_way], rel=1e-2)
+    assert durations[1, 0] == pytest.approx(0.5 * g.duration_s[back], rel=1e-2)
+    (leg,) = engine.legs(engine.snap(points))
+    assert leg.duration_s == pytest.approx(durations[0, 1]) and len(leg.coordinates) == 2

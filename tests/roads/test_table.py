@@ -12,15 +12,14 @@ PLACES = 200
 
 
 def _places(arrays, count: int, seed: int) -> np.ndarray:
-    """Random places a few metres from random graph nodes."""
+    """Random places at random graph nodes."""
     rng = np.random.default_rng(seed)
     nodes = rng.choice(len(arrays["graph_lon"]), size=count, replace=False)
-    jitter = rng.normal(scale=2e-5, size=(count, 2))
-    return np.column_stack((arrays["graph_lon"][nodes], arrays["graph_lat"][nodes])) + jitter
+    return np.column_stack((arrays["graph_lon"][nodes], arrays["graph_lat"][nodes]))
 
 
 def _nearest(arrays, points: np.ndarray) -> np.ndarray:
-    """Brute-force nearest node (equirectangular metres), independent of the KD-tree."""
+    """Brute-force nearest node (equirectangular), independent of the KD-tree."""
     lon, lat = arrays["graph_lon"], arrays["graph_lat"]
     scale = np.cos(np.radians(lat.mean()))
     d2 = ((points[:, None, 0] - lon[None]) * scale) ** 2 + (points[:, None, 1] - lat[None]) ** 2
@@ -44,6 +43,29 @@ def test_table_equals_dijkstra_on_200_places(helsinki, roads_cache):
     assert np.allclose(durations, seconds[:, nodes], rtol=1e-3, atol=0.051)
     assert np.allclose(distances, metres[:, nodes], rtol=1e-3, atol=0.051)
     assert durations.shape == (PLACES, PLACES) and np.all(np.diag(durations) == 0)
+
+
+def test_places_between_nodes_leave_and_arrive_along_their_segment(helsinki, roads_cache):
+    arrays = graph_arrays(roads_cache, "car")
+    lon, lat = arrays["graph_lon"], arrays["graph_lat"]
+    tail, head, seconds_of = arrays["graph_tail"], arrays["graph_head"], arrays["graph_duration_s"]
+    edges = {(a, b): k for k, (a, b) in enumerate(zip(tail.tolist(), head.tolist(), strict=True))}
+    rng = np.random.default_rng(6)
+    picks = [k for k in rng.permutation(len(tail)).tolist()
+             if (head[k], tail[k]) in edges and seconds_of[k] > 5][:10]
+    others = _places(arrays, 10, seed=7)
+    middles = [((lon[tail[k]] + lon[head[k]]) / 2, (lat[tail[k]] + lat[head[k]]) / 2) for k in picks]
+    points = np.vstack((middles, others))
+    _, body, _ = helsinki.get(f"/table/v1/car/{coords(points)}?sources={';'.join(map(str, range(10)))}"
+                              f"&destinations={';'.join(map(str, range(10, 20)))}")
+    ends = np.concatenate((tail[picks], head[picks]))
+    to_others, _ = reference(len(lon), tail, head, seconds_of, arrays["graph_length_m"], ends)
+    target_nodes = _nearest(arrays, others)
+    for i, k in enumerate(picks):
+        ahead = seconds_of[k] / 2 + to_others[10 + i, target_nodes]  # on to the head
+        back = seconds_of[edges[(head[k], tail[k])]] / 2 + to_others[i, target_nodes]
+        assert np.allclose(body["durations"][i], np.minimum(ahead, back), rtol=1e-3, atol=0.051)
+    assert all(w["distance"] < 1.0 for w in body["sources"])
 
 
 def test_sources_and_destinations_pick_rows_and_columns(helsinki, roads_cache):
@@ -82,10 +104,14 @@ def test_truck_avoids_restricted_ways_and_drives_slower(helsinki, helsinki_pbf, 
                 if (round(lon, 7), round(lat, 7)) in car_nodes:
                     closed.append((lon, lat))
     assert closed, "the extract has ways too low or too weak for a truck"
+    truck = graph_arrays(roads_cache, "truck")
+    truck_nodes = set(zip(truck["graph_lon"].round(7).tolist(), truck["graph_lat"].round(7).tolist(),
+                          strict=True))
+    assert not {(round(lon, 7), round(lat, 7)) for lon, lat in closed} & truck_nodes
     _, as_car, _ = helsinki.get(f"/table/v1/car/{coords(closed[:20])}")
     _, as_truck, _ = helsinki.get(f"/table/v1/truck/{coords(closed[:20])}")
-    assert max(w["distance"] for w in as_car["sources"]) < 0.5
-    assert min(w["distance"] for w in as_truck["sources"]) > 0.5  # not on the closed way
+    assert max(w["distance"] for w in as_car["sources"]) < 0.01  # on the way itself
+    assert as_car["durations"] != as_truck["durations"]
     points = _places(car, 30, seed=3)
     _, car_table, _ = helsinki.get(f"/table/v1/car/{coords(points)}")
     _, truck_table, _ = helsinki.get(f"/table/v1/truck/{coords(points)}")
