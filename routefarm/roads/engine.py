@@ -50,9 +50,11 @@ class RoadEngine:
         """(seconds, metres) between the snapped places at these indices; inf: no route."""
         durations, distances = many_to_many(self.hierarchy, self._seeds(snapped, sources, True),
                                             self._seeds(snapped, destinations, False))
-        direct_s, direct_m = self._along(snapped, sources, destinations)
-        better = direct_s < durations
-        return np.where(better, direct_s, durations), np.where(better, direct_m, distances)
+        rows, columns, seconds, metres = self._along(snapped, sources, destinations)
+        better = seconds < durations[rows, columns]
+        durations[rows[better], columns[better]] = seconds[better]
+        distances[rows[better], columns[better]] = metres[better]
+        return durations, distances
 
     def legs(self, snapped: Snapped) -> list[Leg | None]:
         """The fastest path between each consecutive pair of snapped places (None: no route)."""
@@ -62,7 +64,8 @@ class RoadEngine:
             i, j = np.array([k]), np.array([k + 1])
             found = self._paths.path(*(tuple(x[0] for x in seeds) for seeds in
                                        (self._seeds(snapped, i, True), self._seeds(snapped, j, False))))
-            direct_s, direct_m = (x[0, 0] for x in self._along(snapped, i, j))
+            _, _, along_s, along_m = self._along(snapped, i, j)
+            direct_s, direct_m = (x[0] if len(x) else np.inf for x in (along_s, along_m))
             if found is None or direct_s <= found[1]:
                 if not np.isfinite(direct_s):
                     out.append(None)
@@ -94,25 +97,28 @@ class RoadEngine:
         metres = np.column_stack([_part(share, m) for _, share, _, m in parts])
         return nodes, seconds, metres
 
-    def _along(self, snapped: Snapped, sources: np.ndarray, destinations: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """(seconds, metres) along the segment itself where source and destination share it."""
-        a_s, b_s, f_s = snapped.a[sources], snapped.b[sources], snapped.fraction[sources]
-        a_t, b_t, f_t = (x[destinations] for x in (snapped.a, snapped.b, snapped.fraction))
-        same = (a_s[:, None] == a_t[None, :]) & (b_s[:, None] == b_t[None, :])
-        ahead = f_t[None, :] - f_s[:, None]  # > 0: towards b
-        ab_s, ab_m = self._edge(a_s, b_s)
-        ba_s, ba_m = self._edge(b_s, a_s)
-        forward = same & (ahead >= 0) & np.isfinite(ab_s)[:, None]
-        backward = same & (ahead <= 0) & np.isfinite(ba_s)[:, None]
-        seconds = np.full(same.shape, np.inf)
-        metres = np.full(same.shape, np.inf)
-        for mask, share, s, m in ((forward, ahead, ab_s, ab_m), (backward, -ahead, ba_s, ba_m)):
-            cost = np.where(mask, share * np.where(np.isfinite(s), s, 0.0)[:, None], np.inf)
+    def _along(self, snapped: Snapped, sources: np.ndarray, destinations: np.ndarray):
+        """(rows, columns, seconds, metres) of the pairs on one segment, joined along it."""
+        n = self.graph.nodes
+        source_keys = snapped.a[sources] * n + snapped.b[sources]
+        target_keys = snapped.a[destinations] * n + snapped.b[destinations]
+        order = np.argsort(target_keys, kind="stable")
+        low = np.searchsorted(target_keys[order], source_keys, "left")
+        counts = np.searchsorted(target_keys[order], source_keys, "right") - low
+        rows = np.repeat(np.arange(len(sources)), counts)
+        columns = order[np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+                        + np.repeat(low, counts)]
+        i, j = sources[rows], destinations[columns]
+        a, b = snapped.a[i], snapped.b[i]
+        ahead = snapped.fraction[j] - snapped.fraction[i]  # > 0: towards b
+        seconds = np.full(len(rows), np.inf)
+        metres = np.full(len(rows), np.inf)
+        for (s, m), share in ((self._edge(a, b), ahead), (self._edge(b, a), -ahead)):
+            cost = np.where(share >= 0, _part(np.maximum(share, 0), s), np.inf)
             take = cost < seconds
             seconds = np.where(take, cost, seconds)
-            metres = np.where(take, share * np.where(np.isfinite(m), m, 0.0)[:, None], metres)
-        return seconds, metres
+            metres = np.where(take, _part(np.maximum(share, 0), m), metres)
+        return rows, columns, seconds, metres
 
 
 def _part(share: np.ndarray, value: np.ndarray) -> np.ndarray:
