@@ -11,10 +11,12 @@ RoutefarmError
  │    ├── Conflict             the resource's state forbids it (a job that ended, a base job
  │    │                        that has not succeeded, a disabled endpoint, a move under way)
  │    ├── IdempotencyKeyReused an Idempotency-Key sent again with another body
- │    └── RateLimited          more requests than the client's rate; retry after ``retry_after_s``
+ │    ├── RateLimited          more requests than the client's rate; retry after ``retry_after_s``
+ │    └── RoadSnapError        a coordinate lies farther from every road than the snapping limit
  └── Unavailable               a service the request needs cannot be reached; retry later
       ├── ShardUnavailable     a database cannot be reached
-      └── BrokerUnavailable    Redis cannot take or give messages now; rows are kept and re-sent
+      ├── BrokerUnavailable    Redis cannot take or give messages now; rows are kept and re-sent
+      └── TravelSourceUnavailable  a road travel-time source is down, paused or answers garbage
 
 A ``RequestError`` may carry a ``slug`` (the last part of the problem type URI) and
 ``extra`` members for the problem document (``job_status``).
@@ -99,3 +101,25 @@ class ShardUnavailable(Unavailable):
 
 class BrokerUnavailable(Unavailable):
     pass
+
+
+class TravelSourceUnavailable(Unavailable):
+    """The road travel-time source (an OSRM-compatible server) cannot give an answer now."""
+
+    def __init__(self, source: str, reason: str):
+        self.source = source
+        self.reason = reason
+        super().__init__(f"travel source {source} is unavailable: {reason}")
+
+
+class RoadSnapError(RequestError):
+    """Coordinate ``index`` (of the points asked about) is too far from every usable road."""
+
+    def __init__(self, index: int, distance_m: float | None = None, limit_m: float | None = None):
+        self.index = index
+        self.distance_m = distance_m
+        self.limit_m = limit_m
+        detail = ""
+        if distance_m is not None and limit_m is not None:
+            detail = f" ({distance_m:.0f} m from the nearest road, limit {limit_m:.0f} m)"
+        super().__init__(f"coordinate {index} is too far from any road{detail}", "too-far-from-roads")
