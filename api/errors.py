@@ -18,8 +18,10 @@ from routefarm.errors import (
     NotFound,
     RateLimited,
     RequestError,
+    RoadSnapError,
     RoutefarmError,
     ShardUnavailable,
+    TravelSourceUnavailable,
     Unauthorized,
     Unavailable,
 )
@@ -56,10 +58,13 @@ STATUSES: tuple[tuple[type[RoutefarmError], int, str, str], ...] = (
     (RateLimited, 429, "Too many requests", "too-many-requests"),
     (ShardUnavailable, 503, "Storage unavailable", "storage-unavailable"),
     (BrokerUnavailable, 503, "Broker unavailable", "broker-unavailable"),
+    (TravelSourceUnavailable, 503, "Travel source unavailable", "travel-source-unavailable"),
+    (RoadSnapError, 422, "Too far from roads", "too-far-from-roads"),
 )
 UNAVAILABLE_DETAIL = {
     ShardUnavailable: "the database holding this client's data cannot be reached; retry later",
     BrokerUnavailable: "the queue cannot be read; retry later",
+    TravelSourceUnavailable: "the road travel-time source cannot be reached; retry later",
 }
 RETRY_AFTER_S = 5  # what a 503 asks a client to wait
 

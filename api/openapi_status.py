@@ -38,11 +38,16 @@ PATHS = {
         "description": ("Coordinate problems are drawn in an equirectangular projection; matrix problems "
                         "have no coordinates, so their places are laid out by classical multidimensional "
                         "scaling of the distance matrix (the picture's title says so). No map tiles."),
-        "security": [{"bearer": []}], "parameters": [_JOB_ID],
+        "security": [{"bearer": []}],
+        "parameters": [_JOB_ID, {"name": "geometry", "in": "query", "schema": {"type": "boolean"},
+                                 "description": "a job priced on roads: draw its routes along the roads "
+                                                "(asked of the road source it was priced on)"}],
         "responses": {"200": {"description": "The picture", "content": {"image/svg+xml": {
                           "schema": {"type": "string"}}}},
                       "404": _problem("No such job"),
-                      "409": _problem("The job has no solution yet"), **_ERRORS},
+                      "409": _problem("The job has no solution yet"),
+                      "503": _problem("The job's shard, or (geometry) its road source, cannot be reached"),
+                      **_ERRORS},
     }},
     "/v1/farm": {"get": {
         "summary": "Farm status: workers, queue depth, Kafka lag, throughput (null: not measured here)",

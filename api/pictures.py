@@ -1,14 +1,16 @@
-"""GET /v1/jobs/{id}/routes.svg: a job's solution drawn over its problem's places."""
+"""GET /v1/jobs/{id}/routes.svg: a job's solution drawn over its problem's places
+(``?geometry=true``: a job priced on roads is drawn along them, asked of its road source)."""
 
 from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, g
+from flask import Blueprint, Response, g, request
 
 from optimizer import Problem
 from optimizer.render import render_svg
 from routefarm.errors import Conflict, NotFound
+from routefarm.roads.geometry import route_geometry
 
 from .auth import farm, require_client, resource_id
 
@@ -36,7 +38,11 @@ def routes_svg(job_id: str):
         raise Conflict(f"job {jid} is {status} and has no solution to draw yet", "job-has-no-solution",
                        job_status=status)
     # The problem was validated when it was submitted; the structure is enough here.
-    svg = render_svg(Problem.model_validate(problem), solution)
+    parsed = Problem.model_validate(problem)
+    geometry = None
+    if request.args.get("geometry") in ("true", "1") and solution.get("travel") and parsed.travel:
+        geometry = route_geometry(farm().settings, parsed, solution)  # on the roads it was priced on
+    svg = render_svg(parsed, solution, geometry)
     response = Response(svg, mimetype=SVG)
     response.headers["Cache-Control"] = "private, max-age=60"
     # An SVG opened on its own is a document: it may run no script and load nothing.

@@ -268,7 +268,7 @@ class UpFarm:
     """``routefarm up`` on a fresh data folder, stopped with SIGINT (as Ctrl-C) at the end."""
 
     def __init__(self, tag: str, max_workers: int | None = None, cooldown: float | None = None,
-                 polling_interval: float | None = None):
+                 polling_interval: float | None = None, extra: tuple[str, ...] = ()):
         import tempfile
 
         self.data = Path(tempfile.mkdtemp(prefix=f"routefarm-bench-{tag}-"))
@@ -278,6 +278,7 @@ class UpFarm:
                               ("--polling-interval", polling_interval)):
             if value is not None:
                 argv += [option, str(value)]
+        argv += list(extra)
         self.log = open(self.data / "up.log", "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
                                         start_new_session=True)

@@ -12,8 +12,10 @@ benchmark converters (``optimizer.convert``) are public too; the rest is interna
 from .check import Violation, check
 from .errors import InvalidProblem, Issue, OptimizerError
 from .model import Problem
+from .priced import on_roads
 from .solution import Solution
 from .solve import solve
+from .travel import places
 from .validate import Limits, parse_problem, pointer, pydantic_issues
 
 __all__ = [
@@ -25,7 +27,9 @@ __all__ = [
     "Solution",
     "Violation",
     "check",
+    "on_roads",
     "parse_problem",
+    "places",
     "pointer",
     "pydantic_issues",
     "solve",

@@ -157,11 +157,18 @@ class RouteSpec(_Frozen):
 Objective = Literal["distance", "duration", "cost"]
 
 
+class RoadTravel(_Frozen):
+    """Price the problem's coordinates on real roads (the farm's road source) for a profile."""
+
+    profile: Literal["car", "truck"] = "car"
+
+
 class Problem(_Frozen):
     vehicles: list[Vehicle]
     stops: list[Stop] = []
     shipments: list[Shipment] = []
     matrix: Matrix | None = None
+    travel: RoadTravel | None = None  # absent: coordinates are priced by great-circle distance
     objective: Objective = "distance"
     min_vehicles: bool = False
     options: Options = Options()

@@ -116,6 +116,11 @@ class _Canvas:
         self.dx = MARGIN + (area_w - span_x * self.k) / 2
         self.dy = MARGIN + (area_h - span_y * self.k) / 2
         self.points = {ref: self._map(p) for ref, p in raw.items()}
+        self._scale = scale if not self.matrix else 1.0
+
+    def project(self, lon: float, lat: float) -> tuple[float, float]:
+        """Picture coordinates of a (lon, lat) point (a problem with coordinates)."""
+        return self._map((lon * self._scale, -lat))
 
     def _map(self, p: tuple[float, float]) -> tuple[float, float]:
         return (round(self.dx + (p[0] - self.x0) * self.k, 2), round(self.dy + (p[1] - self.y0) * self.k, 2))
@@ -143,8 +148,11 @@ def _route_places(route: Mapping[str, Any], places: dict[tuple[str, str], Ref]) 
     return refs
 
 
-def render_svg(problem: Problem, solution: Mapping[str, Any]) -> str:
-    """The solution drawn over the problem's places, as an SVG document."""
+def render_svg(problem: Problem, solution: Mapping[str, Any],
+               geometry: Mapping[str, list[list[float]]] | None = None) -> str:
+    """The solution drawn over the problem's places, as an SVG document. ``geometry`` (for a
+    problem with coordinates): vehicle id -> the [lon, lat] points of its route on the roads,
+    drawn instead of straight legs."""
     places = _places(problem)
     canvas = _Canvas(problem, list(dict.fromkeys(places.values())))
     pt = canvas.points
@@ -159,6 +167,8 @@ def render_svg(problem: Problem, solution: Mapping[str, Any]) -> str:
             raise RenderError(f"no vehicle {vehicle!r} in the problem")
         col = colour(vehicle_index[vehicle])
         xy = [pt[r] for r in _route_places(route, places)]
+        if geometry and geometry.get(vehicle) and not canvas.matrix:
+            xy = [canvas.project(lon, lat) for lon, lat in geometry[vehicle]]
         d = " ".join(f"{'M' if i == 0 else 'L'}{x:g} {y:g}" for i, (x, y) in enumerate(xy))
         out.append(f'<path class="route" {_attr(d=d, stroke=col, data_vehicle=vehicle)}>'
                    f"<title>{escape(vehicle)}</title></path>")

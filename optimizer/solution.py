@@ -94,6 +94,14 @@ class Changes(_Out):
     unchanged: int  # steps kept on their vehicle, in their relative order
 
 
+class TravelUsed(_Out):
+    """The roads a problem's coordinates were priced on (``travel`` in the problem)."""
+
+    source: str  # the road source's URL
+    profile: str
+    data_version: str | None = None  # the source's data (its OpenStreetMap file's hash), if it says
+
+
 class Solution(_Out):
     status: Status
     summary: Summary
@@ -101,6 +109,7 @@ class Solution(_Out):
     unassigned: list[Unassigned]
     solver: SolverInfo
     changes: Changes | None = None
+    travel: TravelUsed | None = None  # set by the farm for a problem priced on roads
 
     def to_json_dict(self) -> dict:
         return self.model_dump(mode="json", exclude_none=True)

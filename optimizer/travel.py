@@ -88,20 +88,33 @@ class Travel:
 
     @classmethod
     def _from_coordinates(cls, problem: Problem, speed: float) -> Travel:
-        index: dict[tuple[float, float], int] = {}
-
-        def place(point):
-            if point is None:
-                return None
-            return index.setdefault(tuple(point), len(index))
-
-        stops = tuple(place(s.location) for s in problem.stops)
-        pickups = tuple(place(s.pickup.location) for s in problem.shipments)
-        deliveries = tuple(place(s.delivery.location) for s in problem.shipments)
-        starts = tuple(place(v.start) for v in problem.vehicles)
-        ends = tuple(place(v.end) for v in problem.vehicles)
-        points = np.array(list(index), dtype=np.float64).reshape(len(index), 2)
+        points, index = _places(problem)
+        array = np.array(points, dtype=np.float64).reshape(len(points), 2)
         # computed travel is kept to whole metres and seconds: finer would be false precision
-        dist = np.rint(great_circle(points), out=None)
+        dist = np.rint(great_circle(array), out=None)
         durations = np.rint(dist / speed)
-        return cls(dist, durations, stops, pickups, deliveries, starts, ends, whole=True)
+        return cls(dist, durations, *index, whole=True)
+
+
+def places(problem: Problem) -> list[tuple[float, float]]:
+    """The distinct (lon, lat) places of a problem with coordinates, in the order its travel
+    matrices follow: stops, pickups, deliveries, vehicle starts, vehicle ends."""
+    return _places(problem)[0]
+
+
+def _places(problem: Problem):
+    index: dict[tuple[float, float], int] = {}
+
+    def place(point):
+        if point is None:
+            return None
+        return index.setdefault(tuple(point), len(index))
+
+    where = (
+        tuple(place(s.location) for s in problem.stops),
+        tuple(place(s.pickup.location) for s in problem.shipments),
+        tuple(place(s.delivery.location) for s in problem.shipments),
+        tuple(place(v.start) for v in problem.vehicles),
+        tuple(place(v.end) for v in problem.vehicles),
+    )
+    return list(index), where

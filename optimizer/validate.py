@@ -210,6 +210,8 @@ class _Relations:
 
     def _locations(self) -> None:
         matrix = self.data.get("matrix")
+        if isinstance(matrix, Mapping) and self.data.get("travel") is not None:
+            self.add("road travel prices coordinates; this problem gives a matrix", "travel")
         size = self._matrix_size(matrix) if isinstance(matrix, Mapping) else None
         with_matrix = isinstance(matrix, Mapping)
         for obj, coord, index, path, required in self._places():

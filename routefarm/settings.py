@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     # a local farm's folder (routefarm up --data-dir): where operator commands find its state.json
     data_dir: str = ".routefarm"
 
+    # road travel times: an OSRM-compatible server (osrm-backend, or `routefarm roads serve`)
+    roads_url: str = ""  # empty: a problem asking for road travel is refused
+    roads_timeout_s: float = Field(10.0, gt=0)  # one request, connection to last byte
+    roads_retries: int = Field(2, ge=0)  # tries after a failed request
+    roads_deadline_s: float = Field(60.0, gt=0)  # one job's matrices, all requests together
+    roads_max_table_size: int = Field(100, ge=2)  # coordinates per table request (osrm-routed's default)
+    roads_snap_limit_m: float = Field(1000.0, gt=0)  # a place farther than this from every road: 422
+    roads_cache_ttl_s: float = Field(3600.0, ge=0)  # computed matrices kept in Redis; 0: not kept
+    roads_cache_max_places: int = Field(2000, ge=0)  # larger matrices are not cached
+
     # webhooks
     webhook_schedule: str = "5,30,120,600,1800,3600,10800,21600,43200,86400"  # seconds between attempts
     webhook_jitter: float = Field(0.1, ge=0, lt=1)  # each delay is moved by up to this share, up or down

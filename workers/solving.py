@@ -14,6 +14,11 @@ How the solve ends decides what is stored:
 - the child could not solve (``memory_limit``, ``solver_crashed``, ``solver_error``,
   ``invalid_problem``): ``failed`` with that reason, and the best incumbent if any. The
   worker itself goes on.
+
+A problem priced on roads (``travel``) gets its matrices first, from the road source or its
+cache (``routefarm.roads.matrices``), and its time limit counts from then. When the source
+cannot answer, the job goes back to the queue for a later attempt (``RETRY_AFTER_S`` times
+its attempt) and fails with ``travel_source_unavailable`` after its last one.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import uuid
 from datetime import UTC, datetime
 
 from routefarm.broker import enqueue, solve_message
-from routefarm.errors import BrokerUnavailable
+from routefarm.errors import BrokerUnavailable, RoadSnapError, TravelSourceUnavailable
 from routefarm.ids import worker_name
 from routefarm.jobs.ending import Ended, ended
 from routefarm.observability import metrics
@@ -35,6 +40,7 @@ from .progress import Progress
 
 log = logging.getLogger(__name__)
 KEEP_IF_DONE = 0.8  # on SIGTERM, keep the best solution once this share of the time limit ran
+RETRY_AFTER_S = 5.0  # a job whose road source was down waits this long times its attempts
 
 
 def time_limit(problem: dict, settings) -> float:
@@ -66,8 +72,13 @@ def run(rt, job_id: str, client_id: str) -> None:
     beat = Heartbeat(rt, jid, client_id, worker, tick=progress.flush)
     beat.start()
     try:
-        result = rt.runner.solve(job["problem"], time_limit=limit, started=started,
-                                 stop=beat.reason, on_incumbent=progress.offer)
+        roads = _roads(rt, job, jid, client_id, worker, context)
+        if roads is False:  # retried later, or failed
+            return
+        started = time.monotonic()  # the time limit is the search's, after the matrices
+        result = rt.runner.solve(job["problem"], time_limit=limit, started=started, stop=beat.reason,
+                                 on_incumbent=progress.offer,
+                                 roads=(roads.durations, roads.distances) if roads else None)
     finally:
         beat.done.set()
         beat.join()
@@ -82,6 +93,8 @@ def run(rt, job_id: str, client_id: str) -> None:
                                    "elapsed_s": round(elapsed, 3), "peak_rss_bytes": result.peak_rss,
                                    "lease_renewals": beat.renewals, "lease_max_gap_s": round(beat.max_gap_s, 3)})
     document = result.solution
+    if document is not None and roads:
+        document = {**document, "travel": roads.record()}
     if result.stopped in ("cancelled", "shutdown") and document is not None:
         document = _stopped(document, elapsed)
     if result.stopped == "lease_lost":
@@ -99,6 +112,49 @@ def run(rt, job_id: str, client_id: str) -> None:
         _store(rt, jid, client_id, worker, "failed", document, {"reason": "no_solution", "detail": detail}, context)
     else:
         _store(rt, jid, client_id, worker, "succeeded", document, None, context)
+
+
+def _roads(rt, job: dict, jid, client_id: str, worker: str, context: dict):
+    """The job's road matrices (None: it has none to ask for; False: the job was put back
+    in the queue or failed, nothing more to do)."""
+    from optimizer import InvalidProblem, parse_problem
+    from routefarm.roads.matrices import matrices
+
+    if not (isinstance(job["problem"], dict) and job["problem"].get("travel") is not None):
+        return None
+    try:
+        problem = parse_problem(job["problem"])
+    except InvalidProblem as exc:
+        _store(rt, jid, client_id, worker, "failed", None, {"reason": "invalid_problem", "detail": str(exc)}, context)
+        return False
+    settings = rt.settings
+    try:
+        found = matrices(settings, rt.farm.cache.client, problem)
+    except RoadSnapError as exc:
+        _store(rt, jid, client_id, worker, "failed", None, {"reason": "invalid_problem", "detail": str(exc)}, context)
+        return False
+    except TravelSourceUnavailable as exc:
+        if job["attempts"] >= job["max_attempts"]:
+            _store(rt, jid, client_id, worker, "failed", None,
+                   {"reason": "travel_source_unavailable", "detail": str(exc)}, context)
+        else:
+            _retry(rt, jid, client_id, worker, RETRY_AFTER_S * job["attempts"], str(exc), context)
+        return False
+    log.info("road matrices", extra={**context, "cached": found.cached})
+    return found
+
+
+def _retry(rt, jid, client_id, worker, delay_s: float, why: str, context) -> None:
+    farm = rt.farm
+    message = solve_message(jid, client_id)
+    if farm.store.retry(client_id, jid, worker, message.message_id) is None:
+        return
+    farm.cache.drop_job(str(jid))
+    log.warning("%s; the job is tried again in %g s", why, delay_s, extra=context)
+    try:
+        enqueue(farm.broker, message, delay=delay_s)
+    except BrokerUnavailable:
+        log.warning("not sent; the reaper will send it", extra=context)
 
 
 def _stopped(solution: dict, elapsed: float) -> dict:

@@ -55,7 +55,7 @@ def validate(body: Any, farm: Farm) -> list[dict]:
         raise InvalidInput(issues, "problem")
     for index, job in enumerate(jobs):
         try:
-            validate_body(job, farm)
+            validate_body(job, farm, snap=False)  # one request must not ask a road source per job
         except InvalidInput as exc:
             issues += InvalidInput.of(exc, f"/jobs/{index}").issues
     if issues:

@@ -19,6 +19,8 @@ transition                from -> to                  by
                                                        ``cancel_requested``, the worker ends it)
 ``cancel_batch_jobs``     queued -> cancelled          API (every open job of a batch)
 ``hand_back``             running -> queued            worker on shutdown (attempt not counted)
+``retry``                 running -> queued            worker: a service its job needs is down
+                                                       (attempt counted; failed after the last)
 ``expire_leases``         running -> queued | failed   reaper: lease expired (failed:
                                                        ``worker_lost`` after max attempts)
 ========================  ==========================  =======================================
@@ -47,6 +49,7 @@ TRANSITIONS: dict[str, frozenset[tuple[str | None, str]]] = {
     "cancel": frozenset({("queued", "cancelled")}),
     "cancel_batch_jobs": frozenset({("queued", "cancelled")}),
     "hand_back": frozenset({("running", "queued")}),
+    "retry": frozenset({("running", "queued")}),
     "expire_leases": frozenset({("running", "queued"), ("running", "failed")}),
 }
 ALLOWED = frozenset(pair for pairs in TRANSITIONS.values() for pair in pairs)
@@ -142,6 +145,16 @@ def hand_back(conn, client_id: str, job_id: uuid.UUID, worker: str, message_id: 
     return _one(conn,
                 "UPDATE jobs SET status = 'queued', attempts = greatest(attempts - 1, 0),"
                 " worker = NULL, lease_until = NULL, message_id = %s, queued_at = now(), updated_at = now()"
+                " WHERE id = %s AND client_id = %s AND status = 'running' AND worker = %s"
+                f" RETURNING {SUMMARY_COLUMNS}",
+                (message_id, job_id, client_id, worker))
+
+
+def retry(conn, client_id: str, job_id: uuid.UUID, worker: str, message_id: str) -> dict | None:
+    """running -> queued to be tried again later; the attempt counts (``max_attempts``)."""
+    return _one(conn,
+                "UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, message_id = %s,"
+                " queued_at = now(), updated_at = now()"
                 " WHERE id = %s AND client_id = %s AND status = 'running' AND worker = %s"
                 f" RETURNING {SUMMARY_COLUMNS}",
                 (message_id, job_id, client_id, worker))

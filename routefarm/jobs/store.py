@@ -147,6 +147,10 @@ class JobStore:
         """running -> queued (the worker is stopping); the attempt is not counted."""
         return self.on_shard(client_id, lambda conn: states.hand_back(conn, client_id, job_id, worker, message_id))
 
+    def retry(self, client_id: str, job_id: uuid.UUID, worker: str, message_id: str) -> dict | None:
+        """running -> queued, to be tried again; the attempt counts."""
+        return self.on_shard(client_id, lambda conn: states.retry(conn, client_id, job_id, worker, message_id))
+
     def cancel(self, client_id: str, job_id: uuid.UUID, effects: Effects | None = None) -> dict | None:
         """queued -> cancelled at once; running -> cancel_requested (the worker stops it)."""
         return self._transition(client_id, lambda conn: states.cancel(conn, client_id, job_id), effects)

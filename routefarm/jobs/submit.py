@@ -14,7 +14,7 @@ from typing import Any
 from optimizer import InvalidProblem, Issue, Limits, parse_problem
 
 from ..broker import enqueue, solve_message
-from ..errors import BrokerUnavailable, IdempotencyKeyReused, InvalidInput
+from ..errors import BrokerUnavailable, IdempotencyKeyReused, InvalidInput, TravelSourceUnavailable
 from ..farm import Farm
 from ..ids import canonical_hash, new_job_id
 from ..observability import metrics
@@ -35,9 +35,12 @@ class Accepted:
     row: dict[str, Any]
 
 
-def validate_body(body: Any, farm: Farm) -> tuple[Any, dict]:
+def validate_body(body: Any, farm: Farm, snap: bool = True) -> tuple[Any, dict]:
     """Check a ``{"problem": ..., "metadata": ..., "webhook": {"url": ...}}`` body; return
-    (Problem, metadata). A webhook URL must pass the SSRF guard."""
+    (Problem, metadata). A webhook URL must pass the SSRF guard. A problem priced on roads
+    needs the farm's road source, and (``snap``) every place near a road: the source is asked
+    within ``roads.matrices.SNAP_DEADLINE_S``; when it cannot answer that fast, the worker
+    finds out."""
     issues = body_issues(body, BODY_FIELDS, required=["problem"], objects=["metadata"])
     if not isinstance(body, dict):
         raise InvalidInput(issues, "problem")
@@ -52,9 +55,26 @@ def validate_body(body: Any, farm: Farm) -> tuple[Any, dict]:
     if problem is not None:
         issues += time_limit_issues(problem.options.time_limit, farm.settings.max_time_limit,
                                     "/problem/options/time_limit")
+    if problem is not None and problem.travel is not None:
+        issues += _road_issues(problem, farm, snap)
     if issues:
         raise InvalidInput(issues, "problem")
     return problem, body.get("metadata", {})
+
+
+def _road_issues(problem, farm: Farm, snap: bool) -> list[Issue]:
+    if not farm.settings.roads_url:
+        return [Issue("/problem/travel", "this farm has no road source (ROUTEFARM_ROADS_URL): "
+                                         "leave travel out for great-circle travel")]
+    if not snap:
+        return []
+    from ..roads.matrices import snap_issues
+
+    try:
+        return [Issue("/problem" + i.pointer, i.message) for i in snap_issues(farm.settings, problem)]
+    except TravelSourceUnavailable as exc:
+        log.warning("places not checked against roads now (%s); the worker will", exc)
+        return []
 
 
 def webhook_issues(webhook: Any, farm: Farm) -> list[Issue]:

@@ -55,6 +55,7 @@ class Options:
     cooldown: float | None = None  # overrides cooldownPeriod
     polling_interval: float | None = None  # overrides pollingInterval
     scaledobject: Path | None = None  # default: deploy/keda/worker-scaledobject.yaml
+    osm: Path | None = None  # an OpenStreetMap extract: road travel times served from it
 
 
 def _deprecated_workers(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -83,11 +84,14 @@ def _deprecated_workers(ctx: click.Context, param: click.Parameter, value: int |
                    "(default: the checkout's deploy/keda/worker-scaledobject.yaml).")
 @click.option("--procfile", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Procfile to run (default: ./Procfile, else the checkout's).")
+@click.option("--osm", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="An OpenStreetMap extract (.osm.pbf): serve road travel times from it "
+                   "(routefarm roads serve), so that problems with \"travel\" are priced on its roads.")
 @click.option("--workers", type=click.IntRange(min=1), hidden=True, callback=_deprecated_workers,
               help="Deprecated: --max-workers.")
 def up(data_dir: Path, port: int, shards: int, max_workers: int | None, cooldown: float | None,
        polling_interval: float | None, scaledobject: Path | None, procfile: Path | None,
-       workers: int | None) -> None:
+       osm: Path | None, workers: int | None) -> None:
     """Run the farm locally: services, web, stream, webhook and autoscaled worker processes;
     Ctrl-C stops it.
 
@@ -98,7 +102,7 @@ def up(data_dir: Path, port: int, shards: int, max_workers: int | None, cooldown
     <data-dir>/state.json.
     """
     options = Options(data_dir.resolve(), port, shards, procfile, max_workers or workers, cooldown,
-                      polling_interval, scaledobject)
+                      polling_interval, scaledobject, osm.resolve() if osm else None)
     try:
         code = run(options, Output())
     except FarmError as exc:
@@ -114,7 +118,7 @@ def run(options: Options, out: Output) -> int:
     data_dir = options.data_dir
     procfile = find_procfile(options.procfile)
     processes = read_procfile(procfile)
-    specs = formation(processes, options.port)
+    specs = formation(processes, options.port) + road_server(options)
     scaling = _scaling(options, processes["worker"])
     out.register([spec.name for spec in specs] + [SOURCE])
     lock = DataDirLock(data_dir).acquire()
@@ -204,7 +208,8 @@ def _serve(options: Options, out: Output, signals: Signals, services: Services,
         write_state(options.data_dir, {**state, **runtime})
 
     env = {**os.environ, **environment_from_state(state), **services.environment(os.environ),
-           "ROUTEFARM_DATA_DIR": str(options.data_dir), "ROUTEFARM_WEBHOOK_ALLOWLIST": WEBHOOK_ALLOWLIST}
+           "ROUTEFARM_DATA_DIR": str(options.data_dir), "ROUTEFARM_WEBHOOK_ALLOWLIST": WEBHOOK_ALLOWLIST,
+           **road_environment(specs)}
     out.system(f"webhooks to loopback addresses are allowed (ROUTEFARM_WEBHOOK_ALLOWLIST={WEBHOOK_ALLOWLIST}) "
                "because this is a local farm")
     for note in scaling.notes:
@@ -222,6 +227,31 @@ def _serve(options: Options, out: Output, signals: Signals, services: Services,
         logs.remove()
         write_state(options.data_dir, {**state, "stopped_at": _now()})
     return code
+
+
+ROAD_TABLE_SIZE = 1000  # coordinates per table request between the farm and its own road server
+
+
+def road_server(options: Options) -> list:
+    """The road server of ``--osm`` as one more process (none without it)."""
+    from .supervisor import ProcessSpec
+
+    if options.osm is None:
+        return []
+    port = free_port()
+    command = shlex.join([sys.executable, "-m", "routefarm", "roads", "serve", "--osm", str(options.osm),
+                          "--port", str(port), "--cache-dir", str(options.data_dir / "roads"),
+                          "--max-table-size", str(ROAD_TABLE_SIZE)])
+    return [ProcessSpec("roads.1", command, {"ROADS_PORT": str(port)})]
+
+
+def road_environment(specs: list) -> dict[str, str]:
+    """ROUTEFARM_ROADS_URL for every process, when the farm runs a road server."""
+    for spec in specs:
+        if spec.name.startswith("roads."):
+            return {"ROUTEFARM_ROADS_URL": f"http://127.0.0.1:{spec.env['ROUTEFARM_ROADS_PORT']}",
+                    "ROUTEFARM_ROADS_MAX_TABLE_SIZE": str(ROAD_TABLE_SIZE)}
+    return {}
 
 
 def metrics_urls(state: dict[str, Any], specs: list) -> list[str]:

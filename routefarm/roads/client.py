@@ -82,6 +82,20 @@ class RoadClient:
                 distances[np.ix_(rows, cols)] = m
         return durations, distances
 
+    def snapping(self, points) -> None:
+        """Check that every point lies within the snapping limit of a road (one column of a
+        table per block of points: cheap for the server); ``RoadSnapError`` names the first
+        that does not."""
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        deadline = time.monotonic() + self.settings.deadline_s
+        block = max(1, self.settings.max_table_size - 1)
+        for start in range(0, len(points), block):
+            asked = np.arange(start, min(len(points), start + block))
+            document = self._get("table", points[asked], asked,
+                                 f"annotations=duration&sources={_join(np.arange(len(asked)))}&destinations=0",
+                                 deadline)
+            self._check_snaps(document, ("sources",), (asked,))
+
     def route(self, points) -> list[dict]:
         """Legs between consecutive points: {"duration", "distance", "geometry"} (GeoJSON)."""
         points = np.asarray(points, dtype=np.float64).reshape(-1, 2)

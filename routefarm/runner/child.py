@@ -33,7 +33,7 @@ import signal
 import sys
 import time
 
-from optimizer import InvalidProblem, parse_problem
+from optimizer import InvalidProblem, on_roads, parse_problem
 from optimizer.engines import solve_auto
 
 DECODE_SHARE = 0.1  # most of the child's time spent decoding and sending incumbents
@@ -105,6 +105,8 @@ def main(conn, request: dict) -> None:
     try:
         _limit_memory(request.get("memory_limit"))
         problem = parse_problem(request["problem"])
+        if request.get("roads") is not None:  # priced on the farm's roads
+            problem = on_roads(problem, *request["roads"])
         seed = request.get("seed")
         rejected: list = []
         solution = solve_auto(problem, time_limit=request["time_limit"],

@@ -90,12 +90,13 @@ class Runner:
 
     def solve(self, problem: dict, *, time_limit: float, seed: int | None = None,
               started: float | None = None, stop: Stop | None = None,
-              on_incumbent: OnIncumbent | None = None) -> Result:
+              on_incumbent: OnIncumbent | None = None, roads=None) -> Result:
         """Solve ``problem`` (the contract's JSON) in a child; ``time_limit`` counts from
-        ``started`` (a ``time.monotonic()`` instant, default now)."""
+        ``started`` (a ``time.monotonic()`` instant, default now). ``roads``: the (durations,
+        distances) matrices its coordinates are priced on (``optimizer.on_roads``)."""
         started = time.monotonic() if started is None else started
         request = {"problem": problem, "time_limit": time_limit, "seed": seed,
-                   "started": started, "memory_limit": self.memory_limit}
+                   "started": started, "memory_limit": self.memory_limit, "roads": roads}
         reader, writer = self._context.Pipe(duplex=False)
         process = self._context.Process(target=child.main, args=(writer, request), daemon=True,
                                         name="rf-solve")

@@ -55,6 +55,7 @@ TRIES = [
       for s in ("succeeded", "failed", "cancelled")],
     ("cancel", "cancelled", lambda conn, c, j: states.cancel(conn, c, j)),
     ("hand_back", "queued", lambda conn, c, j: states.hand_back(conn, c, j, WORKER, "m")),
+    ("retry", "queued", lambda conn, c, j: states.retry(conn, c, j, WORKER, "m")),
     ("expire_leases", "failed",
      lambda conn, c, j: [r for r in states.expire_leases(conn, 100, solve_message)[0] if r["id"] == j] or None),
 ]
