@@ -28,11 +28,13 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from optimizer import InvalidProblem, parse_problem
 from routefarm.broker import enqueue, solve_message
 from routefarm.errors import BrokerUnavailable, RoadSnapError, TravelSourceUnavailable
 from routefarm.ids import worker_name
 from routefarm.jobs.ending import Ended, ended
 from routefarm.observability import metrics
+from routefarm.roads.matrices import RoadMatrices, matrices
 from routefarm.webhooks.events import deferred
 
 from .heartbeat import Heartbeat
@@ -73,12 +75,12 @@ def run(rt, job_id: str, client_id: str) -> None:
     beat.start()
     try:
         roads = _roads(rt, job, jid, client_id, worker, context)
-        if roads is False:  # retried later, or failed
-            return
         started = time.monotonic()  # the time limit is the search's, after the matrices
         result = rt.runner.solve(job["problem"], time_limit=limit, started=started, stop=beat.reason,
                                  on_incumbent=progress.offer,
                                  roads=(roads.durations, roads.distances) if roads else None)
+    except _Settled:  # retried later, or failed: nothing more to do
+        return
     finally:
         beat.done.set()
         beat.join()
@@ -114,32 +116,27 @@ def run(rt, job_id: str, client_id: str) -> None:
         _store(rt, jid, client_id, worker, "succeeded", document, None, context)
 
 
-def _roads(rt, job: dict, jid, client_id: str, worker: str, context: dict):
-    """The job's road matrices (None: it has none to ask for; False: the job was put back
-    in the queue or failed, nothing more to do)."""
-    from optimizer import InvalidProblem, parse_problem
-    from routefarm.roads.matrices import matrices
+class _Settled(Exception):
+    """The job was put back in the queue, or failed, before its search."""
 
+
+def _roads(rt, job: dict, jid, client_id: str, worker: str, context: dict) -> RoadMatrices | None:
+    """The job's road matrices (None when it has none to ask for). Raises ``_Settled`` when
+    the job was put back in the queue or failed instead."""
     if not (isinstance(job["problem"], dict) and job["problem"].get("travel") is not None):
         return None
     try:
-        problem = parse_problem(job["problem"])
-    except InvalidProblem as exc:
+        found = matrices(rt.settings, rt.farm.cache.client, parse_problem(job["problem"]))
+    except (InvalidProblem, RoadSnapError) as exc:
         _store(rt, jid, client_id, worker, "failed", None, {"reason": "invalid_problem", "detail": str(exc)}, context)
-        return False
-    settings = rt.settings
-    try:
-        found = matrices(settings, rt.farm.cache.client, problem)
-    except RoadSnapError as exc:
-        _store(rt, jid, client_id, worker, "failed", None, {"reason": "invalid_problem", "detail": str(exc)}, context)
-        return False
+        raise _Settled from exc
     except TravelSourceUnavailable as exc:
         if job["attempts"] >= job["max_attempts"]:
             _store(rt, jid, client_id, worker, "failed", None,
                    {"reason": "travel_source_unavailable", "detail": str(exc)}, context)
         else:
             _retry(rt, jid, client_id, worker, RETRY_AFTER_S * job["attempts"], str(exc), context)
-        return False
+        raise _Settled from exc
     log.info("road matrices", extra={**context, "cached": found.cached})
     return found
 
