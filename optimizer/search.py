@@ -224,16 +224,22 @@ def run(model: Model, *, time_limit: float, seed: int, stop: StopCheck | None,
     elif chosen.warm == "initial_routes":
         hint = _hint(model)
     model.matrices = None  # not needed any more: free the memory during the search
+    assignment = None
     if iterated:
         if hint is not None:
             routing.SetFirstSolutionHint(hint)
-        routing.SolveWithIteratedLocalSearch(params)
+        assignment = routing.SolveWithIteratedLocalSearch(params)
     else:
-        assignment = None
         if hint is not None:
             assignment = routing.SolveFromAssignmentWithParameters(hint, params)
         if assignment is None and not (watch is not None and watch.stopped):
-            routing.SolveWithParameters(params)
+            assignment = routing.SolveWithParameters(params)
+    if not best.found and assignment is not None:
+        # every solution the search reported came before it was costed (ruin and recreate
+        # does that): the one it returns is the solution
+        found = _read(model, assignment, assignment.ObjectiveValue(), chosen.metaheuristic)
+        found.improvements = [(round(time.monotonic() - started, 3), found.objective)]
+        return found
 
     stopped_by = "stop_request" if watch is not None and watch.stopped else "time_limit"
     if routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL:
@@ -274,7 +280,7 @@ def _hint(model: Model):
     return model.routing.ReadAssignmentFromRoutes(routes, True)
 
 
-def _read(model: Model, assignment, objective: int | None) -> Outcome:
+def _read(model: Model, assignment, objective: int | None, search: str | None = None) -> Outcome:
     routing, manager, dim = model.routing, model.manager, model.time
     routes, starts = [], []
     for v in range(len(model.layout.problem.vehicles)):
@@ -295,4 +301,4 @@ def _read(model: Model, assignment, objective: int | None) -> Outcome:
         for brk, iv in intervals:
             if assignment.PerformedValue(iv):
                 breaks[v].append((brk.id, assignment.StartValue(iv), assignment.DurationValue(iv)))
-    return Outcome(routes, starts if dim is not None else None, breaks, objective)
+    return Outcome(routes, starts if dim is not None else None, breaks, objective, search=search)
