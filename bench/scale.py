@@ -101,7 +101,7 @@ def generate(size: int, seed: int, speed_kmh: float) -> dict:
     }
 
 
-def child(size: int, time_limit: float, seed: int, speed_kmh: float) -> dict:
+def child(size: int, time_limit: float, seed: int, speed_kmh: float, engine: str = "auto") -> dict:
     """Solve one size through the solve runner; return what the parent tabulates."""
     from optimizer import parse_problem
     from optimizer.check import check
@@ -109,6 +109,7 @@ def child(size: int, time_limit: float, seed: int, speed_kmh: float) -> dict:
     from routefarm.runner.memory import default_limit
 
     data = generate(size, seed, speed_kmh)
+    data["options"]["engine"] = engine
     problem = parse_problem(data)
     base = _rss_mib()
     timeline: list[tuple[float, float]] = []  # (elapsed s, km) of every feasible incumbent
@@ -141,7 +142,7 @@ def child(size: int, time_limit: float, seed: int, speed_kmh: float) -> dict:
         "wall_time": solution["solver"]["wall_time"],
         "status": solution["status"],
         "stopped_by": solution["solver"]["stopped_by"],
-        "search": solution["solver"].get("search"),
+        "search": f'{solution["solver"]["engine"]}: {solution["solver"].get("search")}',
         "base_mib": base,
         "child_mib": (result.peak_rss or 0) / 2**20,
     }
@@ -151,11 +152,11 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def run_size(size: int, time_limit: float, seed: int, speed_kmh: float) -> dict:
+def run_size(size: int, time_limit: float, seed: int, speed_kmh: float, engine: str) -> dict:
     """Run one size in a fresh interpreter and collect its JSON line."""
     command = [
         sys.executable, str(Path(__file__).resolve()), "--child", str(size),
-        "--time-limit", str(time_limit), "--seed", str(seed), "--speed", str(speed_kmh),
+        "--time-limit", str(time_limit), "--seed", str(seed), "--speed", str(speed_kmh), "--engine", engine,
     ]
     started = time.perf_counter()
     try:
@@ -195,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--speed", type=float, default=40.0, help="km/h (options.speed_kmh)")
+    parser.add_argument("--engine", default="auto", choices=("auto", "ortools", "pyvrp", "vroom"),
+                        help="options.engine of every problem")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--farm", action="store_true", help="cold start and throughput of routefarm up "
                         "at --workers maxima instead (see bench/_scale_farm.py)")
@@ -209,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.child is not None:
         limit = args.time_limit if args.time_limit is not None else default_limit(args.child)
-        print(json.dumps(child(args.child, limit, args.seed, args.speed)), flush=True)
+        print(json.dumps(child(args.child, limit, args.seed, args.speed, args.engine)), flush=True)
         return 0
 
     try:
@@ -219,12 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     limits = "default (30 s up to 1000 stops, else 120 s)"
     if args.time_limit is not None:
         limits = f"{args.time_limit:g} s"
-    print(_machine.header(time_limit=limits, seed=args.seed, speed=f"{args.speed:g} km/h"))
+    print(_machine.header(time_limit=limits, seed=args.seed, speed=f"{args.speed:g} km/h", engine=args.engine))
     print(" ".join(f"{title:>{width}}" for title, width, _ in COLUMNS) + "  status (process)")
     failed = 0
     for size in sizes:
         limit = args.time_limit if args.time_limit is not None else default_limit(size)
-        result = run_size(size, limit, args.seed, args.speed)
+        result = run_size(size, limit, args.seed, args.speed, args.engine)
         failed += result.get("status") != "feasible" or bool(result.get("violations"))
         print(table_row(result), flush=True)
     print("# first s: first incumbent, model building included; km@T: best distance by T s;"
