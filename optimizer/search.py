@@ -153,12 +153,23 @@ class Best:
         cost = self.model.routing.CostVar()
         if not cost.Bound():  # ruin-and-recreate reports some solutions before costing them
             return False
+        if not self._breaks_fixed():  # nor are their breaks always placed yet
+            return False
         value = cost.Value()
         if self.improvements and value >= self.improvements[-1][1]:
             return False
         self._store.Store()
         self._decoded = None
         self.improvements.append((round(time.monotonic() - self.started, 3), value))
+        return True
+
+    def _breaks_fixed(self) -> bool:
+        for intervals in self.model.breaks.values():
+            for _, iv in intervals:
+                if not iv.MayBePerformed():
+                    continue  # a start read of an interval that is not performed aborts
+                if not iv.MustBePerformed() or iv.StartMin() != iv.StartMax():
+                    return False
         return True
 
     def outcome(self, stopped_by: str = "time_limit") -> Outcome:
@@ -299,6 +310,8 @@ def _read(model: Model, assignment, objective: int | None, search: str | None = 
     breaks: list[list[tuple[str, int, int]]] = [[] for _ in model.layout.problem.vehicles]
     for v, intervals in model.breaks.items():
         for brk, iv in intervals:
-            if assignment.PerformedValue(iv):
-                breaks[v].append((brk.id, assignment.StartValue(iv), assignment.DurationValue(iv)))
+            # the Min reads: a *Value read of an unfixed interval aborts the process, and an
+            # engine's result is checked before it is used
+            if assignment.PerformedMin(iv):
+                breaks[v].append((brk.id, assignment.StartMin(iv), assignment.DurationMin(iv)))
     return Outcome(routes, starts if dim is not None else None, breaks, objective, search=search)
