@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         asked = time.monotonic()
         durations, distances = client.table(places(parse_problem(road_problem)))
         table_s = time.monotonic() - asked
+        cache_rows = _worker_matrices(state, source, farm.data)
     finally:
         farm.stop(keep=False)
     road, plain = road_doc["solution"], plain_doc["solution"]
@@ -134,7 +135,34 @@ def main(argv: list[str] | None = None) -> int:
           f" {100 * (1 - plain['summary']['distance'] / 1000 / plain_on_roads):.1f} %")
     print(f"# engine {road['solver']['engine']}; roads {road['travel']}; a {len(durations)}-place table asked"
           f" again of the road server took {table_s:.2f} s")
+    print("\n## the worker's matrices (routefarm.roads.matrices): from the road server, then from Redis")
+    print(f"{'places':>7} {'from source s':>14} {'from Redis s':>13}")
+    for n, first, again in cache_rows:
+        print(f"{n:>7} {first:>14.3f} {again:>13.3f}")
     return 0 if not violations else 1
+
+
+def _worker_matrices(state: dict, source: str, data: Path) -> list[tuple[int, float, float]]:
+    """Each size asked twice as a worker asks (the second answer comes from the cache)."""
+    import redis
+
+    from optimizer import parse_problem
+    from routefarm.roads.matrices import matrices
+    from routefarm.settings import Settings
+
+    settings = Settings(roads_url=source, roads_max_table_size=1000, cache_url=state["cache_url"])
+    cache = redis.Redis.from_url(state["cache_url"])
+    rows = []
+    for n in (100, 1000):
+        problem = parse_problem(_problem(_places(data, n, seed=n), 1, roads=True))
+        times = []
+        for _ in range(2):
+            began = time.monotonic()
+            found = matrices(settings, cache, problem)
+            times.append(time.monotonic() - began)
+        assert found.cached
+        rows.append((n + 1, times[0], times[1]))
+    return rows
 
 
 if __name__ == "__main__":
