@@ -27,7 +27,8 @@ from .verify import Rejection, run_checked
 FIRST_S = 1.0  # seconds, at most, of a quick first engine
 FIRST_SHARE = 0.2  # of the time limit, at most, for it
 STREAM_EVERY = 0.25  # seconds between two incumbents decoded and streamed from one step
-FALLBACK_S = 1.0  # seconds OR-Tools gets, at least, when every step was rejected
+FALLBACK_S = 1.0  # seconds OR-Tools gets, at least, when every step was rejected (within the time limit)
+MIN_STEP_S = 0.05  # a later step with less time left than this is skipped
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,14 @@ def solve_auto(problem: Problem, *, time_limit: float, seed: int = 0,
     for k, step in enumerate(steps):
         left = end - time.monotonic()
         seconds = left if k == len(steps) - 1 else min(step.seconds, left)
-        if seconds < 0.05:
+        if seconds < MIN_STEP_S and run.best is not None:
             break
+        seconds = max(seconds, 0.01)  # a tiny time limit, mostly spent: the first step still runs
         base = warm_start(problem, run.best) if step.warm and run.best is not None else problem
         run.step(step.engine, base, seconds, seed, rejected)
     if run.best is None:  # PyVRP gives up early on what it cannot serve: the rest is OR-Tools'
-        run.step("ortools", problem, max(FALLBACK_S, end - time.monotonic()), seed, rejected)
+        # at least FALLBACK_S, but never more than the job's own time limit
+        run.step("ortools", problem, max(min(FALLBACK_S, time_limit), end - time.monotonic()), seed, rejected)
     return run.result(started, [s.engine for s in steps])
 
 
@@ -121,6 +124,7 @@ class _Run:
         self.nothing: Solution | None = None  # the last "no solution" answer (OR-Tools' explains why)
         self.used: list[str] = []
         self.runs: list[EngineRun] = []
+        self.streamed = None  # the score of the last incumbent streamed
 
     def offer(self, solution: Solution) -> bool:
         if self.best is not None and score(self.problem, solution) >= score(self.problem, self.best):
@@ -137,7 +141,9 @@ class _Run:
             if self.on_incumbent is None or now - last[0] < STREAM_EVERY:
                 return
             last[0] = now
-            if self.best is None or score(self.problem, found.solution()) < score(self.problem, self.best):
+            found_score = score(self.problem, found.solution())
+            if self.best is None or found_score < score(self.problem, self.best):
+                self.streamed = found_score
                 self.on_incumbent(found)
 
         chosen = engine(name)
@@ -155,6 +161,10 @@ class _Run:
             self.used.append(label)
         if self.offer(checked.solution) and self.on_incumbent is not None:
             solution = checked.solution
+            final_score = score(self.problem, solution)
+            if self.streamed is not None and final_score >= self.streamed:
+                return  # the step's result is the incumbent it streamed last
+            self.streamed = final_score
             self.on_incumbent(Incumbent(solution.solver.objective or 0, solution.solver.wall_time,
                                         lambda: solution, name))
 
