@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     webhook_disable_after: float = Field(5 * 86400.0, ge=0)  # seconds failing without a success
     webhook_max_body: int = Field(256 * 1024, ge=1024)  # bytes; above it the solution becomes a link
     webhook_allowlist: str = ""  # addresses or CIDRs admitted despite the SSRF guard (comma-separated)
+    # one request's DNS lookups of webhook hosts, all hosts together (a host not resolved by then: 422)
+    webhook_resolve_deadline_s: float = Field(2.0, gt=0)
     webhook_rotation_grace: float = Field(86400.0, ge=0)  # seconds a rotated-out secret still signs
 
     # Kafka: empty bootstrap = no Kafka (no ingest, no relay; outbox rows wait for a relay)
