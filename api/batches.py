@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 
-from routefarm.errors import NotFound
 from routefarm.jobs.batches import cancel_batch, get_batch, submit_batch
+from routefarm.jobs.retention import absent
 from routefarm.reoptimize.batch import reoptimize_batch
 
 from .auth import farm, require_client, resource_id
@@ -38,7 +38,7 @@ def get(batch_id: str):
     bid = resource_id(batch_id, "batch")
     doc = get_batch(farm(), g.client_id, bid)
     if doc is None:
-        raise NotFound(f"no batch {bid}")
+        raise absent(farm(), g.client_id, "batch", bid)
     return jsonify(doc)
 
 
@@ -48,7 +48,7 @@ def cancel(batch_id: str):
     bid = resource_id(batch_id, "batch")
     result = cancel_batch(farm(), g.client_id, bid)
     if result is None:
-        raise NotFound(f"no batch {bid}")
+        raise absent(farm(), g.client_id, "batch", bid)
     response = jsonify(result.document)
     response.status_code = 202 if result.stopping else 200
     return response

@@ -8,9 +8,10 @@ import uuid
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from routefarm.errors import BadRequest, Conflict, NotFound
+from routefarm.errors import BadRequest, Conflict
 from routefarm.jobs.documents import is_terminal, status_document
 from routefarm.jobs.ending import Ended, ended
+from routefarm.jobs.retention import absent
 from routefarm.jobs.states import STATUSES
 from routefarm.jobs.submit import submit
 from routefarm.webhooks.events import deferred
@@ -59,7 +60,7 @@ def read(job_id: uuid.UUID, include: frozenset[str] = frozenset()) -> dict:
     if doc is None or doc.get("client_id") != g.client_id:
         row = f.store.get(g.client_id, job_id)
         if row is None:
-            raise NotFound(f"no job {job_id}")
+            raise absent(f, g.client_id, "job", job_id)
         doc = status_document(row, f.settings.base_url)
         f.cache.put_job(str(job_id), {**doc, "client_id": g.client_id}, terminal=is_terminal(doc))
     doc = {k: v for k, v in doc.items() if k != "client_id"}
@@ -138,7 +139,7 @@ def cancel(job_id: str):
     if row is None:
         current = f.store.get(g.client_id, jid, with_solution=False)
         if current is None:
-            raise NotFound(f"no job {jid}")
+            raise absent(f, g.client_id, "job", jid)
         if current["status"] == "cancelled":
             return jsonify(status_document(current, f.settings.base_url))
         raise Conflict(f"the job already ended ({current['status']})", "job-ended")

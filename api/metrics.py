@@ -1,14 +1,16 @@
-"""``GET /metrics``: every gunicorn worker's metrics (multiprocess files) plus the gauges read
-from Redis and the shards at scrape time; and the HTTP latency histogram for every request."""
+"""``GET /metrics``: every gunicorn worker's metrics (multiprocess files), and the HTTP
+latency histogram for every request. The farm-wide gauges read at scrape time (queue depth,
+workers, shards, outbox backlog) are the stream process's: one export, whatever the number
+of API replicas, and no shard query per scrape of every pod."""
 
 from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
 
 from routefarm.observability import metrics as farm_metrics
-from routefarm.observability.exposition import FarmCollector, registry
+from routefarm.observability.exposition import registry
 
 bp = Blueprint("metrics", __name__)
 
@@ -32,6 +34,5 @@ def _observe(response):
 def metrics():
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-    farm = current_app.extensions["routefarm"]
-    body = generate_latest(registry([FarmCollector(farm)]))
+    body = generate_latest(registry())
     return Response(body, content_type=CONTENT_TYPE_LATEST)

@@ -118,9 +118,9 @@ def spec() -> dict:
     schemas = {**defs.get("$defs", {}), **EXTRA_SCHEMAS, **openapi_webhooks.SCHEMAS,
                **openapi_status.SCHEMAS}
     auth = [{"bearer": []}]
-    return {
+    return _with_expiry({
         "openapi": "3.1.0",
-        "info": {"title": "routefarm", "version": "1", "description": "Vehicle-route optimization jobs."},
+        "info": {"title": "routefarm", "version": "1", "description": DESCRIPTION},
         "components": {"schemas": schemas,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": {
@@ -175,7 +175,26 @@ def spec() -> dict:
                                 "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
         },
-    }
+    })
+
+
+DESCRIPTION = (
+    "Vehicle-route optimization jobs.\n\nRetention: an ended job (with its solution, webhook deliveries,"
+    " events, Idempotency-Key and de-duplication entry) and a completed batch are deleted once older"
+    " than the client's retention (the farm's ROUTEFARM_JOB_RETENTION_S, 30 days by default, or the"
+    " client's own). A job or batch whose id was made longer ago than that answers 410 Gone (problem"
+    " type .../expired, with retention_s); an unknown recent id answers 404.")
+GONE = _problem_response("Expired: made longer ago than the client's retention (it may have been deleted)")
+
+
+def _with_expiry(document: dict) -> dict:
+    """Every operation on one job or batch that can answer 404 can answer 410 too."""
+    for path, operations in document["paths"].items():
+        if "{job_id}" in path or "{batch_id}" in path:
+            for operation in operations.values():
+                if "404" in operation.get("responses", {}):
+                    operation["responses"].setdefault("410", GONE)
+    return document
 
 
 @bp.get("/openapi.json")

@@ -9,7 +9,8 @@ from flask import Blueprint, Response, g, request
 
 from optimizer import Problem
 from optimizer.render import render_svg
-from routefarm.errors import Conflict, NotFound
+from routefarm.errors import Conflict
+from routefarm.jobs.retention import absent
 from routefarm.roads.geometry import route_geometry
 
 from .auth import farm, require_client, resource_id
@@ -26,7 +27,7 @@ def _problem_and_solution(client_id: str, job_id: uuid.UUID) -> tuple[str, dict,
 
     row = farm().store.on_shard(client_id, read)
     if row is None:
-        raise NotFound(f"no job {job_id}")
+        raise absent(farm(), client_id, "job", job_id)
     return row
 
 

@@ -31,7 +31,7 @@ def _found(row, endpoint_id):
 
 @bp.post("/endpoints")
 def create():
-    fields = endpoints.validate(json_body(), farm().webhook_allowlist)
+    fields = endpoints.validate(json_body(), farm().webhook_targets)
     row = _on_shard(lambda conn: endpoints.create(conn, g.client_id, fields))
     doc = endpoints.document(row, farm().settings.base_url)
     response = jsonify(doc)
@@ -56,7 +56,7 @@ def get(endpoint_id: str):
 @bp.patch("/endpoints/<endpoint_id>")
 def update(endpoint_id: str):
     eid = resource_id(endpoint_id, "webhook endpoint")
-    fields = endpoints.validate(json_body(), farm().webhook_allowlist, partial=True)
+    fields = endpoints.validate(json_body(), farm().webhook_targets, partial=True)
     row = _found(_on_shard(lambda conn: endpoints.update(conn, g.client_id, eid, fields)), eid)
     return jsonify(endpoints.document(row, farm().settings.base_url))
 

@@ -85,6 +85,12 @@ class Cache:
         self.client.delete(f"rf:job:{job_id}")
 
     @_soft()
+    def forget(self, job_ids: list[str]) -> None:
+        """Drop the cached documents of jobs that no longer exist (purged), in one round trip."""
+        if job_ids:
+            self.client.delete(*(f"rf:job:{i}" for i in job_ids))
+
+    @_soft()
     def finished(self, job_id: str, document: dict) -> None:
         """Store the terminal document and wake every long-poll waiting on the job."""
         pipe = self.client.pipeline(transaction=False)

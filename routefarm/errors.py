@@ -8,6 +8,7 @@ RoutefarmError
  │    ├── InvalidInput         a body that breaks its contract: every error at once, each
  │    │                        with a JSON pointer into the body (problem, batch, request)
  │    ├── NotFound             a job, batch, delivery or client that does not exist (for this client)
+ │    │    └── Gone            a job or batch older than the client's retention (it may have been purged)
  │    ├── Conflict             the resource's state forbids it (a job that ended, a base job
  │    │                        that has not succeeded, a disabled endpoint, a move under way)
  │    ├── IdempotencyKeyReused an Idempotency-Key sent again with another body
@@ -71,6 +72,10 @@ class InvalidInput(RequestError):
 
 
 class NotFound(RequestError):
+    pass
+
+
+class Gone(NotFound):
     pass
 
 

@@ -1,5 +1,5 @@
 """The resources one process of the farm holds: pools, directory, job store, cache, broker
-(and the webhook allowlist, parsed once)."""
+(and the webhook allowlist, parsed once, with the submission-time check of webhook URLs)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from .db.directory import Directory
 from .db.pools import Databases
 from .jobs.store import JobStore
 from .settings import Settings
+from .webhooks.lookup import Targets
 from .webhooks.ssrf import parse_allowlist
 
 
@@ -23,6 +24,7 @@ class Farm:
         self.broker = make_broker(settings)
         self.store = JobStore(self.db, self.directory, send=lambda messages: enqueue_all(self.broker, messages))
         self.webhook_allowlist = parse_allowlist(settings.webhook_allowlist)
+        self.webhook_targets = Targets(self.webhook_allowlist, settings.webhook_resolve_deadline_s)
 
     def open(self, wait: bool = False) -> Farm:
         self.db.open(wait=wait)

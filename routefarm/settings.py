@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     webhook_disable_after: float = Field(5 * 86400.0, ge=0)  # seconds failing without a success
     webhook_max_body: int = Field(256 * 1024, ge=1024)  # bytes; above it the solution becomes a link
     webhook_allowlist: str = ""  # addresses or CIDRs admitted despite the SSRF guard (comma-separated)
+    # one request's DNS lookups of webhook hosts, all hosts together (a host not resolved by then: 422)
+    webhook_resolve_deadline_s: float = Field(2.0, gt=0)
     webhook_rotation_grace: float = Field(86400.0, ge=0)  # seconds a rotated-out secret still signs
 
     # Kafka: empty bootstrap = no Kafka (no ingest, no relay; outbox rows wait for a relay)
@@ -81,6 +83,12 @@ class Settings(BaseSettings):
     relay_batch: int = Field(500, ge=1)  # outbox rows published at once
     relay_interval: float = Field(0.5, gt=0)  # seconds between relay passes when idle
     outbox_retention: float = Field(3600.0, ge=0)  # seconds a sent outbox row is kept
+    # retention: ended jobs (and their deliveries, events, keys) and completed batches are
+    # deleted this long after they ended, unless their client has its own (routefarm clients
+    # retention); 0 keeps them
+    job_retention_s: float = Field(30 * 86400.0, ge=0)
+    purge_interval_s: float = Field(60.0, gt=0)  # the stream process's purge passes
+    purge_slice: int = Field(1000, ge=1)  # rows deleted per transaction
 
     @field_validator("shard_urls")
     @classmethod

@@ -1,8 +1,8 @@
-"""The ``stream`` process: Kafka ingest, the outbox relay, and the reaper of lost jobs and
-webhook deliveries, each in its own thread.
+"""The ``stream`` process: Kafka ingest, the outbox relay, the reaper of lost jobs and
+webhook deliveries, and the retention purge, each in its own thread.
 
 Safe to run in several replicas: ingest shares partitions through the consumer group, the
-relay takes each shard under a lock, and the reaper takes its rows with SKIP LOCKED. With
+relay takes each shard under a lock, the reaper and the purge take their rows with SKIP LOCKED. With
 no ``ROUTEFARM_KAFKA_BOOTSTRAP`` only the reaper runs (outbox rows wait for a relay).
 Run: ``python -m workers.stream``.
 """
@@ -15,6 +15,7 @@ import threading
 
 from routefarm.farm import Farm
 from routefarm.jobs.reaper import reap
+from routefarm.observability.exposition import FarmCollector
 from routefarm.observability.exposition import serve as serve_metrics
 from routefarm.observability.logs import configure_logging
 from routefarm.observability.metrics import REAPER_ACTION_NAMES
@@ -27,18 +28,23 @@ RELAY_BACKOFF = 5.0  # seconds between passes while Kafka does not acknowledge
 
 def serve(settings: Settings, stopping: threading.Event) -> None:
     farm = Farm(settings).open(wait=False)
-    lag = [IngestLag(settings.kafka_bootstrap)] if settings.kafka_bootstrap else []
-    serve_metrics(settings.metrics_port, extra=lag, process=True)
-    threads = []
+    # the farm-wide gauges (queue depth, workers, shards, outbox backlog) are exported here
+    # only: one process kind, whatever the number of API replicas
+    gauges = [FarmCollector(farm)] + ([IngestLag(settings.kafka_bootstrap)] if settings.kafka_bootstrap else [])
+    serve_metrics(settings.metrics_port, extra=gauges, process=True)
+    loops = [("purge", purge_loop)]
     if settings.kafka_bootstrap:
-        threads = [threading.Thread(target=guard, args=(name, loop, farm, stopping), name=name)
-                   for name, loop in (("ingest", ingest_loop), ("relay", relay_loop))]
-        for thread in threads:
-            thread.start()
-        log.info("stream started: ingest and relay on %s, reaper every %.1f s",
-                 settings.kafka_bootstrap, settings.reaper_interval)
+        loops += [("ingest", ingest_loop), ("relay", relay_loop)]
+    threads = [threading.Thread(target=guard, args=(name, loop, farm, stopping), name=name) for name, loop in loops]
+    for thread in threads:
+        thread.start()
+    kept = f"{settings.job_retention_s:g} s after they end" if settings.job_retention_s else "until deleted"
+    if settings.kafka_bootstrap:
+        log.info("stream started: ingest and relay on %s, reaper every %.1f s, ended jobs kept %s",
+                 settings.kafka_bootstrap, settings.reaper_interval, kept)
     else:
-        log.info("stream started without Kafka: reaper every %.1f s", settings.reaper_interval)
+        log.info("stream started without Kafka: reaper every %.1f s, ended jobs kept %s",
+                 settings.reaper_interval, kept)
     try:
         reaper_loop(farm, stopping)
     finally:
@@ -93,6 +99,20 @@ def reaper_loop(farm: Farm, stopping: threading.Event) -> None:
         else:
             _count(reaped)
         stopping.wait(farm.settings.reaper_interval)
+
+
+def purge_loop(farm: Farm, stopping: threading.Event) -> None:
+    """Retention: a purge pass over every shard each ``purge_interval_s`` (at once again when
+    a shard had more expired rows than a pass's budget)."""
+    from routefarm.jobs.retention import purge
+
+    while not stopping.is_set():
+        try:
+            done = purge(farm, stopping=stopping)
+        except Exception:  # noqa: BLE001 - a shard down now is purged on a later pass
+            log.exception("purge pass failed")
+            done = None
+        stopping.wait(1.0 if done is not None and done.unfinished else farm.settings.purge_interval_s)
 
 
 def ingest_loop(farm: Farm, stopping: threading.Event) -> None:

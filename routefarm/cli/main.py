@@ -13,7 +13,7 @@ import click
 from ..local.command import up
 from ..roads.command import roads
 from .common import EXIT_NEGATIVE, BadInput, read_json, read_text, write_json, write_text
-from .farm import clients, db, shards
+from .farm import clients, db, purge, shards
 
 
 def read_problem(path: str):
@@ -138,5 +138,5 @@ def render(problem: str, solution: str, output: str | None) -> None:
     write_text(svg, output)
 
 
-for _group in (db, clients, shards, up, roads):
+for _group in (db, clients, shards, purge, up, roads):
     main.add_command(_group)

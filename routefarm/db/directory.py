@@ -114,3 +114,17 @@ class Directory:
             (shard, client_id),
         )
         self.forget(client_id)
+
+    def retention_of(self, client_id: str) -> float | None:
+        """The client's own retention in seconds (None: the farm's default)."""
+        with self.db.dir() as conn:
+            row = conn.execute("SELECT retention_s FROM clients WHERE id = %s", (client_id,)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def set_retention(self, client_id: str, seconds: float | None) -> None:
+        """Give the client its own retention (None: back to the farm's default)."""
+        with self.db.dir() as conn:
+            found = conn.execute("UPDATE clients SET retention_s = %s WHERE id = %s RETURNING id",
+                                 (seconds, client_id)).fetchone()
+        if found is None:
+            raise NotFound(f"no client {client_id!r}")

@@ -47,17 +47,22 @@ def validate(body: Any, farm: Farm) -> list[dict]:
     if not isinstance(body, dict):
         raise InvalidInput(issues, "problem")
     issues = [i for i in issues if i.pointer != "/jobs"]  # said below, with the size
-    issues += webhook_issues(body.get("webhook"), farm)
+    urls: list[tuple[str, Any]] = []  # every webhook URL, checked together below
+    issues += webhook_issues(body.get("webhook"), farm, urls)
     jobs = body.get("jobs")
     limit = farm.settings.max_batch_jobs
     if not isinstance(jobs, list) or not 1 <= len(jobs) <= limit:
         issues.append(Issue("/jobs", f"must be a list of 1 to {limit} jobs"))
         raise InvalidInput(issues, "problem")
     for index, job in enumerate(jobs):
+        mine: list[tuple[str, Any]] = []
         try:
-            validate_body(job, farm, snap=False)  # one request must not ask a road source per job
+            validate_body(job, farm, snap=False, webhooks=mine)  # one request must not ask a road source per job
         except InvalidInput as exc:
             issues += InvalidInput.of(exc, f"/jobs/{index}").issues
+        urls += [(f"/jobs/{index}{pointer}", url) for pointer, url in mine]
+    # each distinct host resolved once, all at once, within the request's deadline
+    issues += [Issue(pointer, text) for pointer, text in farm.webhook_targets.issues(urls)]
     if issues:
         raise InvalidInput(issues, "problem")
     return jobs

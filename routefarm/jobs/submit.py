@@ -19,7 +19,6 @@ from ..farm import Farm
 from ..ids import canonical_hash, new_job_id
 from ..observability import metrics
 from ..untrusted import body_issues, time_limit_issues
-from ..webhooks.endpoints import check_url
 from ..webhooks.events import on_job_terminal
 from .documents import iso_time, job_links
 from .ending import Ended, ended
@@ -35,16 +34,18 @@ class Accepted:
     row: dict[str, Any]
 
 
-def validate_body(body: Any, farm: Farm, snap: bool = True) -> tuple[Any, dict]:
+def validate_body(body: Any, farm: Farm, snap: bool = True,
+                  webhooks: list[tuple[str, Any]] | None = None) -> tuple[Any, dict]:
     """Check a ``{"problem": ..., "metadata": ..., "webhook": {"url": ...}}`` body; return
-    (Problem, metadata). A webhook URL must pass the SSRF guard. A problem priced on roads
+    (Problem, metadata). A webhook URL must pass the SSRF guard (checked here, or left in
+    ``webhooks`` as (pointer, url) for the caller to check with others). A problem priced on roads
     needs the farm's road source, and (``snap``) every place near a road: the source is asked
     within ``roads.matrices.SNAP_DEADLINE_S``; when it cannot answer that fast, the worker
     finds out."""
     issues = body_issues(body, BODY_FIELDS, required=["problem"], objects=["metadata"])
     if not isinstance(body, dict):
         raise InvalidInput(issues, "problem")
-    issues += webhook_issues(body.get("webhook"), farm)
+    issues += webhook_issues(body.get("webhook"), farm, webhooks)
     problem = None
     if "problem" in body:
         limits = Limits(max_stops=farm.settings.max_stops, max_vehicles=farm.settings.max_vehicles)
@@ -77,8 +78,9 @@ def _road_issues(problem, farm: Farm, snap: bool) -> list[Issue]:
         return []
 
 
-def webhook_issues(webhook: Any, farm: Farm) -> list[Issue]:
-    """Problems of an optional ``"webhook": {"url": ...}`` (a one-off target)."""
+def webhook_issues(webhook: Any, farm: Farm, later: list[tuple[str, Any]] | None = None) -> list[Issue]:
+    """Problems of an optional ``"webhook": {"url": ...}`` (a one-off target). With ``later``,
+    its URL is added there as ("/webhook/url", url) instead of being checked now."""
     if webhook is None:
         return []
     if not isinstance(webhook, dict):
@@ -86,9 +88,10 @@ def webhook_issues(webhook: Any, farm: Farm) -> list[Issue]:
     issues = [Issue(f"/webhook/{k}", "unknown field") for k in webhook if k != "url"]
     if "url" not in webhook:
         return [*issues, Issue("/webhook/url", "required field is missing")]
-    found: list[tuple[str, str]] = []
-    check_url(webhook["url"], farm.webhook_allowlist, "/webhook/url", found)
-    return issues + [Issue(pointer, text) for pointer, text in found]
+    if later is not None:
+        later.append(("/webhook/url", webhook["url"]))
+        return issues
+    return issues + [Issue(p, text) for p, text in farm.webhook_targets.issues([("/webhook/url", webhook["url"])])]
 
 
 def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = None,

@@ -9,7 +9,7 @@ import shlex
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,10 +208,9 @@ def _serve(options: Options, out: Output, signals: Signals, services: Services,
         write_state(options.data_dir, {**state, **runtime})
 
     env = {**os.environ, **environment_from_state(state), **services.environment(os.environ),
-           "ROUTEFARM_DATA_DIR": str(options.data_dir), "ROUTEFARM_WEBHOOK_ALLOWLIST": WEBHOOK_ALLOWLIST,
-           **road_environment(specs)}
-    out.system(f"webhooks to loopback addresses are allowed (ROUTEFARM_WEBHOOK_ALLOWLIST={WEBHOOK_ALLOWLIST}) "
-               "because this is a local farm")
+           "ROUTEFARM_DATA_DIR": str(options.data_dir), **road_environment(specs)}
+    env["ROUTEFARM_WEBHOOK_ALLOWLIST"], said = webhook_allowlist(os.environ)
+    out.system(said)
     for note in scaling.notes:
         out.line(SOURCE, note)
     supervisor = Supervisor(specs, env=env, cwd=procfile.parent, output=out, on_change=on_change)
@@ -340,6 +339,19 @@ def banner(state: dict[str, Any], kinds: list[str], max_workers: int) -> str:
         "",
     ]
     return "\n".join(lines) + "\n"
+
+
+def webhook_allowlist(environ: Mapping[str, str]) -> tuple[str, str]:
+    """The webhook allowlist in force and the line that says so: the user's when set (even
+    empty), else loopback, so that a local farm can call a receiver on this machine."""
+    if "ROUTEFARM_WEBHOOK_ALLOWLIST" in environ:
+        value = environ["ROUTEFARM_WEBHOOK_ALLOWLIST"]
+        if not value:
+            return value, "ROUTEFARM_WEBHOOK_ALLOWLIST is set empty: webhooks may reach public addresses only"
+        return value, (f"webhook allowlist in force: ROUTEFARM_WEBHOOK_ALLOWLIST={value} (as set); webhooks"
+                       " may reach public addresses and these, not loopback unless it is listed")
+    return WEBHOOK_ALLOWLIST, (f"webhooks to loopback addresses are allowed ({WEBHOOK_ALLOWLIST}) because"
+                               " this is a local farm and ROUTEFARM_WEBHOOK_ALLOWLIST is not set")
 
 
 def _now() -> str:

@@ -8,7 +8,7 @@ multiprocess files is decided by prometheus-client when it is first imported, fr
 process group before anything imports prometheus-client.
 
 Gauges read at scrape time (queue depth, live workers, shard readiness) are not here: they
-come from ``exposition.FarmCollector``, whose family names are listed in
+come from ``exposition.FarmCollector`` (exported by the stream process only), whose family names are listed in
 ``SCRAPE_TIME_FAMILIES`` so that dashboards and alert rules can be checked against them.
 """
 
@@ -77,6 +77,9 @@ def _build() -> dict[str, Any]:
         "routefarm_outbox_published_total", "Job lifecycle events published to Kafka and marked sent")
     RELAY_ERRORS = Counter(
         "routefarm_relay_errors_total", "Job lifecycle events Kafka did not acknowledge (they are sent again)")
+    PURGED_ROWS = Counter(
+        "routefarm_purged_rows_total", "Rows deleted by the retention purge, by shard and table",
+        ["shard", "table"])
     return {name: value for name, value in locals().items() if name.isupper()}
 
 
@@ -98,7 +101,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# Families produced by ``exposition.FarmCollector`` when ``web`` is scraped.
+# Families produced by ``exposition.FarmCollector`` on the stream process's metrics port.
 QUEUE_DEPTH = "routefarm_queue_depth"
 WORKERS = "routefarm_workers"
 SHARD_UP = "routefarm_shard_up"

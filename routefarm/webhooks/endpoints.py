@@ -18,8 +18,8 @@ from ..ids import new_job_id
 from ..jobs.documents import iso_time
 from ..untrusted import body_issues
 from . import deliveries
+from .lookup import Targets
 from .signing import new_secret
-from .ssrf import Network, Refused, resolve
 
 EVENT_TYPES = ("job.succeeded", "job.failed", "job.cancelled", "batch.completed")
 FIELDS = {"url", "event_types", "description"}
@@ -30,25 +30,14 @@ SIGNING = ("ARRAY[secret] || CASE WHEN previous_expires_at > now() THEN ARRAY[pr
            " ELSE '{}'::text[] END AS signing_secrets")
 
 
-def check_url(url: Any, allowlist: tuple[Network, ...], pointer: str, issues: list[tuple[str, str]]) -> None:
-    """Add an issue at ``pointer`` unless ``url`` is a webhook target the SSRF guard admits."""
-    if not isinstance(url, str):
-        issues.append((pointer, "must be an http or https URL"))
-        return
-    try:
-        resolve(url, allowlist)
-    except Refused as exc:
-        issues.append((pointer, str(exc)))
-
-
-def validate(body: Any, allowlist: tuple[Network, ...], partial: bool = False) -> dict[str, Any]:
+def validate(body: Any, targets: Targets, partial: bool = False) -> dict[str, Any]:
     """The fields of a create (``partial``: an update) request; every error at once."""
     allowed = FIELDS | {"enabled"} if partial else FIELDS
     issues: list = body_issues(body, allowed)
     if not isinstance(body, dict):
         raise InvalidInput(issues)
     if "url" in body:
-        check_url(body["url"], allowlist, "/url", issues)
+        issues += targets.issues([("/url", body["url"])])
     elif not partial:
         issues.append(("/url", "required field is missing"))
     types = body.get("event_types", None if partial else list(EVENT_TYPES))

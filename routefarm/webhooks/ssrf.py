@@ -142,10 +142,7 @@ def check_url(url: str) -> tuple[str, str, int, str]:
 def resolve(url: str, allowlist: tuple[Network, ...] = (), resolver: Resolver = system_resolver) -> Target:
     """Check ``url`` and resolve its host once; every address must pass the guard."""
     scheme, host, port, path = check_url(url)
-    try:
-        literal: IP | None = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
+    literal = literal_ip(host)
     if literal is not None:
         addresses = [str(literal)]
     else:
@@ -153,13 +150,26 @@ def resolve(url: str, allowlist: tuple[Network, ...] = (), resolver: Resolver = 
             addresses = resolver(host, port)
         except (OSError, UnicodeError) as exc:
             raise Refused(f"host {host!r} does not resolve ({exc})") from None
-        if not addresses:
-            raise Refused(f"host {host!r} does not resolve")
+    return Target(url, scheme, host, port, path, admit(host, addresses, allowlist))
+
+
+def literal_ip(host: str) -> IP | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def admit(host: str, addresses: list[str], allowlist: tuple[Network, ...]) -> str:
+    """The address to connect to when every address ``host`` resolved to passes the guard."""
+    if not addresses:
+        raise Refused(f"host {host!r} does not resolve")
+    literal = literal_ip(host) is not None
     for text in addresses:
         ip = ipaddress.ip_address(text.split("%", 1)[0])
         reason = forbidden_reason(ip, allowlist)
         if reason:
-            where = f"{ip}" if literal is not None else f"{host!r} resolves to {ip}, which"
+            where = f"{ip}" if literal else f"{host!r} resolves to {ip}, which"
             raise Refused(f"{where} {reason}; webhooks may only reach public addresses"
                           " (the operator can admit it with ROUTEFARM_WEBHOOK_ALLOWLIST)")
-    return Target(url, scheme, host, port, path, addresses[0].split("%", 1)[0])
+    return addresses[0].split("%", 1)[0]

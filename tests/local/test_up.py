@@ -157,7 +157,8 @@ def scrape_when_up(url: str, timeout: float = 30.0) -> str:
 
 def test_up_with_configured_services_starts_only_the_processes(spawn, tmp_path, configured_env, kafka_broker):
     env = {**configured_env, "ROUTEFARM_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
-           "ROUTEFARM_KAFKA_SESSION_TIMEOUT_MS": "6000"}  # the test broker holds a join for half of it
+           "ROUTEFARM_KAFKA_SESSION_TIMEOUT_MS": "6000",  # the test broker holds a join for half of it
+           "ROUTEFARM_WEBHOOK_ALLOWLIST": "192.0.2.0/24"}  # the user's: loopback is not in it
     data_dir = tmp_path / "farm"
     farm = spawn(up_command("--data-dir", data_dir, "--port", free_port(), *QUICK), env=env)
     farm.wait_for("routefarm is up", timeout=120)
@@ -170,9 +171,15 @@ def test_up_with_configured_services_starts_only_the_processes(spawn, tmp_path, 
     assert not any((data_dir / name).exists() for name in ("postgres", "redis", "kafka"))
     urls = state["metrics_urls"]  # web's /metrics first, then stream and webhook ports (no worker yet)
     assert urls[0] == f"{state['api_url']}/metrics" and len(set(urls)) == len(urls) == 3
-    assert "routefarm_queue_depth" in scrape_when_up(urls[0])
-    for url in urls[1:]:
-        assert "process_cpu_seconds_total" in scrape_when_up(url)
+    assert "routefarm_queue_depth" not in scrape_when_up(urls[0])  # farm-wide gauges: stream's only
+    scraped = [scrape_when_up(url) for url in urls[1:]]
+    assert all("process_cpu_seconds_total" in text for text in scraped)
+    assert sum("routefarm_queue_depth" in text for text in scraped) == 1
+    # the user's allowlist is the one in force: a webhook to this machine is refused
+    assert "webhook allowlist in force: ROUTEFARM_WEBHOOK_ALLOWLIST=192.0.2.0/24" in farm.text
+    status, body = call("POST", f"{state['api_url']}/v1/jobs", state["api_key"],
+                        {"problem": PROBLEM, "webhook": {"url": "http://127.0.0.1:9/hook"}})
+    assert status == 422 and "loopback" in body["errors"][0]["detail"], body
     farm.send(signal.SIGINT)
     assert farm.wait(60) == 0, farm.text
 
@@ -190,3 +197,13 @@ def test_up_refuses_a_scaledobject_it_cannot_apply(spawn, tmp_path):
                  env=clean_env())
     assert farm.wait(30) == 2
     assert farm.text.strip().splitlines() == [f"error: {bad}: spec.triggers: no redis or kafka trigger"]
+
+
+def test_the_local_allowlist_applies_only_when_the_user_set_none():
+    from routefarm.local.command import WEBHOOK_ALLOWLIST, webhook_allowlist
+
+    value, said = webhook_allowlist({})
+    assert value == WEBHOOK_ALLOWLIST and "ROUTEFARM_WEBHOOK_ALLOWLIST is not set" in said
+    assert webhook_allowlist({"ROUTEFARM_WEBHOOK_ALLOWLIST": "10.9.0.0/16"})[0] == "10.9.0.0/16"
+    value, said = webhook_allowlist({"ROUTEFARM_WEBHOOK_ALLOWLIST": ""})
+    assert value == "" and "public addresses only" in said

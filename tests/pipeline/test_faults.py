@@ -53,19 +53,21 @@ def test_kill_worker_mid_solve(processes, client_factory, databases, settings, a
     processes.stream()
     processes.web()
     api = Api(processes.url)
-    problem = random_problem(random.Random(2), stops=60, time_limit=4)
+    # long enough that the kill lands mid-solve on a loaded machine too (at 4 s the job could
+    # finish between the poll that saw it running and the kill)
+    problem = random_problem(random.Random(2), stops=60, time_limit=10)
     job_id = api.submit_ok(key, problem)
-    api.wait_status(key, job_id, lambda d: d["status"] == "running", timeout=30)
+    api.wait_status(key, job_id, lambda d: d["status"] == "running" and d.get("progress"), timeout=30)
     first = _job_row(databases, job_id)
-    assert first["attempts"] == 1 and first["worker"]
+    assert first["status"] == "running" and first["attempts"] == 1 and first["worker"]
 
     kill_group(w1, signal.SIGKILL)
     killed = time.monotonic()
     w1.wait(5)
     processes.worker("w2")
 
-    # lease (6 s) + reaper interval (1 s) + a solve (4 s), plus a worker's start
-    budget = settings.lease_seconds + settings.reaper_interval + 4 + 12
+    # lease (6 s) + reaper interval (1 s) + a solve (10 s), plus a worker's start
+    budget = settings.lease_seconds + settings.reaper_interval + 10 + 12
     doc = api.wait_terminal(key, job_id, timeout=budget)
     assert doc["status"] == "succeeded", doc
     assert time.monotonic() - killed <= budget

@@ -7,6 +7,9 @@ by address, is tested in ``tests/webhooks/test_ssrf.py``; delivery-time checks i
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from support import PUBLIC_HOOK, SMALL_PROBLEM, assert_problem_json, seed_resources
 
@@ -81,3 +84,48 @@ def test_every_url_field_admits_a_public_address(http, client):
     for method, path, body, _ in bodies(PUBLIC_HOOK, ids["job_id"]):
         response = getattr(http, method)(path.format(**ids), json=body, headers=headers)
         assert response.status_code in (200, 201, 202), (path, response.get_json())
+
+
+def _batch_of_hosts(hosts: list[str]) -> dict:
+    return {"jobs": [{"problem": SMALL_PROBLEM, "webhook": {"url": f"https://{h}/hook"}} for h in hosts]}
+
+
+def test_a_batch_naming_a_thousand_unresolvable_hosts_is_refused_at_every_job(http, auth, farm):
+    _, headers = auth("dns")
+    before = http.get("/v1/jobs?limit=1", headers=headers).get_json()
+    hosts = [f"hook-{i}.invalid" for i in range(1000)]  # the system resolver: no such names
+    began = time.monotonic()
+    response = http.post("/v1/batches", json=_batch_of_hosts(hosts), headers=headers)
+    took = time.monotonic() - began
+    problem = assert_problem_json(response, 422)
+    assert took < farm.settings.webhook_resolve_deadline_s + 1, took
+    pointers = {e["pointer"]: e["detail"] for e in problem["errors"]}
+    assert set(pointers) == {f"/jobs/{i}/webhook/url" for i in range(1000)}
+    assert all("does not resolve" in d or "did not resolve" in d for d in pointers.values())
+    assert http.get("/v1/jobs?limit=1", headers=headers).get_json() == before
+
+
+def test_a_silent_dns_server_holds_a_batch_for_one_deadline(http, auth, farm):
+    """Hosts whose lookups never answer (a resolver that waits, as getaddrinfo does on a DNS
+    server that drops queries): the request answers at its deadline, not per host."""
+    from routefarm.webhooks.lookup import HostCache, Targets
+
+    release = threading.Event()
+
+    def silent(host: str, port: int) -> list[str]:
+        release.wait(20)
+        raise OSError("no answer")
+
+    farm.webhook_targets = Targets(farm.webhook_allowlist, 1.0, HostCache(silent))
+    _, headers = auth("dns-silent")
+    try:
+        began = time.monotonic()
+        response = http.post("/v1/batches", json=_batch_of_hosts([f"h{i}.example" for i in range(1000)]),
+                             headers=headers)
+        took = time.monotonic() - began
+    finally:
+        release.set()
+    problem = assert_problem_json(response, 422)
+    assert took < 1.0 + 1, took
+    assert len(problem["errors"]) == 1000
+    assert all("did not resolve within 1 s" in e["detail"] for e in problem["errors"])
