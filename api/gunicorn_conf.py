@@ -6,8 +6,17 @@ import shutil
 from routefarm.observability.exposition import mark_dead, use_multiproc_dir
 from routefarm.settings import Settings
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+
+def bind_address(environ) -> str:
+    """Platform conventions (Heroku, Dokku, Cloud Run): ``PORT`` alone means every interface,
+    ``0.0.0.0:$PORT``; ``HOST`` overrides the interface; neither: ``127.0.0.1:8000``."""
+    port = environ.get("PORT") or "8000"
+    host = environ.get("HOST") or ("0.0.0.0" if environ.get("PORT") else "127.0.0.1")
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+bind = bind_address(os.environ)
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # the platforms' name for it
 worker_class = "gthread"
 # a long-poll holds a thread (not a process) for up to 60 s; 64 threads per process keep
 # submissions answered while many clients wait

@@ -78,7 +78,7 @@ class Processes:
     def web(self, port: int | None = None):
         self.port = port or free_port()
         proc = self._start("web", [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf",
-                                   "api.wsgi:app"], {"PORT": str(self.port), "WEB_CONCURRENCY": "2"})
+                                   "api.wsgi:app"], {"PORT": str(self.port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"})
         wait_http(f"http://127.0.0.1:{self.port}/healthz")
         return proc
 

@@ -118,7 +118,7 @@ def run(options: Options, out: Output) -> int:
     data_dir = options.data_dir
     procfile = find_procfile(options.procfile)
     processes = read_procfile(procfile)
-    specs = formation(processes, options.port) + road_server(options)
+    specs = formation(processes, options.port, os.environ.get("HOST") or "127.0.0.1") + road_server(options)
     scaling = _scaling(options, processes["worker"])
     out.register([spec.name for spec in specs] + [SOURCE])
     lock = DataDirLock(data_dir).acquire()

@@ -49,13 +49,14 @@ def find_procfile(explicit: Path | None = None) -> Path:
     raise FarmError("no Procfile here or in the routefarm checkout; pass --procfile")
 
 
-def formation(processes: dict[str, str], port: int) -> list[ProcessSpec]:
-    """web.1 (with PORT), stream.1 and webhook.1 (when defined) from the Procfile; ``worker``
-    processes are the autoscaler's to start (``worker.1``, ``worker.2``, ...)."""
+def formation(processes: dict[str, str], port: int, host: str = "127.0.0.1") -> list[ProcessSpec]:
+    """web.1 (with PORT, and HOST: a local farm listens on loopback, where a platform's PORT
+    alone means every interface), stream.1 and webhook.1 (when defined) from the Procfile;
+    ``worker`` processes are the autoscaler's to start (``worker.1``, ``worker.2``, ...)."""
     missing = [name for name in FARM_PROCESSES if name not in processes]
     if missing:
         raise FarmError(f"the Procfile defines no {', '.join(missing)} process")
-    specs = [ProcessSpec("web.1", processes["web"], {"PORT": str(port)}),
+    specs = [ProcessSpec("web.1", processes["web"], {"PORT": str(port), "HOST": host}),
              ProcessSpec("stream.1", processes["stream"])]
     specs += [ProcessSpec(f"{name}.1", processes[name]) for name in SINGLETONS if name in processes]
     return specs

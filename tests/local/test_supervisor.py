@@ -35,7 +35,7 @@ def test_procfile_lines_comments_and_errors():
 def test_formation_gives_web_its_port_and_leaves_workers_to_the_autoscaler():
     specs = formation({"web": "w", "stream": "s", "worker": "k", "release": "r"}, port=8123)
     assert [s.name for s in specs] == ["web.1", "stream.1"]
-    assert specs[0].env == {"PORT": "8123"} and specs[1].env == {}
+    assert specs[0].env == {"PORT": "8123", "HOST": "127.0.0.1"} and specs[1].env == {}
     with pytest.raises(FarmError, match="no stream"):
         formation({"web": "w", "worker": "k"}, port=1)
     with pytest.raises(FarmError, match="no worker"):
