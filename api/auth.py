@@ -7,6 +7,7 @@ import uuid
 from flask import Blueprint, current_app, g, request
 
 from routefarm.errors import NotFound, RateLimited, Unauthorized
+from routefarm.observability import logs
 
 
 def current_client(farm) -> str:
@@ -18,6 +19,7 @@ def current_client(farm) -> str:
     if client_id is None:
         raise Unauthorized("unknown or revoked API key", error="invalid_token")
     g.client_id = client_id
+    logs.bind(client_id=client_id)  # the request's lines from here on (reset with the request's)
     return client_id
 
 

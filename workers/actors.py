@@ -18,6 +18,7 @@ import redis
 
 from routefarm.broker import MAX_RETRIES, SOLVE_ACTOR, SOLVE_QUEUE, WEBHOOK_ACTOR, WEBHOOK_QUEUE
 from routefarm.errors import BrokerUnavailable, ShardUnavailable
+from routefarm.observability import logs
 from routefarm.webhooks import sender
 
 from . import runtime, solving
@@ -58,9 +59,10 @@ def declare(rt: runtime.Runtime) -> None:
 
 def solve_job(job_id: str, client_id: str) -> None:
     rt = runtime.current()
-    with rt.solving():
+    with rt.solving(), logs.bound(job_id=job_id, client_id=client_id):  # on every line of the solve
         solving.run(rt, job_id, client_id)
 
 
 def deliver_webhook(delivery_id: str, client_id: str, token: str) -> None:
-    sender.deliver(runtime.current().farm, delivery_id, client_id, token)
+    with logs.bound(delivery_id=delivery_id, client_id=client_id):
+        sender.deliver(runtime.current().farm, delivery_id, client_id, token)
