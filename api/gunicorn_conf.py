@@ -3,7 +3,7 @@
 import os
 import shutil
 
-from routefarm.observability.exposition import mark_dead, use_multiproc_dir
+from routefarm.observability.exposition import mark_dead, serve, use_multiproc_dir
 from routefarm.settings import Settings
 
 
@@ -31,6 +31,12 @@ control_socket_disable = True  # gunicorn's shared ~/.gunicorn control socket is
 # Prometheus: the workers of this gunicorn share one multiprocess directory (set here, in the
 # master, before any worker imports prometheus-client); a dead worker's live gauges are dropped.
 METRICS_DIR = use_multiproc_dir("web")
+
+
+def when_ready(server):
+    """With ROUTEFARM_METRICS_PORT, every worker's metrics are served on that port by the
+    master (the public port's /metrics then answers 404)."""
+    serve(Settings().metrics_port)
 
 
 def child_exit(server, worker):

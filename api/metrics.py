@@ -1,5 +1,7 @@
 """``GET /metrics``: every gunicorn worker's metrics (multiprocess files), and the HTTP
-latency histogram for every request. The farm-wide gauges read at scrape time (queue depth,
+latency histogram for every request. With ``ROUTEFARM_METRICS_PORT`` set (as on Kubernetes),
+gunicorn's master serves them on that port instead and this route answers 404, so that the
+public Service does not expose them. The farm-wide gauges read at scrape time (queue depth,
 workers, shards, outbox backlog) are the stream process's: one export, whatever the number
 of API replicas, and no shard query per scrape of every pod."""
 
@@ -7,8 +9,9 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
 
+from routefarm.errors import NotFound
 from routefarm.observability import metrics as farm_metrics
 from routefarm.observability.exposition import registry
 
@@ -34,5 +37,7 @@ def _observe(response):
 def metrics():
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+    if current_app.extensions["routefarm"].settings.metrics_port:
+        raise NotFound("metrics are served on the metrics port (ROUTEFARM_METRICS_PORT), not here")
     body = generate_latest(registry())
     return Response(body, content_type=CONTENT_TYPE_LATEST)

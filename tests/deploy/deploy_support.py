@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 KEDA_DIR = ROOT / "deploy" / "keda"
 SCALED_OBJECT = KEDA_DIR / "worker-scaledobject.yaml"
 # files of deploy/keda that kustomization.yaml leaves out on purpose (their comments say why)
-NOT_APPLIED = {"secret.example.yaml", "migrate-job.yaml"}
+NOT_APPLIED = {"secret.example.yaml"}
+MIGRATE_DIR = KEDA_DIR / "migrate"  # the migration Job: a kustomization of its own
+MONITORING_DIR = KEDA_DIR / "monitoring"  # PodMonitors: a kustomize component
 # Deployment (by its app.kubernetes.io/component label) -> the Procfile process it runs
 PROCESSES = {"api": "web", "worker": "worker", "webhook": "webhook", "stream": "stream"}
 COMPONENT = "app.kubernetes.io/component"
@@ -36,7 +38,14 @@ class Resource:
 
 
 def manifest_paths() -> list[Path]:
-    return sorted(p for p in KEDA_DIR.glob("*.yaml") if p.name != "kustomization.yaml")
+    """The manifests of deploy/keda and of its migrate kustomization (core kinds and KEDA's)."""
+    return sorted(p for folder in (KEDA_DIR, MIGRATE_DIR) for p in folder.glob("*.yaml")
+                  if p.name != "kustomization.yaml")
+
+
+def monitoring_resources() -> list[Resource]:
+    return [r for p in sorted(MONITORING_DIR.glob("*.yaml")) if p.name != "kustomization.yaml"
+            for r in read_resources(p)]
 
 
 def read_resources(path: Path) -> list[Resource]:
@@ -47,8 +56,8 @@ def all_resources() -> list[Resource]:
     return [r for path in manifest_paths() for r in read_resources(path)]
 
 
-def kustomization() -> dict:
-    return yaml.safe_load((KEDA_DIR / "kustomization.yaml").read_text())
+def kustomization(folder: Path = KEDA_DIR) -> dict:
+    return yaml.safe_load((folder / "kustomization.yaml").read_text())
 
 
 def of_kind(kind: str) -> list[Resource]:

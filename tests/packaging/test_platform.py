@@ -138,3 +138,32 @@ def test_socket_helper_sanity():
         s.bind(("127.0.0.1", 0))
         s.listen()
         assert _listening(s.getsockname()[1]) == {"0100007F"}
+
+
+def test_web_serves_metrics_on_its_own_port_when_asked(settings):
+    """As on Kubernetes: ROUTEFARM_METRICS_PORT set, gunicorn's master serves every worker's
+    metrics there, and the public port's /metrics answers 404."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    port, metrics_port = free_port(), free_port()
+    env = {**settings_env(settings), "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2",
+           "ROUTEFARM_METRICS_PORT": str(metrics_port)}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf", "api.wsgi:app"],
+                            cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        for _ in range(4):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
+        with pytest.raises(urllib.error.HTTPError) as public:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        assert public.value.code == 404 and "metrics port" in json.loads(public.value.read())["detail"]
+        text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        samples = [line for line in text.splitlines()
+                   if line.startswith("routefarm_http_request_duration_seconds_count") and 'route="/healthz"' in line]
+        assert samples and sum(float(s.rsplit(" ", 1)[1]) for s in samples) >= 5, samples
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(30)
