@@ -118,7 +118,7 @@ def spec() -> dict:
     schemas = {**defs.get("$defs", {}), **EXTRA_SCHEMAS, **openapi_webhooks.SCHEMAS,
                **openapi_status.SCHEMAS}
     auth = [{"bearer": []}]
-    return _with_expiry({
+    return _with_examples(_with_expiry({
         "openapi": "3.1.0",
         "info": {"title": "routefarm", "version": "1", "description": DESCRIPTION},
         "components": {"schemas": schemas,
@@ -175,7 +175,7 @@ def spec() -> dict:
                                 "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
         },
-    })
+    }))
 
 
 DESCRIPTION = (
@@ -185,6 +185,40 @@ DESCRIPTION = (
     " client's own). A job or batch whose id was made longer ago than that answers 410 Gone (problem"
     " type .../expired, with retention_s); an unknown recent id answers 404.")
 GONE = _problem_response("Expired: made longer ago than the client's retention (it may have been deleted)")
+
+
+# a valid body for every request body (schemathesis' positive cases start from these, so that
+# they are accepted and solved, not only refused); tests/api check that each one is
+EXAMPLE_PROBLEM = {
+    "vehicles": [{"id": "van-1", "start": [13.405, 52.52], "end": [13.405, 52.52], "capacity": [10],
+                  "time_window": [28800, 61200]}],
+    "stops": [{"id": "bakery", "location": [13.3777, 52.5163], "demand": [3], "service": 300,
+               "time_windows": [[28800, 43200]]},
+              {"id": "cafe", "location": [13.4125, 52.5219], "demand": [4], "service": 240}],
+    "options": {"time_limit": 1},
+}
+EXAMPLES = {
+    "JobRequest": {"problem": EXAMPLE_PROBLEM, "metadata": {"route_day": "2026-12-03"}},
+    "BatchRequest": {"jobs": [{"problem": EXAMPLE_PROBLEM},
+                              {"problem": {**EXAMPLE_PROBLEM, "stops": EXAMPLE_PROBLEM["stops"][:1]}}],
+                     "metadata": {"depot": "berlin"}},
+    "ReoptimizeBody": {"at": 36000, "cancel_stops": ["cafe"], "time_limit": 1},
+    "BatchReoptimizeRequest": {"jobs": [{"job_id": "01a2b3c4-0000-7000-8000-000000000000"}],
+                               "changes": {"at": 36000, "cancel_stops": ["cafe"]}},
+    "WebhookEndpointRequest": {"url": "https://93.184.216.34/routefarm-hooks", "event_types": ["job.succeeded"],
+                               "description": "dispatch board"},
+}
+
+
+def _with_examples(document: dict) -> dict:
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            media = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if media is not None:
+                name = media["schema"].get("$ref", "").rsplit("/", 1)[-1]
+                if name in EXAMPLES:
+                    media.setdefault("example", EXAMPLES[name])
+    return document
 
 
 def _with_expiry(document: dict) -> dict:

@@ -41,14 +41,14 @@ def validate(body: Any, targets: Targets, partial: bool = False) -> dict[str, An
     elif not partial:
         issues.append(("/url", "required field is missing"))
     types = body.get("event_types", None if partial else list(EVENT_TYPES))
-    if types is not None:
+    if types is not None or "event_types" in body:  # an explicit null is no list either
         if not isinstance(types, list) or not types:
             issues.append(("/event_types", f"must be a non-empty list of {', '.join(EVENT_TYPES)}"))
         else:
             issues += [(f"/event_types/{i}", f"unknown event type; one of {', '.join(EVENT_TYPES)}")
                        for i, t in enumerate(types) if t not in EVENT_TYPES]
     description = body.get("description")
-    if description is not None and (not isinstance(description, str) or len(description) > MAX_DESCRIPTION):
+    if "description" in body and (not isinstance(description, str) or len(description) > MAX_DESCRIPTION):
         issues.append(("/description", f"must be a string of at most {MAX_DESCRIPTION} characters"))
     if "enabled" in body and not isinstance(body["enabled"], bool):
         issues.append(("/enabled", "must be true or false"))

@@ -88,6 +88,18 @@ def test_invalid_endpoints_are_refused_with_a_pointer(http, auth, body, pointer,
     assert detail in errors[pointer]
 
 
+@pytest.mark.parametrize("body", [{"event_types": None}, {"description": None}, {"url": None},
+                                  {"enabled": None}])
+def test_a_change_to_null_is_refused_not_stored(http, auth, body):
+    """Found by the fuzzer from the OpenAPI example: an explicit null reached the NOT NULL
+    columns and answered 500."""
+    _, headers = auth()
+    created = http.post("/v1/webhooks/endpoints", json={"url": RECEIVER}, headers=headers).get_json()
+    response = http.patch(f"/v1/webhooks/endpoints/{created['id']}", json=body, headers=headers)
+    assert response.status_code == 422, response.get_json()
+    assert {e["pointer"] for e in response.get_json()["errors"]} == {"/" + next(iter(body))}
+
+
 def test_a_jobs_one_off_webhook_is_checked_and_kept(http, auth):
     _, headers = auth()
     refused = http.post("/v1/jobs", json={"problem": SMALL_PROBLEM, "webhook": {"url": "http://100.64.0.1/"}},
