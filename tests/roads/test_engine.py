@@ -82,7 +82,7 @@ def test_unreachable_places_are_null(tmp_path):
 
 
 def test_serve_without_its_libraries_says_what_to_install(tmp_path):
-    script = ("import sys; sys.modules['numba'] = None; from routefarm.cli import main; "
+    script = ("import sys; sys.modules['numba'] = None; from routefarm.cli.main import main; "
               "main(['roads', 'serve', '--osm', 'x.osm.pbf'])")
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2

@@ -90,8 +90,10 @@ def test_a_child_that_crashes_fails_the_solve_and_the_runner_goes_on(runner):
 def test_an_oversized_problem_fails_with_memory_limit(runner):
     from multiprocessing import forkserver
 
-    server = forkserver._forkserver._forkserver_pid  # the forkserver's children start at its size
-    base = max(usage(os.getpid())["VmSize"], usage(server)["VmSize"] if server else 0)
+    # a child starts at the size of the process it is forked from: the forkserver (which has
+    # imported the engines), or this process (whatever the suite has imported by now)
+    server = forkserver._forkserver._forkserver_pid
+    base = usage(server if runner.method == "forkserver" and server else os.getpid())["VmSize"]
     small = Runner(base + 300 * 2**20, method=runner.method)  # 5,000 places need two 200 MB matrices
     started = time.monotonic()
     result = small.solve(coordinate_problem(5000), time_limit=30)
