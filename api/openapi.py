@@ -174,6 +174,11 @@ def spec() -> dict:
             "/readyz": {"get": {"summary": "Readiness of the directory, every shard and Redis",
                                 "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics of this API (404 when ROUTEFARM_METRICS_PORT "
+                                            "serves them on their own port)",
+                                 "responses": {"200": {"description": "Prometheus text format", "content": {
+                                     "text/plain": {"schema": {"type": "string"}}}},
+                                               "404": _problem_response("Served on the metrics port")}}},
         },
     }))
 
