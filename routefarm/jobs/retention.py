@@ -61,21 +61,27 @@ def policy(farm) -> Policy:
     return Policy(farm.settings.job_retention_s, {c: float(s) for c, s in own}, frozenset(c for (c,) in moving))
 
 
-# the jobs of one slice: ended longer ago than their client's retention, nothing pending
-_EXPIRED_JOBS = """
+def _expired(table: str, ended: str, owner: str, limit: str, also: str = "") -> str:
+    """``WITH policy, expired``: the rows of ``table`` (alias x) whose ``ended`` time is past
+    their client's retention, with no webhook delivery pending on them (``owner``: the
+    delivery column naming them), not frozen, plus ``also``; oldest first."""
+    return f"""
 WITH policy AS (SELECT * FROM unnest(%(ids)s::text[], %(secs)s::float8[]) AS p (client_id, keep_s)),
 expired AS (
-    SELECT j.id, j.client_id FROM jobs j LEFT JOIN policy p ON p.client_id = j.client_id
-    WHERE j.finished_at < now() - make_interval(secs => %(shortest)s)
+    SELECT x.id, x.client_id FROM {table} x LEFT JOIN policy p ON p.client_id = x.client_id
+    WHERE x.{ended} < now() - make_interval(secs => %(shortest)s)
       AND COALESCE(p.keep_s, %(default)s) > 0
-      AND j.finished_at < now() - make_interval(secs => COALESCE(p.keep_s, %(default)s))
-      AND j.client_id <> ALL (%(frozen)s::text[])
+      AND x.{ended} < now() - make_interval(secs => COALESCE(p.keep_s, %(default)s))
+      AND x.client_id <> ALL (%(frozen)s::text[]){also}
       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
-                      WHERE d.client_id = j.client_id AND d.job_id = j.id AND d.status = 'pending')
-    ORDER BY j.finished_at LIMIT %(slice)s FOR UPDATE OF j SKIP LOCKED
+                      WHERE d.client_id = x.client_id AND d.{owner} = x.id AND d.status = 'pending')
+    ORDER BY x.{ended}{limit}
 )"""
 
-_PURGE_JOBS = _EXPIRED_JOBS + """,
+
+SLICE = " LIMIT %(slice)s FOR UPDATE OF x SKIP LOCKED"
+# the jobs of one slice: ended longer ago than their client's retention, nothing pending
+_PURGE_JOBS = _expired("jobs", "finished_at", "job_id", SLICE) + """,
 attempts AS (SELECT count(*) AS n FROM webhook_attempts a
              JOIN webhook_deliveries d ON d.id = a.delivery_id
              JOIN expired e ON d.client_id = e.client_id AND d.job_id = e.id),
@@ -87,7 +93,7 @@ SELECT (SELECT array_agg(id) FROM jobs), (SELECT count(*) FROM deliveries),
        (SELECT n FROM attempts), (SELECT count(*) FROM events)
 """
 
-_COUNT_JOBS = _EXPIRED_JOBS.replace("LIMIT %(slice)s FOR UPDATE OF j SKIP LOCKED", "") + """
+_COUNT_JOBS = _expired("jobs", "finished_at", "job_id", "") + """
 SELECT (SELECT count(*) FROM expired),
        (SELECT count(*) FROM webhook_deliveries d JOIN expired e ON d.client_id = e.client_id AND d.job_id = e.id),
        (SELECT count(*) FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
@@ -96,22 +102,11 @@ SELECT (SELECT count(*) FROM expired),
 """
 
 def _expired_batches(limit: str, jobs_left: str) -> str:
-    return f"""
-WITH policy AS (SELECT * FROM unnest(%(ids)s::text[], %(secs)s::float8[]) AS p (client_id, keep_s)),
-expired AS (
-    SELECT b.id, b.client_id FROM batches b LEFT JOIN policy p ON p.client_id = b.client_id
-    WHERE b.completed_at < now() - make_interval(secs => %(shortest)s)
-      AND COALESCE(p.keep_s, %(default)s) > 0
-      AND b.completed_at < now() - make_interval(secs => COALESCE(p.keep_s, %(default)s))
-      AND b.client_id <> ALL (%(frozen)s::text[])
-      AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.batch_id = b.id{jobs_left})
-      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
-                      WHERE d.client_id = b.client_id AND d.batch_id = b.id AND d.status = 'pending')
-    ORDER BY b.completed_at{limit}
-)"""
+    return _expired("batches", "completed_at", "batch_id", limit,
+                    f"\n      AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.batch_id = x.id{jobs_left})")
 
 
-_PURGE_BATCHES = _expired_batches(" LIMIT %(slice)s FOR UPDATE OF b SKIP LOCKED", "") + """,
+_PURGE_BATCHES = _expired_batches(SLICE, "") + """,
 attempts AS (SELECT count(*) AS n FROM webhook_attempts a
              JOIN webhook_deliveries d ON d.id = a.delivery_id
              JOIN expired e ON d.client_id = e.client_id AND d.batch_id = e.id),
