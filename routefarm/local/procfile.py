@@ -39,10 +39,12 @@ def read_procfile(path: Path) -> dict[str, str]:
 
 
 def find_procfile(explicit: Path | None = None) -> Path:
-    """``explicit``, else ``./Procfile``, else the Procfile of the checkout routefarm runs from."""
+    """``explicit``, else ``./Procfile``, else the Procfile of the checkout routefarm runs from,
+    else the copy the package carries (an install that is not a checkout)."""
     if explicit is not None:
         return Path(explicit).resolve()
-    candidates = [Path.cwd() / "Procfile", Path(__file__).resolve().parents[2] / "Procfile"]
+    here = Path(__file__).resolve()
+    candidates = [Path.cwd() / "Procfile", here.parents[2] / "Procfile", here.parent / "Procfile"]
     for path in candidates:
         if path.is_file():
             return path.resolve()

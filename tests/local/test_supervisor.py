@@ -194,3 +194,14 @@ def test_the_status_line_stays_under_the_log_lines():
     plain = io.StringIO()
     Output(plain, live=False).status("queue 3")  # not a terminal: the caller prints lines instead
     assert plain.getvalue() == ""
+
+
+def test_the_package_carries_the_procfile():
+    """An install that is not a checkout (pip install routefarm) runs `routefarm up` from the
+    package's copy: it must be the Procfile."""
+    from pathlib import Path
+
+    import routefarm.local.procfile as module
+
+    root = Path(module.__file__).resolve().parents[2]
+    assert (Path(module.__file__).parent / "Procfile").read_text() == (root / "Procfile").read_text()

@@ -1,0 +1,52 @@
+"""Bearer API keys: each request is tied to one client; a client sees only its own jobs."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, current_app, g, request
+
+from routefarm.errors import NotFound, RateLimited, Unauthorized
+from routefarm.observability import logs
+
+
+def current_client(farm) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized("send 'Authorization: Bearer <api key>'")
+    client_id = farm.directory.authenticate(key.strip())
+    if client_id is None:
+        raise Unauthorized("unknown or revoked API key", error="invalid_token")
+    g.client_id = client_id
+    logs.bind(client_id=client_id)  # the request's lines from here on (reset with the request's)
+    return client_id
+
+
+def rate_limit(farm, client_id: str) -> None:
+    settings = farm.settings
+    allowed, wait = farm.cache.take_token(client_id, settings.rate_limit, settings.rate_burst)
+    if not allowed:
+        seconds = max(1, int(wait + 0.999))
+        raise RateLimited(f"more than {settings.rate_limit:g} requests per second; retry in {seconds} s", seconds)
+
+
+def farm():
+    """The farm resources of the running app."""
+    return current_app.extensions["routefarm"]
+
+
+def require_client(bp: Blueprint) -> None:
+    """Every request of ``bp`` carries a known API key and passes its client's rate limit."""
+
+    @bp.before_request
+    def _authenticate():
+        rate_limit(farm(), current_client(farm()))
+
+
+def resource_id(value: str, what: str) -> uuid.UUID:
+    """A UUID from a URL; anything else names nothing that exists (404)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"no {what} {value!r}") from None

@@ -1,0 +1,32 @@
+"""Request bodies: one strict JSON reader for every endpoint that takes one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from routefarm.errors import BadRequest, InvalidInput
+from routefarm.untrusted import loads, storage_issues
+
+NOT_JSON = "the body must be JSON (Content-Type: application/json)"
+
+
+def json_body() -> Any:
+    """The decoded body: 400 unless it is JSON, 413 above the size limit, 422 (with pointers)
+    for strings the database cannot store or values nested too deeply."""
+    raw = request.get_data(cache=True)  # above the limit: 413, whatever the content type
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        raise RequestEntityTooLarge()  # a chunked body, which the reader cuts at the limit
+    if not request.is_json:
+        raise BadRequest(NOT_JSON)
+    try:
+        body = loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"{NOT_JSON}: {exc}") from None
+    issues = storage_issues(body)
+    if issues:
+        raise InvalidInput(issues)
+    return body

@@ -1,0 +1,90 @@
+"""Delivery logs and manual retries: /v1/jobs/{id}/deliveries, /v1/batches/{id}/deliveries,
+/v1/deliveries/{id}, /v1/deliveries/{id}/retry."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify
+
+from routefarm.errors import Conflict, NotFound
+from routefarm.webhooks import deliveries, endpoints
+
+from .auth import farm, require_client, resource_id
+
+bp = Blueprint("deliveries", __name__, url_prefix="/v1")
+require_client(bp)
+
+
+def _documents(conn, rows: list[dict]) -> list[dict]:
+    logs = deliveries.attempts_of(conn, [r["id"] for r in rows]) if rows else {}
+    base = farm().settings.base_url
+    return [deliveries.document(r, logs.get(r["id"], []), base) for r in rows]
+
+
+@bp.get("/jobs/<job_id>/deliveries")
+def of_job(job_id: str):
+    return _deliveries_of("jobs", resource_id(job_id, "job"), "job", deliveries.for_job)
+
+
+@bp.get("/batches/<batch_id>/deliveries")
+def of_batch(batch_id: str):
+    return _deliveries_of("batches", resource_id(batch_id, "batch"), "batch", deliveries.for_batch)
+
+
+def _deliveries_of(table: str, owner_id, what: str, fetch):
+    """The delivery log of one of the client's jobs or batches (404 for another's)."""
+
+    def read(conn):
+        if conn.execute(f"SELECT 1 FROM {table} WHERE id = %s AND client_id = %s",
+                        (owner_id, g.client_id)).fetchone() is None:
+            return None
+        return _documents(conn, fetch(conn, g.client_id, owner_id))
+
+    docs = farm().store.on_shard(g.client_id, read)
+    if docs is None:
+        raise NotFound(f"no {what} {owner_id}")
+    return jsonify({"deliveries": docs})
+
+
+@bp.get("/deliveries/<delivery_id>")
+def get(delivery_id: str):
+    did = resource_id(delivery_id, "delivery")
+
+    def read(conn):
+        row = deliveries.get(conn, g.client_id, did)
+        return None if row is None else _documents(conn, [row])[0]
+
+    doc = farm().store.on_shard(g.client_id, read)
+    if doc is None:
+        raise NotFound(f"no delivery {did}")
+    return jsonify(doc)
+
+
+@bp.post("/deliveries/<delivery_id>/retry")
+def retry(delivery_id: str):
+    """Send the delivery again now (same webhook-id), its schedule starting over."""
+    did = resource_id(delivery_id, "delivery")
+    sent = []
+
+    def reopen(conn):
+        row = deliveries.get(conn, g.client_id, did)
+        if row is None:
+            return None
+        if row["endpoint_id"] is not None:
+            endpoint = endpoints.get(conn, g.client_id, row["endpoint_id"])
+            if endpoint is None:
+                raise Conflict("the delivery's endpoint was deleted", "endpoint-deleted")
+            if endpoint["disabled_at"] is not None:
+                raise Conflict("the delivery's endpoint is disabled "
+                               f"({endpoint['disabled_reason']}); enable it with PATCH {{\"enabled\": true}}",
+                               "endpoint-disabled")
+        reopened, message = deliveries.reopen(conn, g.client_id, did)
+        sent.append(message)
+        return _documents(conn, [reopened])[0]
+
+    doc = farm().store.on_shard(g.client_id, reopen)
+    if doc is None:
+        raise NotFound(f"no delivery {did}")
+    farm().store.dispatch(sent[-1:])
+    response = jsonify(doc)
+    response.status_code = 202
+    return response

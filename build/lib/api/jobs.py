@@ -1,0 +1,154 @@
+"""/v1/jobs: submit, read (with long-poll), list, cancel."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from routefarm.errors import BadRequest, Conflict
+from routefarm.jobs.documents import is_terminal, status_document
+from routefarm.jobs.ending import Ended, ended
+from routefarm.jobs.retention import absent
+from routefarm.jobs.states import STATUSES
+from routefarm.jobs.submit import submit
+from routefarm.webhooks.events import deferred
+
+from .auth import farm, require_client, resource_id
+from .bodies import json_body
+
+bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
+require_client(bp)
+MAX_PAGE = 100
+IDEMPOTENCY_KEY_MAX = 200
+
+
+@bp.post("")
+def create():
+    body = json_body()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= IDEMPOTENCY_KEY_MAX and key.isprintable()):
+        raise BadRequest(f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX} printable characters")
+    accepted = submit(farm(), g.client_id, body, idempotency_key=key, request_id=g.get("request_id"))
+    doc = accepted.document
+    response = jsonify(doc)
+    response.status_code = 202
+    response.headers["Location"] = doc["links"]["self"]
+    if not accepted.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+INCLUDES = ("incumbent",)
+
+
+def _includes() -> frozenset[str]:
+    """``?include=incumbent``: parts of a running job's document that are left out by default."""
+    values = {v.strip() for v in request.args.get("include", "").split(",") if v.strip()}
+    unknown = sorted(values - set(INCLUDES))
+    if unknown:
+        raise BadRequest(f"include takes {', '.join(INCLUDES)}; unknown: {', '.join(unknown)}")
+    return frozenset(values)
+
+
+def read(job_id: uuid.UUID, include: frozenset[str] = frozenset()) -> dict:
+    """The status document: the cache first, the shard on a miss or a Redis outage."""
+    f = farm()
+    doc = f.cache.get_job(str(job_id))
+    if doc is None or doc.get("client_id") != g.client_id:
+        row = f.store.get(g.client_id, job_id)
+        if row is None:
+            raise absent(f, g.client_id, "job", job_id)
+        doc = status_document(row, f.settings.base_url)
+        f.cache.put_job(str(job_id), {**doc, "client_id": g.client_id}, terminal=is_terminal(doc))
+    doc = {k: v for k, v in doc.items() if k != "client_id"}
+    if doc["status"] == "running":
+        progress = f.cache.get_progress(str(job_id))
+        if progress:
+            doc["progress"] = progress
+        if "incumbent" in include:
+            incumbent = f.cache.get_incumbent(str(job_id))
+            if incumbent:
+                doc["incumbent"] = incumbent
+    return doc
+
+
+@bp.get("/<job_id>")
+def get(job_id: str):
+    jid = resource_id(job_id, "job")
+    include = _includes()
+    wait = request.args.get("wait", type=float)
+    if wait is None:
+        return jsonify(read(jid, include))
+    if not 0 <= wait <= farm().settings.max_wait:
+        raise BadRequest(f"wait must be between 0 and {farm().settings.max_wait:g} seconds")
+    waiter = current_app.extensions["routefarm.waiter"]
+    event = waiter.register(str(jid))
+    try:
+        deadline = time.monotonic() + wait
+        doc = read(jid, include)
+        while not is_terminal(doc):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not event.wait(remaining):
+                break
+            event.clear()
+            doc = read(jid, include)
+        return jsonify(doc)
+    finally:
+        waiter.unregister(str(jid), event)
+
+
+@bp.get("")
+def index():
+    status = request.args.get("status")
+    if status is not None and status not in STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
+    limit = request.args.get("limit", default=20, type=int)
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
+    before = _cursor(request.args.get("cursor"))
+    rows = farm().store.page(g.client_id, status, limit + 1, before)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    body = {"jobs": [status_document(r, farm().settings.base_url) for r in rows],
+            "next_cursor": _encode_cursor(rows[-1]["id"]) if more else None}
+    return jsonify(body)
+
+
+def _encode_cursor(job_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(job_id.bytes).decode().rstrip("=")
+
+
+def _cursor(value: str | None) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    except ValueError:
+        raise BadRequest("cursor is not one this API returned") from None
+
+
+@bp.delete("/<job_id>")
+def cancel(job_id: str):
+    jid = resource_id(job_id, "job")
+    f = farm()
+    effects, webhooks = deferred()
+    row = f.store.cancel(g.client_id, jid, effects=effects)
+    if row is None:
+        current = f.store.get(g.client_id, jid, with_solution=False)
+        if current is None:
+            raise absent(f, g.client_id, "job", jid)
+        if current["status"] == "cancelled":
+            return jsonify(status_document(current, f.settings.base_url))
+        raise Conflict(f"the job already ended ({current['status']})", "job-ended")
+    doc = status_document(row, f.settings.base_url)
+    if row["status"] == "cancelled":
+        ended(f, [Ended(row, g.client_id)], webhooks)
+        return jsonify(doc)
+    f.cache.request_cancel(str(jid))
+    f.cache.drop_job(str(jid))
+    response = jsonify(doc)
+    response.status_code = 202
+    return response

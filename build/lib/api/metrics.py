@@ -1,0 +1,43 @@
+"""``GET /metrics``: every gunicorn worker's metrics (multiprocess files), and the HTTP
+latency histogram for every request. With ``ROUTEFARM_METRICS_PORT`` set (as on Kubernetes),
+gunicorn's master serves them on that port instead and this route answers 404, so that the
+public Service does not expose them. The farm-wide gauges read at scrape time (queue depth,
+workers, shards, outbox backlog) are the stream process's: one export, whatever the number
+of API replicas, and no shard query per scrape of every pod."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, current_app, g, request
+
+from routefarm.errors import NotFound
+from routefarm.observability import metrics as farm_metrics
+from routefarm.observability.exposition import registry
+
+bp = Blueprint("metrics", __name__)
+
+
+@bp.before_app_request
+def _start_timer() -> None:
+    g.metrics_started = time.perf_counter()
+
+
+@bp.after_app_request
+def _observe(response):
+    started = g.pop("metrics_started", None)
+    if started is not None:
+        rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+        farm_metrics.HTTP_DURATION.labels(route=rule, method=request.method,
+                             status=str(response.status_code)).observe(time.perf_counter() - started)
+    return response
+
+
+@bp.get("/metrics")
+def metrics():
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    if current_app.extensions["routefarm"].settings.metrics_port:
+        raise NotFound("metrics are served on the metrics port (ROUTEFARM_METRICS_PORT), not here")
+    body = generate_latest(registry())
+    return Response(body, content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,32 @@
+"""POST /v1/jobs/{id}/reoptimize: re-plan a succeeded job from what happened since."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify
+
+from routefarm.errors import Conflict
+from routefarm.reoptimize.request import ReoptimizeBody, parse_request
+from routefarm.reoptimize.submit import BaseJobNotSucceeded, reoptimize
+
+from .auth import farm, require_client, resource_id
+from .bodies import json_body
+
+bp = Blueprint("reoptimize", __name__, url_prefix="/v1/jobs")
+require_client(bp)
+
+
+@bp.post("/<job_id>/reoptimize")
+def create(job_id: str):
+    base_id = resource_id(job_id, "job")
+    changes = parse_request(json_body(), ReoptimizeBody)
+    try:
+        accepted = reoptimize(farm(), g.client_id, base_id, changes, event_id=changes.event_id,
+                              request_id=g.get("request_id"))
+    except BaseJobNotSucceeded as exc:
+        raise Conflict(str(exc), "job-not-succeeded", job_status=exc.status) from None
+    response = jsonify(accepted.document)
+    response.status_code = 202
+    response.headers["Location"] = accepted.document["links"]["self"]
+    if not accepted.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response

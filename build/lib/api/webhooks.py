@@ -1,0 +1,89 @@
+"""/v1/webhooks: endpoints (create, list, read, update, delete, rotate) and the client's secret.
+
+An endpoint's secret is in the body of its creation and of each rotation, and nowhere
+else. The client's default secret (``/v1/webhooks/secret``) signs one-off targets: the
+``"webhook": {"url": ...}`` of a job or a batch.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify
+
+from routefarm.errors import NotFound
+from routefarm.webhooks import endpoints
+
+from .auth import farm, require_client, resource_id
+from .bodies import json_body
+
+bp = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks")
+require_client(bp)
+
+
+def _on_shard(action):
+    return farm().store.on_shard(g.client_id, action)
+
+
+def _found(row, endpoint_id):
+    if row is None:
+        raise NotFound(f"no webhook endpoint {endpoint_id}")
+    return row
+
+
+@bp.post("/endpoints")
+def create():
+    fields = endpoints.validate(json_body(), farm().webhook_targets)
+    row = _on_shard(lambda conn: endpoints.create(conn, g.client_id, fields))
+    doc = endpoints.document(row, farm().settings.base_url)
+    response = jsonify(doc)
+    response.status_code = 201
+    response.headers["Location"] = doc["links"]["self"]
+    return response
+
+
+@bp.get("/endpoints")
+def index():
+    rows = _on_shard(lambda conn: endpoints.listing(conn, g.client_id))
+    return jsonify({"endpoints": [endpoints.document(r, farm().settings.base_url) for r in rows]})
+
+
+@bp.get("/endpoints/<endpoint_id>")
+def get(endpoint_id: str):
+    eid = resource_id(endpoint_id, "webhook endpoint")
+    row = _found(_on_shard(lambda conn: endpoints.get(conn, g.client_id, eid)), eid)
+    return jsonify(endpoints.document(row, farm().settings.base_url))
+
+
+@bp.patch("/endpoints/<endpoint_id>")
+def update(endpoint_id: str):
+    eid = resource_id(endpoint_id, "webhook endpoint")
+    fields = endpoints.validate(json_body(), farm().webhook_targets, partial=True)
+    row = _found(_on_shard(lambda conn: endpoints.update(conn, g.client_id, eid, fields)), eid)
+    return jsonify(endpoints.document(row, farm().settings.base_url))
+
+
+@bp.delete("/endpoints/<endpoint_id>")
+def delete(endpoint_id: str):
+    eid = resource_id(endpoint_id, "webhook endpoint")
+    _found(_on_shard(lambda conn: endpoints.delete(conn, g.client_id, eid)), eid)
+    return "", 204
+
+
+@bp.post("/endpoints/<endpoint_id>/rotate")
+def rotate(endpoint_id: str):
+    eid = resource_id(endpoint_id, "webhook endpoint")
+    grace = farm().settings.webhook_rotation_grace
+    row = _found(_on_shard(lambda conn: endpoints.rotate(conn, g.client_id, eid, grace)), eid)
+    return jsonify(endpoints.document(row, farm().settings.base_url))
+
+
+@bp.get("/secret")
+def secret():
+    row = _on_shard(lambda conn: endpoints.client_secret(conn, g.client_id))
+    return jsonify(endpoints.secret_document(row))
+
+
+@bp.post("/secret/rotate")
+def rotate_secret():
+    grace = farm().settings.webhook_rotation_grace
+    row = _on_shard(lambda conn: endpoints.rotate_client_secret(conn, g.client_id, grace))
+    return jsonify(endpoints.secret_document(row))

@@ -1,0 +1,36 @@
+"""routefarm's routing engine: a pure library (no I/O) over OR-Tools.
+
+    problem = parse_problem(data)          # raises InvalidProblem listing every error
+    solution = solve(problem)               # a Solution; never raises for a hard problem
+    violations = check(problem, solution)   # an independent audit of any solution
+
+``optimizer.engines`` offers PyVRP and VROOM beside OR-Tools, behind one interface. The
+contract's field types (``optimizer.model``), the SVG renderer (``optimizer.render``) and the
+benchmark converters (``optimizer.convert``) are public too; the rest is internal.
+"""
+
+from .check import Violation, check
+from .errors import InvalidProblem, Issue, OptimizerError
+from .model import Problem
+from .priced import on_roads
+from .solution import Solution
+from .solve import solve
+from .travel import places
+from .validate import Limits, parse_problem, pointer, pydantic_issues
+
+__all__ = [
+    "InvalidProblem",
+    "Issue",
+    "Limits",
+    "OptimizerError",
+    "Problem",
+    "Solution",
+    "Violation",
+    "check",
+    "on_roads",
+    "parse_problem",
+    "places",
+    "pointer",
+    "pydantic_issues",
+    "solve",
+]

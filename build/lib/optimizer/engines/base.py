@@ -1,0 +1,112 @@
+"""The engine interface: immutable inputs, a result (in the style of PyVRP's ``solve``).
+
+An engine takes our ``Problem`` and returns our ``Solution``; vendor objects stay inside
+its module. ``unsupported(problem)`` names what the engine cannot model exactly in this
+problem (empty: it may take it). Improving solutions are handed to ``on_incumbent`` as
+``Incumbent`` objects, decoded only when asked.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from importlib.metadata import version as package_version
+from typing import Protocol
+
+from ..assemble import assemble
+from ..layout import Layout, lay_out
+from ..model import Problem
+from ..outcome import Outcome
+from ..solution import Solution
+from .features import present, unsupported_by
+
+
+class Incumbent:
+    """An improving solution: ``objective`` (engine units) and ``elapsed`` at once,
+    ``solution()`` decoded on demand."""
+
+    def __init__(self, objective: int, elapsed: float, decode: Callable[[], Solution],
+                 engine: str = ""):
+        self.objective, self.elapsed, self.engine = objective, elapsed, engine
+        self._decode = decode
+        self._solution: Solution | None = None
+
+    def solution(self) -> Solution:
+        if self._solution is None:
+            self._solution = self._decode()
+        return self._solution
+
+
+OnIncumbent = Callable[[Incumbent], None]
+
+
+class Engine(Protocol):
+    name: str
+
+    @property
+    def version(self) -> str: ...
+
+    def unsupported(self, problem: Problem) -> list[str]: ...
+
+    def solve(self, problem: Problem, *, time_limit: float, seed: int = 0,
+              on_incumbent: OnIncumbent | None = None, started: float | None = None) -> Solution: ...
+
+
+class PackageEngine(ABC):
+    """An engine over a vendor package: its version, its label, what it refuses."""
+
+    name = ""
+    package = ""
+    search = ""  # what ``solver.search`` says
+    limits = staticmethod(lambda layout: [])  # why its integers cannot hold a laid-out problem
+
+    @property
+    def version(self) -> str:
+        return package_version(self.package)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}"
+
+    def unsupported(self, problem: Problem) -> list[str]:
+        return missing_features(self.name, problem) or self.limits(lay_out(problem))
+
+    def solve(self, problem: Problem, *, time_limit: float, seed: int = 0,
+              on_incumbent: OnIncumbent | None = None, started: float | None = None) -> Solution:
+        started, end = deadline(time_limit, started)
+        layout = lay_out(problem)
+        if layout.task_count == 0:
+            return finish(layout, empty_outcome(layout, self.search), started, self.label)
+        return finish(layout, self.run(layout, started, end, seed, on_incumbent), started, self.label)
+
+    @abstractmethod
+    def run(self, layout: Layout, started: float, end: float, seed: int,
+            on_incumbent: OnIncumbent | None) -> Outcome:
+        """Search until the monotonic instant ``end``; the result in solver terms."""
+
+
+def missing_features(engine: str, problem: Problem) -> list[str]:
+    """The features of ``problem`` that ``engine``'s column of the table marks "no"."""
+    return sorted(present(problem) & unsupported_by(engine))
+
+
+def deadline(time_limit: float, started: float | None, reserve: float = 0.05) -> tuple[float, float]:
+    """(started, the monotonic instant the search must end) for a solve of ``time_limit``."""
+    started = time.monotonic() if started is None else started
+    return started, started + max(0.05, time_limit - min(0.5, reserve + 0.02 * time_limit))
+
+
+def finish(layout: Layout, outcome: Outcome, started: float, engine: str) -> Solution:
+    return assemble(layout, outcome, time.monotonic() - started, engine)
+
+
+def empty_outcome(layout: Layout, search: str) -> Outcome:
+    """Nothing to route: every vehicle stays home."""
+    vehicles = len(layout.problem.vehicles)
+    return Outcome([[] for _ in range(vehicles)], None, [[] for _ in range(vehicles)], 0,
+                   stopped_by="finished", search=search)
+
+
+def no_solution(message: str, search: str, improvements=None) -> Outcome:
+    return Outcome(None, None, None, None, list(improvements or []), "no_solution", message, search)

@@ -1,0 +1,30 @@
+"""The OR-Tools engine: today's ``optimizer.solve``, behind the engine interface."""
+
+from __future__ import annotations
+
+from ..model import Problem
+from ..solution import Solution
+from .base import Incumbent, OnIncumbent, missing_features
+
+
+class OrToolsEngine:
+    name = "ortools"
+
+    @property
+    def version(self) -> str:
+        from ortools import __version__
+
+        return __version__
+
+    def unsupported(self, problem: Problem) -> list[str]:
+        return missing_features(self.name, problem)
+
+    def solve(self, problem: Problem, *, time_limit: float, seed: int = 0,
+              on_incumbent: OnIncumbent | None = None, started: float | None = None) -> Solution:
+        from ..solve import solve
+
+        forward = None
+        if on_incumbent is not None:
+            def forward(found) -> None:
+                on_incumbent(Incumbent(found.objective, found.elapsed, found.solution, self.name))
+        return solve(problem, time_limit=time_limit, seed=seed, on_incumbent=forward, started=started)

@@ -1,0 +1,3 @@
+from routefarm.cli.main import main
+
+main()

@@ -1,0 +1,160 @@
+"""The Redis cache under ``rf:``: only what can be rebuilt from the shards.
+
+Keys: ``rf:job:{id}`` status document (JSON, TTL), ``rf:progress:{id}`` the running
+solve's best objective, ``rf:incumbent:{id}`` its best solution so far, ``rf:cancel:{id}``
+a cancel request, ``rf:rate:{client}`` a
+token bucket. Channel ``rf:done:{id}`` wakes long-polls when a job ends. Every call fails
+soft: a Redis outage makes the cache miss, never makes a request fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+
+import redis
+
+from .observability import metrics
+
+log = logging.getLogger(__name__)
+
+DONE_PATTERN = "rf:done:*"
+RUNNING_TTL = 120  # seconds a non-terminal document may be served from the cache
+
+# token bucket: KEYS[1] bucket; ARGV rate/s, burst, now (s). Returns {allowed, retry_after_ms}
+_BUCKET = """
+local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local allowed = 0
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  wait = math.ceil((1 - tokens) / rate * 1000)
+end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return {allowed, wait}
+"""
+
+
+def _soft(default=None):
+    """Turn a Redis failure into ``default`` (logged): the cache is never load-bearing."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except (redis.RedisError, OSError) as exc:
+                log.warning("cache unavailable: %s", exc)
+                return default
+
+        return inner
+
+    return wrap
+
+
+class Cache:
+    def __init__(self, url: str, ttl: float):
+        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
+                                           health_check_interval=30)
+        self.ttl = int(ttl)
+        self._bucket = self.client.register_script(_BUCKET)
+
+    @_soft()
+    def get_job(self, job_id: str) -> dict | None:
+        raw = self.client.get(f"rf:job:{job_id}")
+        metrics.CACHE_LOOKUPS.labels(result="hit" if raw else "miss").inc()
+        return json.loads(raw) if raw else None
+
+    @_soft()
+    def put_job(self, job_id: str, document: dict, terminal: bool) -> None:
+        ttl = self.ttl if terminal else min(self.ttl, RUNNING_TTL)
+        # a reader's stale running/queued document never replaces what a worker wrote since
+        self.client.set(f"rf:job:{job_id}", json.dumps(document, default=str), ex=ttl, nx=not terminal)
+
+    @_soft()
+    def drop_job(self, job_id: str) -> None:
+        self.client.delete(f"rf:job:{job_id}")
+
+    @_soft()
+    def forget(self, job_ids: list[str]) -> None:
+        """Drop the cached documents of jobs that no longer exist (purged), in one round trip."""
+        if job_ids:
+            self.client.delete(*(f"rf:job:{i}" for i in job_ids))
+
+    @_soft()
+    def finished(self, job_id: str, document: dict) -> None:
+        """Store the terminal document and wake every long-poll waiting on the job."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(f"rf:job:{job_id}", json.dumps(document, default=str), ex=self.ttl)
+        pipe.delete(f"rf:progress:{job_id}", f"rf:incumbent:{job_id}", f"rf:cancel:{job_id}")
+        pipe.publish(f"rf:done:{job_id}", document.get("status", ""))
+        pipe.execute()
+
+    @_soft()
+    def finished_many(self, documents: dict[str, dict]) -> None:
+        """``finished`` for many jobs (a batch cancelled at once), in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        for job_id, document in documents.items():
+            pipe.set(f"rf:job:{job_id}", json.dumps(document, default=str), ex=self.ttl)
+            pipe.delete(f"rf:progress:{job_id}", f"rf:incumbent:{job_id}", f"rf:cancel:{job_id}")
+            pipe.publish(f"rf:done:{job_id}", document.get("status", ""))
+        pipe.execute()
+
+    @_soft()
+    def put_progress(self, job_id: str, progress: dict) -> None:
+        self.client.set(f"rf:progress:{job_id}", json.dumps(progress), ex=RUNNING_TTL)
+
+    @_soft()
+    def get_progress(self, job_id: str) -> dict | None:
+        raw = self.client.get(f"rf:progress:{job_id}")
+        return json.loads(raw) if raw else None
+
+    @_soft()
+    def put_incumbent(self, job_id: str, solution: dict) -> None:
+        self.client.set(f"rf:incumbent:{job_id}", json.dumps(solution), ex=RUNNING_TTL)
+
+    @_soft()
+    def get_incumbent(self, job_id: str) -> dict | None:
+        raw = self.client.get(f"rf:incumbent:{job_id}")
+        return json.loads(raw) if raw else None
+
+    @_soft()
+    def request_cancel(self, job_id: str) -> None:
+        self.client.set(f"rf:cancel:{job_id}", b"1", ex=RUNNING_TTL * 10)
+
+    @_soft()
+    def request_cancel_many(self, job_ids: list[str]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.set(f"rf:cancel:{job_id}", b"1", ex=RUNNING_TTL * 10)
+            pipe.delete(f"rf:job:{job_id}")
+        pipe.execute()
+
+    @_soft(default=False)
+    def cancel_requested(self, job_id: str) -> bool:
+        return bool(self.client.exists(f"rf:cancel:{job_id}"))
+
+    @_soft(default=(True, 0.0))
+    def take_token(self, client_id: str, rate: float, burst: int) -> tuple[bool, float]:
+        """Token bucket per client: (allowed, seconds to wait). Fails open."""
+        allowed, wait_ms = self._bucket(keys=[f"rf:rate:{client_id}"], args=[rate, burst, time.time()])
+        return bool(allowed), wait_ms / 1000
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except (redis.RedisError, OSError):
+            return False
+
+    def close(self) -> None:
+        self.client.close()
+

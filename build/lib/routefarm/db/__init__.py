@@ -1,0 +1,1 @@
+"""Postgres: a directory database (clients, keys, shard map) and N shard databases (jobs)."""

@@ -1,0 +1,130 @@
+"""Exceptions of routefarm: one root, mapped to HTTP in one place (``api/errors.py``) and to
+one-line messages by the CLI.
+
+RoutefarmError
+ ├── RequestError              the client's request cannot be served as it is
+ │    ├── BadRequest           a malformed parameter or body (not JSON, a bad query value)
+ │    ├── Unauthorized         no API key, or one that is unknown or revoked
+ │    ├── InvalidInput         a body that breaks its contract: every error at once, each
+ │    │                        with a JSON pointer into the body (problem, batch, request)
+ │    ├── NotFound             a job, batch, delivery or client that does not exist (for this client)
+ │    │    └── Gone            a job or batch older than the client's retention (it may have been purged)
+ │    ├── Conflict             the resource's state forbids it (a job that ended, a base job
+ │    │                        that has not succeeded, a disabled endpoint, a move under way)
+ │    ├── IdempotencyKeyReused an Idempotency-Key sent again with another body
+ │    ├── RateLimited          more requests than the client's rate; retry after ``retry_after_s``
+ │    └── RoadSnapError        a coordinate lies farther from every road than the snapping limit
+ └── Unavailable               a service the request needs cannot be reached; retry later
+      ├── ShardUnavailable     a database cannot be reached
+      ├── BrokerUnavailable    Redis cannot take or give messages now; rows are kept and re-sent
+      └── TravelSourceUnavailable  a road travel-time source is down, paused or answers garbage
+
+A ``RequestError`` may carry a ``slug`` (the last part of the problem type URI) and
+``extra`` members for the problem document (``job_status``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from optimizer import InvalidProblem, Issue
+
+
+class RoutefarmError(Exception):
+    """Root of routefarm's own exceptions."""
+
+
+class RequestError(RoutefarmError):
+    slug: str | None = None
+
+    def __init__(self, detail: str, slug: str | None = None, **extra: Any):
+        super().__init__(detail)
+        self.detail = detail
+        if slug is not None:
+            self.slug = slug
+        self.extra = extra
+
+
+class BadRequest(RequestError):
+    pass
+
+
+class Unauthorized(RequestError):
+    def __init__(self, detail: str, error: str | None = None):
+        super().__init__(detail)
+        self.error = error  # the RFC 6750 error code, when a key was given
+
+
+class InvalidInput(RequestError):
+    """Every error of a request body at once; ``about`` names what broke its contract
+    ("problem": a routing problem, or a body of which one is a part; "request": another body)."""
+
+    def __init__(self, issues: Iterable[Issue | tuple[str, str]], about: str = "request"):
+        self.issues = [i if isinstance(i, Issue) else Issue(*i) for i in issues]
+        self.about = about
+        super().__init__("; ".join(str(issue) for issue in self.issues))
+
+    @classmethod
+    def of(cls, exc: InvalidProblem | InvalidInput, under: str = "", about: str = "problem") -> InvalidInput:
+        """The issues of ``exc`` with their pointers moved under ``under`` (``/problem``)."""
+        return cls([Issue(under + i.pointer, i.message) for i in exc.issues], about)
+
+
+class NotFound(RequestError):
+    pass
+
+
+class Gone(NotFound):
+    pass
+
+
+class Conflict(RequestError):
+    pass
+
+
+class IdempotencyKeyReused(RequestError):
+    pass
+
+
+class RateLimited(RequestError):
+    def __init__(self, detail: str, retry_after_s: int):
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class Unavailable(RoutefarmError):
+    pass
+
+
+class ShardUnavailable(Unavailable):
+    def __init__(self, shard: str, reason: str):
+        self.shard = shard
+        self.reason = reason
+        super().__init__(f"{shard} is unavailable: {reason}")
+
+
+class BrokerUnavailable(Unavailable):
+    pass
+
+
+class TravelSourceUnavailable(Unavailable):
+    """The road travel-time source (an OSRM-compatible server) cannot give an answer now."""
+
+    def __init__(self, source: str, reason: str):
+        self.source = source
+        self.reason = reason
+        super().__init__(f"travel source {source} is unavailable: {reason}")
+
+
+class RoadSnapError(RequestError):
+    """Coordinate ``index`` (of the points asked about) is too far from every usable road."""
+
+    def __init__(self, index: int, distance_m: float | None = None, limit_m: float | None = None):
+        self.index = index
+        self.distance_m = distance_m
+        self.limit_m = limit_m
+        detail = ""
+        if distance_m is not None and limit_m is not None:
+            detail = f" ({distance_m:.0f} m from the nearest road, limit {limit_m:.0f} m)"
+        super().__init__(f"coordinate {index} is too far from any road{detail}", "too-far-from-roads")

@@ -1,0 +1,36 @@
+"""The resources one process of the farm holds: pools, directory, job store, cache, broker
+(and the webhook allowlist, parsed once, with the submission-time check of webhook URLs)."""
+
+from __future__ import annotations
+
+from .broker import enqueue_all, make_broker
+from .cache import Cache
+from .db.directory import Directory
+from .db.pools import Databases
+from .jobs.store import JobStore
+from .settings import Settings
+from .webhooks.lookup import Targets
+from .webhooks.ssrf import parse_allowlist
+
+
+class Farm:
+    """Open with ``open()``, close with ``close()``; nothing connects at construction."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.db = Databases(settings)
+        self.directory = Directory(self.db)
+        self.cache = Cache(settings.cache_url, settings.cache_ttl)
+        self.broker = make_broker(settings)
+        self.store = JobStore(self.db, self.directory, send=lambda messages: enqueue_all(self.broker, messages))
+        self.webhook_allowlist = parse_allowlist(settings.webhook_allowlist)
+        self.webhook_targets = Targets(self.webhook_allowlist, settings.webhook_resolve_deadline_s)
+
+    def open(self, wait: bool = False) -> Farm:
+        self.db.open(wait=wait)
+        return self
+
+    def close(self) -> None:
+        self.db.close()
+        self.cache.close()
+        self.broker.close()

@@ -1,0 +1,175 @@
+"""Batches: many jobs submitted at once, one status, one ``batch.completed`` callback.
+
+``POST /v1/batches`` validates every job first (errors point into ``/jobs/<index>/…``;
+nothing is created when any job is invalid), inserts the batch and its jobs in one shard
+transaction, then sends every message in one Redis round trip. Jobs already solved within
+the de-duplication window start ``succeeded``, as single jobs do.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg.rows import dict_row
+
+from optimizer import Issue
+
+from ..broker import enqueue_all, solve_message
+from ..errors import BrokerUnavailable, InvalidInput
+from ..farm import Farm
+from ..ids import canonical_hash, new_job_id
+from ..observability import metrics
+from ..untrusted import body_issues
+from ..webhooks.events import complete_batch, jobs_ended
+from . import states
+from .documents import iso_time
+from .ending import Ended, ended
+from .states import STATUSES, TERMINAL
+from .submit import validate_body, webhook_issues
+
+log = logging.getLogger(__name__)
+BATCH_FIELDS = {"jobs", "metadata", "webhook"}
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    document: dict[str, Any]
+    ended: list[dict]  # jobs cancelled at once
+    stopping: list[str]  # running jobs asked to stop
+
+
+def validate(body: Any, farm: Farm) -> list[dict]:
+    """Every job of a batch body, checked; all errors at once, pointing into the body."""
+    issues = body_issues(body, BATCH_FIELDS, required=["jobs"], objects=["metadata"])
+    if not isinstance(body, dict):
+        raise InvalidInput(issues, "problem")
+    issues = [i for i in issues if i.pointer != "/jobs"]  # said below, with the size
+    urls: list[tuple[str, Any]] = []  # every webhook URL, checked together below
+    issues += webhook_issues(body.get("webhook"), farm, urls)
+    jobs = body.get("jobs")
+    limit = farm.settings.max_batch_jobs
+    if not isinstance(jobs, list) or not 1 <= len(jobs) <= limit:
+        issues.append(Issue("/jobs", f"must be a list of 1 to {limit} jobs"))
+        raise InvalidInput(issues, "problem")
+    for index, job in enumerate(jobs):
+        mine: list[tuple[str, Any]] = []
+        try:
+            validate_body(job, farm, snap=False, webhooks=mine)  # one request must not ask a road source per job
+        except InvalidInput as exc:
+            issues += InvalidInput.of(exc, f"/jobs/{index}").issues
+        urls += [(f"/jobs/{index}{pointer}", url) for pointer, url in mine]
+    # each distinct host resolved once, all at once, within the request's deadline
+    issues += [Issue(pointer, text) for pointer, text in farm.webhook_targets.issues(urls)]
+    if issues:
+        raise InvalidInput(issues, "problem")
+    return jobs
+
+
+def submit_batch(farm: Farm, client_id: str, body: Any, request_id: str | None = None) -> dict[str, Any]:
+    """Create the batch and its jobs; the 202 body ``{id, status, total, job_ids, links}``."""
+    jobs = validate(body, farm)
+    settings = farm.settings
+    batch_id = new_job_id()
+    messages = [solve_message(new_job_id(), client_id) for _ in jobs]
+    hashes = [canonical_hash(job["problem"]) for job in jobs]
+    batch_url = (body.get("webhook") or {}).get("url")
+    queued: list = []  # the solve messages of the jobs not solved yet
+    done: list[dict] = []  # the de-duplicated jobs, succeeded at once
+    effects: list = []  # their webhook deliveries (and the batch's, when all were)
+
+    def create(conn) -> dict:
+        states.create_batch(conn, batch_id, client_id, len(jobs), body.get("metadata", {}), batch_url)
+        solved = states.prior_solutions(conn, client_id, hashes, settings.dedup_window)
+        rows = []
+        for job, message, problem_hash in zip(jobs, messages, hashes, strict=True):
+            prior = solved.get(problem_hash)
+            rows.append({"id": uuid.UUID(message.args[0]), "client_id": client_id,
+                         "status": "succeeded" if prior else "queued", "problem": job["problem"],
+                         "problem_hash": problem_hash, "metadata": job.get("metadata", {}),
+                         "max_attempts": settings.max_attempts, "request_id": request_id,
+                         "message_id": None if prior else message.message_id,
+                         "solution": prior["solution"] if prior else None,
+                         "deduplicated_from": prior["id"] if prior else None, "batch_id": batch_id,
+                         "webhook_url": (job.get("webhook") or {}).get("url")})
+        states.create_batch_jobs(conn, rows)
+        done[:] = [r for r in rows if r["status"] == "succeeded"]
+        effects[:] = jobs_ended(conn, client_id, done) + (complete_batch(conn, client_id, batch_id) if done else [])
+        queued[:] = [m for m, r in zip(messages, rows, strict=True) if r["status"] == "queued"]
+        return {"ids": [str(r["id"]) for r in rows]}
+
+    created = farm.store.on_shard(client_id, create)
+    metrics.JOBS_SUBMITTED.labels(kind="batch").inc(len(queued))
+    if done:
+        metrics.JOBS_SUBMITTED.labels(kind="deduplicated").inc(len(done))
+    ended(farm, [Ended(r, client_id, reason="deduplicated") for r in done], effects, cache=False)
+    try:
+        enqueue_all(farm.broker, queued)
+    except BrokerUnavailable as exc:
+        log.warning("batch %s accepted but its messages are not sent yet (%s); the reaper will send them",
+                    batch_id, exc)
+    return {"id": str(batch_id), "status": "queued", "total": len(jobs), "job_ids": created["ids"],
+            "links": _links(str(batch_id), settings.base_url)}
+
+
+def _links(batch_id: str, base_url: str) -> dict[str, str]:
+    return {"self": f"{base_url}/v1/batches/{batch_id}"}
+
+
+def batch_document(conn, client_id: str, batch_id: uuid.UUID, base_url: str = "") -> dict[str, Any] | None:
+    """Counts by status, percent done, started and finished times."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("SELECT id, total, metadata, created_at, cancel_requested_at, completed_at FROM batches"
+                    " WHERE id = %s AND client_id = %s", (batch_id, client_id))
+        batch = cur.fetchone()
+        if batch is None:
+            return None
+        cur.execute("SELECT status, count(*) AS n, min(started_at) AS started FROM jobs"
+                    " WHERE batch_id = %s AND client_id = %s GROUP BY status", (batch_id, client_id))
+        groups = cur.fetchall()
+    counts = dict.fromkeys(STATUSES, 0) | {g["status"]: g["n"] for g in groups}
+    starts = [g["started"] for g in groups if g["started"] is not None]
+    done = sum(counts[s] for s in TERMINAL)
+    if batch["completed_at"]:
+        status = "completed"
+    elif batch["cancel_requested_at"]:
+        status = "cancelling"
+    else:
+        status = "running" if starts or done else "queued"
+    return {
+        "id": str(batch["id"]), "status": status, "total": batch["total"], "counts": counts, "done": done,
+        "percent_done": round(100.0 * done / batch["total"], 1), "metadata": batch["metadata"],
+        "created_at": iso_time(batch["created_at"]), "started_at": iso_time(min(starts) if starts else None),
+        "finished_at": iso_time(batch["completed_at"]),
+        "cancel_requested_at": iso_time(batch["cancel_requested_at"]),
+        "links": _links(str(batch["id"]), base_url),
+    }
+
+
+def get_batch(farm: Farm, client_id: str, batch_id: uuid.UUID) -> dict[str, Any] | None:
+    return farm.store.on_shard(client_id, lambda conn: batch_document(conn, client_id, batch_id,
+                                                                      farm.settings.base_url))
+
+
+def cancel_batch(farm: Farm, client_id: str, batch_id: uuid.UUID) -> Cancelled | None:
+    """Cancel what is left: queued jobs at once, running ones stop within a second."""
+    sent: list = []
+
+    def cancel(conn) -> Cancelled | None:
+        if conn.execute("SELECT 1 FROM batches WHERE id = %s AND client_id = %s",
+                        (batch_id, client_id)).fetchone() is None:
+            return None
+        ended, stopping = states.cancel_batch_jobs(conn, client_id, batch_id)
+        sent[:] = jobs_ended(conn, client_id, ended) + complete_batch(conn, client_id, batch_id)
+        states.request_batch_cancel(conn, batch_id)
+        doc = batch_document(conn, client_id, batch_id, farm.settings.base_url)
+        return Cancelled(doc, ended, stopping)
+
+    result = farm.store.on_shard(client_id, cancel)
+    if result is None:
+        return None
+    ended(farm, [Ended(r, client_id) for r in result.ended], sent)
+    farm.cache.request_cancel_many(result.stopping)
+    return result

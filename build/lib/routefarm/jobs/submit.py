@@ -1,0 +1,151 @@
+"""Accepting a job: validation, idempotency, de-duplication, the row, then the message.
+
+The row is committed before the message is sent: a job exists once its row does. When
+Redis cannot take the message the job is still accepted; the reaper sends it later.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from optimizer import InvalidProblem, Issue, Limits, parse_problem
+
+from ..broker import enqueue, solve_message
+from ..errors import BrokerUnavailable, IdempotencyKeyReused, InvalidInput, TravelSourceUnavailable
+from ..farm import Farm
+from ..ids import canonical_hash, new_job_id
+from ..observability import metrics
+from ..untrusted import body_issues, time_limit_issues
+from ..webhooks.events import on_job_terminal
+from .documents import iso_time, job_links
+from .ending import Ended, ended
+
+log = logging.getLogger(__name__)
+BODY_FIELDS = {"problem", "metadata", "webhook"}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    document: dict[str, Any]  # the 202 body
+    created: bool  # False when an Idempotency-Key replayed an earlier submission
+    row: dict[str, Any]
+
+
+def validate_body(body: Any, farm: Farm, snap: bool = True,
+                  webhooks: list[tuple[str, Any]] | None = None) -> tuple[Any, dict]:
+    """Check a ``{"problem": ..., "metadata": ..., "webhook": {"url": ...}}`` body; return
+    (Problem, metadata). A webhook URL must pass the SSRF guard (checked here, or left in
+    ``webhooks`` as (pointer, url) for the caller to check with others). A problem priced on roads
+    needs the farm's road source, and (``snap``) every place near a road: the source is asked
+    within ``roads.matrices.SNAP_DEADLINE_S``; when it cannot answer that fast, the worker
+    finds out."""
+    issues = body_issues(body, BODY_FIELDS, required=["problem"], objects=["metadata"])
+    if not isinstance(body, dict):
+        raise InvalidInput(issues, "problem")
+    issues += webhook_issues(body.get("webhook"), farm, webhooks)
+    problem = None
+    if "problem" in body:
+        limits = Limits(max_stops=farm.settings.max_stops, max_vehicles=farm.settings.max_vehicles)
+        try:
+            problem = parse_problem(body["problem"], limits)
+        except InvalidProblem as exc:
+            issues += InvalidInput.of(exc, "/problem").issues
+    if problem is not None:
+        issues += time_limit_issues(problem.options.time_limit, farm.settings.max_time_limit,
+                                    "/problem/options/time_limit")
+    if problem is not None and problem.travel is not None:
+        issues += _road_issues(problem, farm, snap)
+    if issues:
+        raise InvalidInput(issues, "problem")
+    return problem, body.get("metadata", {})
+
+
+def _road_issues(problem, farm: Farm, snap: bool) -> list[Issue]:
+    if not farm.settings.roads_url:
+        return [Issue("/problem/travel", "this farm has no road source (ROUTEFARM_ROADS_URL): "
+                                         "leave travel out for great-circle travel")]
+    if not snap:
+        return []
+    from ..roads.matrices import snap_issues
+
+    try:
+        return [Issue("/problem" + i.pointer, i.message) for i in snap_issues(farm.settings, problem)]
+    except TravelSourceUnavailable as exc:
+        log.warning("places not checked against roads now (%s); the worker will", exc)
+        return []
+
+
+def webhook_issues(webhook: Any, farm: Farm, later: list[tuple[str, Any]] | None = None) -> list[Issue]:
+    """Problems of an optional ``"webhook": {"url": ...}`` (a one-off target). With ``later``,
+    its URL is added there as ("/webhook/url", url) instead of being checked now."""
+    if webhook is None:
+        return []
+    if not isinstance(webhook, dict):
+        return [Issue("/webhook", 'must be an object: {"url": "https://..."}')]
+    issues = [Issue(f"/webhook/{k}", "unknown field") for k in webhook if k != "url"]
+    if "url" not in webhook:
+        return [*issues, Issue("/webhook/url", "required field is missing")]
+    if later is not None:
+        later.append(("/webhook/url", webhook["url"]))
+        return issues
+    return issues + [Issue(p, text) for p, text in farm.webhook_targets.issues([("/webhook/url", webhook["url"])])]
+
+
+def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = None,
+           request_id: str | None = None) -> Accepted:
+    problem, metadata = validate_body(body, farm)
+    problem_hash = canonical_hash(body["problem"])
+    request_hash = canonical_hash(body) if idempotency_key else None
+    store = farm.store
+    message = solve_message(new_job_id(), client_id)
+    job = {
+        "id": uuid.UUID(message.args[0]), "client_id": client_id, "problem": body["problem"],
+        "problem_hash": problem_hash, "metadata": metadata, "max_attempts": farm.settings.max_attempts,
+        "idempotency_key": idempotency_key, "request_hash": request_hash, "request_id": request_id,
+        "message_id": message.message_id, "webhook_url": (body.get("webhook") or {}).get("url"),
+    }
+    effects: list = []
+
+    def create(conn) -> Accepted | None:
+        effects.clear()
+        row = store.create(conn, job, farm.settings.dedup_window)
+        if row is None:  # the idempotency key was used before: answer as the first time
+            return _replay(store.by_idempotency_key(conn, client_id, idempotency_key), request_hash, farm)
+        if row["status"] == "succeeded":  # de-duplicated: its terminal event fires now
+            with conn.transaction():
+                effects[:] = on_job_terminal(conn, {**row, "client_id": client_id})
+        return Accepted(_first_response(row, farm), True, row)
+
+    accepted = store.on_shard(client_id, create)
+    if accepted.created:
+        deduplicated = accepted.row["status"] == "succeeded"
+        metrics.JOBS_SUBMITTED.labels(kind="deduplicated" if deduplicated else "single").inc()
+        if deduplicated:  # ended as it was created
+            ended(farm, [Ended(accepted.row, client_id, reason="deduplicated")], effects, cache=False)
+    if accepted.created and accepted.row["status"] == "queued":
+        try:
+            enqueue(farm.broker, message)
+        except BrokerUnavailable as exc:
+            log.warning("job %s accepted but not yet sent (%s); the reaper will send it",
+                        accepted.document["id"], exc)
+    return accepted
+
+
+def _first_response(row: dict, farm: Farm) -> dict:
+    return {
+        "id": str(row["id"]),
+        "status": row["status"],
+        "created_at": iso_time(row["created_at"]),
+        "links": job_links(str(row["id"]), farm.settings.base_url),
+        **({"deduplicated_from": str(row["deduplicated_from"])} if row.get("deduplicated_from") else {}),
+    }
+
+
+def _replay(earlier: dict, request_hash: str, farm: Farm) -> Accepted:
+    if earlier["request_hash"] != request_hash:
+        raise IdempotencyKeyReused("this Idempotency-Key was used with a different request body")
+    row = dict(earlier, status="succeeded" if earlier.get("deduplicated_from") else "queued")
+    return Accepted(_first_response(row, farm), False, row)

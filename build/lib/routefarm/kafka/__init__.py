@@ -1,0 +1,1 @@
+"""Kafka: re-optimization events in (ingest), job lifecycle events out (outbox relay)."""

@@ -1,0 +1,222 @@
+"""Ingest: re-optimization events on ``routefarm.reoptimize`` become jobs.
+
+Consumer group ``routefarm-ingest``, offsets committed by hand and only after the job row
+is committed, so an event is never lost; a redelivered event finds its job by its
+idempotency key (``reoptimize:<event_id>``), so it never creates a second one.
+
+- An event that is not JSON, breaks the request schema, names an unknown client or job,
+  a job that has no solution, or whose changes do not fit the job, goes to
+  ``routefarm.reoptimize.dlq`` with the error, and its offset is committed: it never
+  blocks its partition.
+- A failure of the farm itself (a shard or Redis down) is retried: the partition is
+  rewound to the event and read again after a back-off.
+- Backpressure: while the solve queue holds ``ingest_max_queue_depth`` messages or more,
+  the assigned partitions are paused (the group membership is kept alive).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import redis
+from confluent_kafka import Message, TopicPartition
+
+from ..broker import SOLVE_QUEUE, queue_depth
+from ..errors import (
+    BrokerUnavailable,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    ShardUnavailable,
+)
+from ..observability import metrics
+from ..reoptimize.request import ReoptimizeRequest, parse_request
+from ..reoptimize.submit import BaseJobNotSucceeded, reoptimize
+from ..untrusted import loads, storage_issues
+from .names import DLQ_TOPIC, REOPTIMIZE_TOPIC
+
+log = logging.getLogger(__name__)
+DEPTH_EVERY = 1.0  # seconds between two reads of the solve queue's depth
+BACKOFF = (0.5, 1.0, 2.0, 5.0)  # seconds before re-reading an event the farm could not take
+DLQ_TIMEOUT = 15.0  # seconds to get a dead letter acknowledged
+
+
+class Retry(Exception):
+    """The farm could not take the event now; it is read again later."""
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    kind: str  # a short slug: malformed-event, invalid-event, unknown-client, ...
+    detail: str
+    errors: tuple[dict, ...] = ()
+
+
+def take(farm, value: bytes | None, request_id: str) -> str | DeadLetter:
+    """Create the job of one event: "created", "duplicate", or a ``DeadLetter``.
+
+    Raises ``Retry`` when the farm cannot take it now.
+    """
+    try:
+        data = loads(value or b"")
+    except ValueError as exc:
+        return DeadLetter("malformed-event", f"the event is not JSON: {exc}")
+    unstorable = storage_issues(data)
+    if unstorable:
+        return DeadLetter("invalid-event", "the event breaks the re-optimization contract",
+                          tuple({"pointer": pointer, "detail": text} for pointer, text in unstorable))
+    try:
+        request = parse_request(data, ReoptimizeRequest)
+        accepted = reoptimize(farm, request.client_id, request.base_job_id, request,
+                              event_id=request.event_id, request_id=request_id)
+    except InvalidInput as exc:
+        return DeadLetter("invalid-event", "the event breaks the re-optimization contract",
+                          tuple({"pointer": i.pointer, "detail": i.message} for i in exc.issues))
+    except NotFound as exc:
+        return DeadLetter("not-found", str(exc))
+    except BaseJobNotSucceeded as exc:
+        return DeadLetter("job-not-succeeded", str(exc))
+    except IdempotencyKeyReused as exc:
+        return DeadLetter("conflict", f"event_id was used before by another event: {exc}")
+    except (ShardUnavailable, BrokerUnavailable, psycopg.OperationalError, redis.RedisError, OSError) as exc:
+        raise Retry(str(exc)) from exc
+    return "created" if accepted.created else "duplicate"
+
+
+def dead_letter(message: Message, letter: DeadLetter) -> tuple[bytes | None, bytes]:
+    """(key, value) of the DLQ record: the error, where the event came from, and the event."""
+    raw = message.value() or b""
+    try:
+        event: Any = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        event = raw.decode("utf-8", errors="replace")
+    body = {
+        "error": {"type": letter.kind, "detail": letter.detail, "errors": list(letter.errors)},
+        "source": {"topic": message.topic(), "partition": message.partition(), "offset": message.offset()},
+        "failed_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "event": event,
+    }
+    return message.key(), json.dumps(body, separators=(",", ":")).encode()
+
+
+class Ingest:
+    """The consumer loop; ``run()`` until ``stopping`` is set."""
+
+    def __init__(self, farm, consumer, producer, max_depth: int, batch: int, stopping: threading.Event):
+        self.farm, self.consumer, self.producer = farm, consumer, producer
+        self.max_depth, self.batch, self.stopping = max_depth, batch, stopping
+        self.paused = False
+        self._depth_at = 0.0
+        self._depth = 0  # the solve queue's depth when last read
+        self._since = 0  # jobs created since then
+        self._failures = 0
+
+    def run(self) -> None:
+        self.consumer.subscribe([REOPTIMIZE_TOPIC], on_assign=self._assigned)
+        try:
+            while not self.stopping.is_set():
+                self._backpressure()
+                messages = self.consumer.consume(self.batch, timeout=0.5)
+                if messages:
+                    self.process(messages)
+        finally:
+            self.consumer.close()  # leaves the group at once: its partitions move on
+            self.producer.flush(DLQ_TIMEOUT)
+
+    def _assigned(self, consumer, partitions) -> None:
+        if self.paused:
+            consumer.pause(partitions)
+
+    def _backpressure(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._depth_at < DEPTH_EVERY:
+            return
+        self._depth_at = now
+        try:
+            self._depth, self._since = queue_depth(self.farm.broker, SOLVE_QUEUE), 0
+            full = self._depth >= self.max_depth
+        except (redis.RedisError, OSError):
+            full = self.paused  # Redis down: stay as we are; events wait in Kafka either way
+        if full != self.paused:
+            assignment = self.consumer.assignment()
+            (self.consumer.pause if full else self.consumer.resume)(assignment)
+            self.paused = full
+            log.info("ingest %s: solve queue %s %d", "paused" if full else "resumed",
+                     "at or above" if full else "below", self.max_depth)
+
+    def process(self, messages: list[Message]) -> None:
+        """Take each event in order; commit what is durable; rewind a partition that must wait."""
+        done: dict[tuple[str, int], int] = {}
+        stopped: set[tuple[str, int]] = set()
+        for message in messages:
+            where = (message.topic(), message.partition())
+            if message.error() is not None:
+                log.warning("ingest: %s", message.error())
+                continue
+            if where in stopped:
+                continue
+            if self.paused or not self._room():
+                self._rewind(message, stopped)  # read again after resume
+                continue
+            try:
+                outcome = self._take(message)
+            except Retry as exc:
+                self._rewind(message, stopped)
+                self._failures += 1
+                log.warning("ingest: event at %s/%d/%d waits (%s)", *where, message.offset(), exc)
+                continue
+            metrics.INGEST_EVENTS.labels(outcome=outcome).inc()
+            self._since += outcome == "created"
+            done[where] = message.offset() + 1
+        if done:
+            self._commit(done)
+        if stopped and not self.paused and self._failures:
+            self.stopping.wait(BACKOFF[min(self._failures, len(BACKOFF)) - 1])
+        elif not stopped:
+            self._failures = 0
+
+    def _room(self) -> bool:
+        """Whether the solve queue can take one more job (read again when it may be full)."""
+        if self._depth + self._since < self.max_depth:
+            return True
+        self._backpressure(force=True)
+        return not self.paused
+
+    def _take(self, message: Message) -> str:
+        request_id = f"kafka:{message.topic()}/{message.partition()}/{message.offset()}"
+        outcome = take(self.farm, message.value(), request_id)
+        if isinstance(outcome, DeadLetter):
+            self._send_dead_letter(message, outcome)
+            log.warning("ingest: event at %s went to %s: %s %s", request_id, DLQ_TOPIC, outcome.kind,
+                        outcome.detail)
+            return "dead_letter"
+        return outcome
+
+    def _send_dead_letter(self, message: Message, letter: DeadLetter) -> None:
+        key, value = dead_letter(message, letter)
+        failures: list = []
+        self.producer.produce(DLQ_TOPIC, key=key, value=value, headers=message.headers(),
+                              on_delivery=lambda err, _msg: err is not None and failures.append(err))
+        if self.producer.flush(DLQ_TIMEOUT) or failures:
+            raise Retry(f"the dead letter was not acknowledged: {failures[0] if failures else 'timeout'}")
+
+    def _rewind(self, message: Message, stopped: set) -> None:
+        stopped.add((message.topic(), message.partition()))
+        try:
+            self.consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
+        except Exception as exc:  # noqa: BLE001 - a partition revoked meanwhile: its new owner reads it
+            log.info("ingest: cannot rewind %s/%d: %s", message.topic(), message.partition(), exc)
+
+    def _commit(self, done: dict[tuple[str, int], int]) -> None:
+        offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in done.items()]
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except Exception as exc:  # noqa: BLE001 - e.g. a rebalance: the events come again, idempotently
+            log.warning("ingest: offsets not committed (%s); those events will be read again", exc)

@@ -1,0 +1,66 @@
+"""Submitting a re-optimization: read the base job, derive the new problem, submit it as a job.
+
+Shared by the REST endpoint and event ingestion. The new job's metadata names its base job
+(``reoptimized_from``) and event; the event id, when given, is the idempotency key, so the
+same event creates one job however often it arrives.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from optimizer import Limits
+
+from ..errors import InvalidInput, NotFound, RoutefarmError
+from ..farm import Farm
+from ..jobs.submit import Accepted, submit
+from ..untrusted import time_limit_issues
+from .derive import derive
+from .request import ReoptimizeChanges, idempotency_key
+
+
+class BaseJobNotSucceeded(RoutefarmError):
+    """The base job has no solution to re-plan from (it is queued, running, failed or cancelled)."""
+
+    def __init__(self, job_id: uuid.UUID, status: str):
+        self.job_id, self.status = job_id, status
+        super().__init__(f"job {job_id} is {status}: only a succeeded job can be re-optimized")
+
+
+def base_job(farm: Farm, client_id: str, job_id: uuid.UUID) -> tuple[dict, dict]:
+    """(problem, solution) of one of the client's succeeded jobs."""
+
+    def read(conn):
+        return conn.execute("SELECT status, problem, solution FROM jobs WHERE id = %s AND client_id = %s",
+                            (job_id, client_id)).fetchone()
+
+    row = farm.store.on_shard(client_id, read)
+    if row is None:
+        raise NotFound(f"no job {job_id}")
+    status, problem, solution = row
+    if status != "succeeded" or solution is None:
+        raise BaseJobNotSucceeded(job_id, status)
+    return problem, solution
+
+
+def reoptimize(farm: Farm, client_id: str, base_job_id: uuid.UUID, changes: ReoptimizeChanges,
+               event_id: str | None = None, request_id: str | None = None) -> Accepted:
+    """Derive the re-optimization of ``base_job_id`` and submit it as a new job.
+
+    Raises ``NotFound`` (no such job for this client), ``BaseJobNotSucceeded``, or
+    ``InvalidInput`` with pointers into the changes.
+    """
+    settings = farm.settings
+    too_long = time_limit_issues(changes.time_limit, settings.max_time_limit, "/time_limit")
+    if too_long:
+        raise InvalidInput(too_long, "problem")
+    problem, solution = base_job(farm, client_id, base_job_id)
+    limits = Limits(max_stops=settings.max_stops, max_vehicles=settings.max_vehicles)
+    derived = derive(problem, solution, changes, limits)
+    metadata: dict[str, Any] = {"reoptimized_from": str(base_job_id)}
+    if event_id is not None:
+        metadata["event_id"] = event_id
+    key = idempotency_key(event_id) if event_id is not None else None
+    return submit(farm, client_id, {"problem": derived, "metadata": metadata},
+                  idempotency_key=key, request_id=request_id)

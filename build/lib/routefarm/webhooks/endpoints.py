@@ -1,0 +1,190 @@
+"""Webhook endpoints and signing secrets, in the client's shard.
+
+An endpoint's secret is shown once, when it is created or rotated. After a rotation the
+previous secret keeps signing (beside the new one) for the grace period. A client's
+*default* secret signs its one-off targets (a job's or a batch's ``"webhook": {"url": …}``);
+it is created on first need and read with ``GET /v1/webhooks/secret``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from psycopg.rows import dict_row
+
+from ..errors import InvalidInput
+from ..ids import new_job_id
+from ..jobs.documents import iso_time
+from ..untrusted import body_issues
+from . import deliveries
+from .lookup import Targets
+from .signing import new_secret
+
+EVENT_TYPES = ("job.succeeded", "job.failed", "job.cancelled", "batch.completed")
+FIELDS = {"url", "event_types", "description"}
+MAX_DESCRIPTION = 500
+COLUMNS = ("id, client_id, url, description, event_types, created_at, updated_at, rotated_at,"
+           " previous_expires_at, first_failure_at, last_success_at, disabled_at, disabled_reason")
+SIGNING = ("ARRAY[secret] || CASE WHEN previous_expires_at > now() THEN ARRAY[previous_secret]"
+           " ELSE '{}'::text[] END AS signing_secrets")
+
+
+def validate(body: Any, targets: Targets, partial: bool = False) -> dict[str, Any]:
+    """The fields of a create (``partial``: an update) request; every error at once."""
+    allowed = FIELDS | {"enabled"} if partial else FIELDS
+    issues: list = body_issues(body, allowed)
+    if not isinstance(body, dict):
+        raise InvalidInput(issues)
+    if "url" in body:
+        issues += targets.issues([("/url", body["url"])])
+    elif not partial:
+        issues.append(("/url", "required field is missing"))
+    types = body.get("event_types", None if partial else list(EVENT_TYPES))
+    if types is not None or "event_types" in body:  # an explicit null is no list either
+        if not isinstance(types, list) or not types:
+            issues.append(("/event_types", f"must be a non-empty list of {', '.join(EVENT_TYPES)}"))
+        else:
+            issues += [(f"/event_types/{i}", f"unknown event type; one of {', '.join(EVENT_TYPES)}")
+                       for i, t in enumerate(types) if t not in EVENT_TYPES]
+    description = body.get("description")
+    if "description" in body and (not isinstance(description, str) or len(description) > MAX_DESCRIPTION):
+        issues.append(("/description", f"must be a string of at most {MAX_DESCRIPTION} characters"))
+    if "enabled" in body and not isinstance(body["enabled"], bool):
+        issues.append(("/enabled", "must be true or false"))
+    if issues:
+        raise InvalidInput(issues)
+    fields = {k: v for k, v in body.items() if k in allowed}
+    if types is not None:
+        fields["event_types"] = list(dict.fromkeys(types))
+    return fields
+
+
+def create(conn, client_id: str, fields: dict[str, Any]) -> dict:
+    """A new endpoint; the returned row carries its ``secret`` (shown this once)."""
+    secret = new_secret()
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "INSERT INTO webhook_endpoints (id, client_id, url, description, event_types, secret)"
+            f" VALUES (%s, %s, %s, %s, %s, %s) RETURNING {COLUMNS}",
+            (new_job_id(), client_id, fields["url"], fields.get("description") or "",
+             fields["event_types"], secret))
+        return {**cur.fetchone(), "secret": secret}
+
+
+def listing(conn, client_id: str) -> list[dict]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(f"SELECT {COLUMNS} FROM webhook_endpoints WHERE client_id = %s ORDER BY id", (client_id,))
+        return cur.fetchall()
+
+
+def get(conn, client_id: str, endpoint_id: uuid.UUID, lock: bool = False) -> dict | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(f"SELECT {COLUMNS}, {SIGNING} FROM webhook_endpoints WHERE id = %s AND client_id = %s"
+                    + (" FOR UPDATE" if lock else ""), (endpoint_id, client_id))
+        return cur.fetchone()
+
+
+def update(conn, client_id: str, endpoint_id: uuid.UUID, fields: dict[str, Any]) -> dict | None:
+    """Change url, description, event types; ``enabled`` false disables it, true re-enables it."""
+    if get(conn, client_id, endpoint_id, lock=True) is None:
+        return None
+    sets, params = ["updated_at = now()"], []
+    for name in ("url", "description", "event_types"):
+        if name in fields:
+            sets.append(f"{name} = %s")
+            params.append(fields[name])
+    if fields.get("enabled") is True:
+        sets += ["disabled_at = NULL", "disabled_reason = NULL", "first_failure_at = NULL"]
+    elif fields.get("enabled") is False:
+        sets += ["disabled_at = coalesce(disabled_at, now())",
+                 "disabled_reason = coalesce(disabled_reason, 'disabled by the client')"]
+        deliveries.close_pending(conn, endpoint_id, "the endpoint was disabled by the client")
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(f"UPDATE webhook_endpoints SET {', '.join(sets)} WHERE id = %s AND client_id = %s"
+                    f" RETURNING {COLUMNS}", [*params, endpoint_id, client_id])
+        return cur.fetchone()
+
+
+def delete(conn, client_id: str, endpoint_id: uuid.UUID) -> bool | None:
+    """Remove an endpoint (its delivery log stays); None when there is no such endpoint."""
+    if get(conn, client_id, endpoint_id, lock=True) is None:
+        return None
+    deliveries.close_pending(conn, endpoint_id, "the endpoint was deleted")
+    conn.execute("DELETE FROM webhook_endpoints WHERE id = %s AND client_id = %s", (endpoint_id, client_id))
+    return True
+
+
+def rotate(conn, client_id: str, endpoint_id: uuid.UUID, grace: float) -> dict | None:
+    """A new secret (returned in the row, once); the current one signs for ``grace`` seconds more."""
+    secret = new_secret()
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "UPDATE webhook_endpoints SET previous_secret = secret, secret = %s, rotated_at = now(),"
+            " previous_expires_at = now() + make_interval(secs => %s), updated_at = now()"
+            f" WHERE id = %s AND client_id = %s RETURNING {COLUMNS}", (secret, grace, endpoint_id, client_id))
+        row = cur.fetchone()
+    return None if row is None else {**row, "secret": secret}
+
+
+def disable(conn, endpoint_id: uuid.UUID, reason: str) -> bool:
+    """Disable an endpoint (once) and stop its pending deliveries."""
+    done = conn.execute("UPDATE webhook_endpoints SET disabled_at = now(), disabled_reason = %s,"
+                        " updated_at = now() WHERE id = %s AND disabled_at IS NULL",
+                        (reason, endpoint_id)).rowcount
+    if done:
+        deliveries.close_pending(conn, endpoint_id, f"the endpoint was disabled: {reason}")
+    return bool(done)
+
+
+def active_for(conn, client_id: str) -> list[dict]:
+    """Enabled endpoints of a client: (id, url, event_types)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("SELECT id, url, event_types FROM webhook_endpoints"
+                    " WHERE client_id = %s AND disabled_at IS NULL", (client_id,))
+        return cur.fetchall()
+
+
+def client_secret(conn, client_id: str) -> dict:
+    """The client's default signing secret, created on first need."""
+    conn.execute("INSERT INTO client_secrets (client_id, secret) VALUES (%s, %s)"
+                 " ON CONFLICT (client_id) DO NOTHING", (client_id, new_secret()))
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(f"SELECT secret, rotated_at, previous_expires_at, {SIGNING}"
+                    " FROM client_secrets WHERE client_id = %s", (client_id,))
+        return cur.fetchone()
+
+
+def rotate_client_secret(conn, client_id: str, grace: float) -> dict:
+    client_secret(conn, client_id)
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "UPDATE client_secrets SET previous_secret = secret, secret = %s, rotated_at = now(),"
+            " previous_expires_at = now() + make_interval(secs => %s) WHERE client_id = %s"
+            " RETURNING secret, rotated_at, previous_expires_at", (new_secret(), grace, client_id))
+        return cur.fetchone()
+
+
+def secret_document(row: dict) -> dict[str, Any]:
+    return {"secret": row["secret"], "rotated_at": iso_time(row["rotated_at"]),
+            "previous_secret_expires_at": iso_time(row["previous_expires_at"])}
+
+
+def document(row: dict, base_url: str = "") -> dict[str, Any]:
+    """The public view of an endpoint (``secret`` only right after creation or rotation)."""
+    endpoint_id = str(row["id"])
+    doc: dict[str, Any] = {
+        "id": endpoint_id, "url": row["url"], "description": row["description"],
+        "event_types": list(row["event_types"]),
+        "status": "disabled" if row["disabled_at"] else "enabled",
+        "disabled_at": iso_time(row["disabled_at"]), "disabled_reason": row["disabled_reason"],
+        "failing_since": iso_time(row["first_failure_at"]), "last_success_at": iso_time(row["last_success_at"]),
+        "created_at": iso_time(row["created_at"]), "updated_at": iso_time(row["updated_at"]),
+        "secret_rotated_at": iso_time(row["rotated_at"]),
+        "previous_secret_expires_at": iso_time(row["previous_expires_at"]),
+        "links": {"self": f"{base_url}/v1/webhooks/endpoints/{endpoint_id}",
+                  "rotate": f"{base_url}/v1/webhooks/endpoints/{endpoint_id}/rotate"},
+    }
+    if "secret" in row:
+        doc["secret"] = row["secret"]
+    return doc
