@@ -57,31 +57,48 @@ def main(argv: list[str] | None = None) -> int:
             output = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
             code, overran = -1, True
         wall = time.monotonic() - began
+        time.sleep(5)  # the last jobs the fuzzer submitted are solved
+        solved = {}
+        for status in ("succeeded", "queued", "running", "failed", "cancelled"):
+            _, page = _farm.api_request(state["api_url"], state["api_key"], "GET", f"/v1/jobs?status={status}&limit=100")
+            solved[status] = len(page.get("jobs", [])) if isinstance(page, dict) else 0
+            if status == "failed":
+                reasons = [json.dumps(j.get("error"))[:300] for j in page.get("jobs", [])]
+                _keep_problems(state, [j["id"] for j in page.get("jobs", [])], farm.data)
     finally:
         farm.stop(keep=args.keep)
 
     summary = output[output.rfind("SUMMARY"):] if "SUMMARY" in output else output[-3000:]
     print(summary.strip())
-    events = _events(report) if report.exists() else []
-    cases = sum(1 for e in events if "ScenarioFinished" in e)
-    timeouts = len(re.findall(r"(?i)timed? ?out", output))
-    operations = re.search(r"API Operations:\s+(\d+)\s+selected", output)
-    print(f"\n{'operations':>10} {'examples':>9} {'scenarios':>10} {'exit':>5} {'timeouts':>9} {'wall s':>8}")
-    print(f"{operations.group(1) if operations else '?':>10} {args.examples:>9} {cases:>10} {code:>5} "
-          f"{timeouts:>9} {wall:>8.1f}")
+    timeouts = len(re.findall(r"(?i)timed? ?out", summary))
+    operations = re.search(r"Tested:\s+(\d+)", summary)
+    cases = re.search(r"(\d+) generated, (\d+) passed", summary)
+    failed = re.search(r"(\d+) failed", summary)
+    print(f"\n{'operations':>10} {'examples':>9} {'cases':>7} {'passed':>7} {'failed':>7} {'timeouts':>9} "
+          f"{'exit':>5} {'wall s':>8}")
+    print(f"{operations.group(1) if operations else '?':>10} {args.examples:>9} "
+          f"{cases.group(1) if cases else '?':>7} {cases.group(2) if cases else '?':>7} "
+          f"{failed.group(1) if failed else 0:>7} {timeouts:>9} {code:>5} {wall:>8.1f}")
+    print("# the fuzzer's jobs by status (up to 100 each): "
+          + ", ".join(f"{k} {v}" for k, v in solved.items()))
+    for reason in reasons:
+        print(f"# failed: {reason}")
     if overran:
         print(f"# the run overran its budget of {args.budget:g} s")
     return 0 if code == 0 and not overran else 1
 
 
-def _events(path: Path) -> list[dict]:
-    found = []
-    for line in path.read_text().splitlines():
-        try:
-            found.append(json.loads(line))
-        except ValueError:
-            continue
-    return found
+def _keep_problems(state: dict, job_ids: list[str], folder: Path) -> None:
+    """Write each failed job's problem to ``folder`` (kept with --keep), to reproduce it."""
+    import psycopg
+
+    for url in state["shard_urls"]:
+        with psycopg.connect(url) as conn:
+            for job_id, problem in conn.execute("SELECT id, problem FROM jobs WHERE id = ANY(%s::uuid[])",
+                                                (job_ids,)).fetchall():
+                path = folder / f"failed-{job_id}.json"
+                path.write_text(json.dumps(problem))
+                print(f"# failed job's problem: {path}")
 
 
 if __name__ == "__main__":

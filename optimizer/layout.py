@@ -80,7 +80,8 @@ class Layout:
         Travel to or from the free node is 0; an arc with no road is marked ``-1``.
         """
         real = [0 if p is FREE else p for p in self.place]
-        sub = values[np.ix_(real, real)]
+        # no place at all (vehicles without start or end, nothing to visit): nothing to index
+        sub = np.zeros((len(real), len(real))) if len(values) == 0 else values[np.ix_(real, real)]
         free = np.array([p is FREE for p in self.place])
         sub[free, :] = 0.0
         sub[:, free] = 0.0

@@ -158,3 +158,16 @@ def test_pyvrp_gives_up_early_on_mandatory_work_it_cannot_serve_and_auto_falls_b
     solution = solve_auto(problem, time_limit=2.0)
     assert check(problem, solution) == [] and solution.status == "infeasible"
     assert [u.id for u in solution.unassigned] == ["c1"]
+
+
+@pytest.mark.parametrize("engine", ["auto", "ortools", "pyvrp"])
+def test_a_problem_with_no_place_at_all_is_an_empty_plan(engine):
+    """Found by the fuzzer through the API: a vehicle without start or end and nothing to
+    visit has no place for a matrix; every engine that takes it answers an empty, feasible
+    plan (VROOM refuses vehicles without start and end at validation)."""
+    from optimizer import check, parse_problem
+    from optimizer.engines import solve_auto
+
+    problem = parse_problem({"vehicles": [{"id": "0"}], "options": {"engine": engine}})
+    solution = solve_auto(problem, time_limit=0.5, seed=0)
+    assert solution.status == "feasible" and solution.routes == [] and check(problem, solution) == []
