@@ -1,3 +1,0 @@
-from api import create_app
-
-app = create_app()

@@ -1,3 +1,0 @@
-from routefarm.cli.main import main
-
-main()

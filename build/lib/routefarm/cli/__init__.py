@@ -1,3 +1,0 @@
-"""The ``routefarm`` command line: the group and the solver commands (``main``), what every
-command shares (``common``), the farm's operator commands (``farm``); ``routefarm up``
-lives with the local farm (``routefarm.local.command``)."""

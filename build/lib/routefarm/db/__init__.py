@@ -1,1 +1,0 @@
-"""Postgres: a directory database (clients, keys, shard map) and N shard databases (jobs)."""

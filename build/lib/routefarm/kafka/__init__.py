@@ -1,1 +1,0 @@
-"""Kafka: re-optimization events in (ingest), job lifecycle events out (outbox relay)."""

@@ -1,1 +1,0 @@
-"""Webhooks: endpoints, signed deliveries with retries, the SSRF guard (DESIGN §8)."""

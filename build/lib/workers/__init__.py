@@ -1,1 +1,0 @@
-"""Dramatiq broker setup, actors and the stream process."""
