@@ -52,11 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stops", type=int, default=5000)
     parser.add_argument("--time-limit", type=float, default=300.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--engine", default="auto", choices=("auto", "ortools", "pyvrp", "vroom"),
+                        help="options.engine of the job")
     args = parser.parse_args(argv)
     print(_machine.header(stops=args.stops, time_limit=f"{args.time_limit:g} s", seed=args.seed,
-                          path="POST /v1/jobs on routefarm up (1 worker)"))
+                          engine=args.engine, path="POST /v1/jobs on routefarm up (1 worker)"))
     problem = scale.generate(args.stops, args.seed, 40.0)
     problem["options"]["time_limit"] = args.time_limit
+    problem["options"]["engine"] = args.engine
     farm = _farm.UpFarm("large", max_workers=1)
     curve: list[tuple[float, float]] = []  # (seconds since the job started, km) of feasible incumbents
     try:
