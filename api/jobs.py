@@ -82,8 +82,8 @@ def get(job_id: str):
     wait = request.args.get("wait", type=float)
     if wait is None:
         return jsonify(read(jid, include))
-    if not 0 <= wait <= farm().settings.max_wait:
-        raise BadRequest(f"wait must be between 0 and {farm().settings.max_wait:g} seconds")
+    if not 0 <= wait <= farm().settings.max_wait_s:
+        raise BadRequest(f"wait must be between 0 and {farm().settings.max_wait_s:g} seconds")
     waiter = current_app.extensions["routefarm.waiter"]
     event = waiter.register(str(jid))
     try:

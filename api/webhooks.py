@@ -71,7 +71,7 @@ def delete(endpoint_id: str):
 @bp.post("/endpoints/<endpoint_id>/rotate")
 def rotate(endpoint_id: str):
     eid = resource_id(endpoint_id, "webhook endpoint")
-    grace = farm().settings.webhook_rotation_grace
+    grace = farm().settings.webhook_rotation_grace_s
     row = _found(_on_shard(lambda conn: endpoints.rotate(conn, g.client_id, eid, grace)), eid)
     return jsonify(endpoints.document(row, farm().settings.base_url))
 
@@ -84,6 +84,6 @@ def secret():
 
 @bp.post("/secret/rotate")
 def rotate_secret():
-    grace = farm().settings.webhook_rotation_grace
+    grace = farm().settings.webhook_rotation_grace_s
     row = _on_shard(lambda conn: endpoints.rotate_client_secret(conn, g.client_id, grace))
     return jsonify(endpoints.secret_document(row))

@@ -100,7 +100,7 @@ class Bench:
             "namespace": NAMESPACE,
             "rate_limit": 1_000_000,
             "rate_burst": 1_000_000,
-            "dedup_window": 0,
+            "dedup_window_s": 0,
         }
         self.children = _farm.Children(self.logs, _farm.settings_env(self.values))
         self.broker_redis = redis.Redis.from_url(f"{REDIS}/{self.broker_db}")

@@ -76,8 +76,8 @@ class Setup:
         self.values = {"directory_url": f"{args.pg}/{NAMES['directory']}",
                        "shard_urls": f"{args.pg}/{NAMES['shard0']}",
                        "redis_url": f"{args.redis}/{broker_db}", "cache_url": f"{args.redis}/{cache_db}",
-                       "dedup_window": 0, "rate_limit": 1e6, "rate_burst": 1_000_000, "db_pool_size": 10,
-                       "max_time_limit": 60}
+                       "dedup_window_s": 0, "rate_limit": 1e6, "rate_burst": 1_000_000, "db_pool_size": 10,
+                       "max_time_limit_s": 60}
         self.settings = Settings(**self.values)
 
     def farm(self):

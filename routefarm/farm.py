@@ -20,7 +20,7 @@ class Farm:
         self.settings = settings
         self.db = Databases(settings)
         self.directory = Directory(self.db)
-        self.cache = Cache(settings.cache_url, settings.cache_ttl)
+        self.cache = Cache(settings.cache_url, settings.cache_ttl_s)
         self.broker = make_broker(settings)
         self.store = JobStore(self.db, self.directory, send=lambda messages: enqueue_all(self.broker, messages))
         self.webhook_allowlist = parse_allowlist(settings.webhook_allowlist)

@@ -7,10 +7,21 @@ explicitly. Every default works with the services that ``routefarm up`` starts l
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+import os
+
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432"
+# durations now carry their unit in their name: an old name set in the environment is an
+# error that says the new one (it would otherwise be ignored without a word)
+RENAMED = {old: new for old, new in (
+    ("DB_TIMEOUT", "DB_TIMEOUT_S"), ("LEASE_SECONDS", "LEASE_S"), ("REAPER_INTERVAL", "REAPER_INTERVAL_S"),
+    ("ORPHAN_GRACE", "ORPHAN_GRACE_S"), ("DEFAULT_TIME_LIMIT", "DEFAULT_TIME_LIMIT_S"),
+    ("MAX_TIME_LIMIT", "MAX_TIME_LIMIT_S"), ("DEDUP_WINDOW", "DEDUP_WINDOW_S"), ("CACHE_TTL", "CACHE_TTL_S"),
+    ("MAX_WAIT", "MAX_WAIT_S"), ("WEBHOOK_TIMEOUT", "WEBHOOK_TIMEOUT_S"),
+    ("WEBHOOK_DISABLE_AFTER", "WEBHOOK_DISABLE_AFTER_S"), ("WEBHOOK_ROTATION_GRACE", "WEBHOOK_ROTATION_GRACE_S"),
+    ("RELAY_INTERVAL", "RELAY_INTERVAL_S"), ("OUTBOX_RETENTION", "OUTBOX_RETENTION_S"))}
 
 
 class Settings(BaseSettings):
@@ -20,22 +31,21 @@ class Settings(BaseSettings):
     directory_url: str = f"{LOCAL_PG}/routefarm_directory"
     shard_urls: str = f"{LOCAL_PG}/routefarm_shard0,{LOCAL_PG}/routefarm_shard1"
     db_pool_size: int = Field(8, ge=1)
-    db_timeout: float = Field(3.0, gt=0)  # seconds to get a connection before answering 503
+    db_timeout_s: float = Field(3.0, gt=0)  # seconds to get a connection before answering 503
     # Redis: the Dramatiq broker and the cache may share a server (different databases)
     redis_url: str = "redis://127.0.0.1:6379/0"
     cache_url: str = "redis://127.0.0.1:6379/1"
     namespace: str = "dramatiq"  # broker key prefix
 
     # jobs
-    lease_seconds: float = Field(20.0, gt=0)  # a running job's lease, renewed while solving
-    reaper_interval: float = Field(5.0, gt=0)  # seconds between reaper passes
-    orphan_grace: float = Field(10.0, ge=0)  # seconds before a queued job's lost message is re-sent
+    lease_s: float = Field(20.0, gt=0)  # a running job's lease, renewed while solving
+    reaper_interval_s: float = Field(5.0, gt=0)  # seconds between reaper passes
+    orphan_grace_s: float = Field(10.0, ge=0)  # seconds before a queued job's lost message is re-sent
     max_attempts: int = Field(3, ge=1)
-    default_time_limit: float = Field(10.0, gt=0)  # seconds, when a problem sets none
-    max_time_limit: float = Field(300.0, gt=0)  # seconds: a problem asking more is refused
-    dedup_window: float = Field(3600.0, ge=0)  # seconds during which an identical problem is reused
-    idempotency_ttl: float = Field(86400.0, gt=0)  # seconds an Idempotency-Key is remembered
-    cache_ttl: float = Field(3600.0, gt=0)  # seconds a status document stays cached
+    default_time_limit_s: float = Field(10.0, gt=0)  # seconds, when a problem sets none
+    max_time_limit_s: float = Field(300.0, gt=0)  # seconds: a problem asking more is refused
+    dedup_window_s: float = Field(3600.0, ge=0)  # seconds during which an identical problem is reused
+    cache_ttl_s: float = Field(3600.0, gt=0)  # seconds a status document stays cached
     # a solver child's memory limit in MiB; 0 = sized from the machine (routefarm.runner.memory)
     solver_memory_mib: int = Field(0, ge=0)
     max_stops: int = Field(5000, ge=1)
@@ -45,7 +55,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     rate_limit: float = Field(50.0, gt=0)  # requests per second per client, sustained
     rate_burst: int = Field(200, ge=1)  # requests a client may send at once
-    max_wait: float = Field(60.0, gt=0)  # seconds a long-poll may hold a request
+    max_wait_s: float = Field(60.0, gt=0)  # seconds a long-poll may hold a request
     base_url: str = ""  # prefix for links in responses; empty: relative links
     max_batch_jobs: int = Field(1000, ge=1)  # jobs in one POST /v1/batches
     metrics_port: int = Field(0, ge=0, le=65535)  # worker/webhook/stream metrics port; 0 = off
@@ -66,13 +76,13 @@ class Settings(BaseSettings):
     # webhooks
     webhook_schedule: str = "5,30,120,600,1800,3600,10800,21600,43200,86400"  # seconds between attempts
     webhook_jitter: float = Field(0.1, ge=0, lt=1)  # each delay is moved by up to this share, up or down
-    webhook_timeout: float = Field(10.0, gt=0)  # seconds for one attempt, connection to last byte
-    webhook_disable_after: float = Field(5 * 86400.0, ge=0)  # seconds failing without a success
+    webhook_timeout_s: float = Field(10.0, gt=0)  # seconds for one attempt, connection to last byte
+    webhook_disable_after_s: float = Field(5 * 86400.0, ge=0)  # seconds failing without a success
     webhook_max_body: int = Field(256 * 1024, ge=1024)  # bytes; above it the solution becomes a link
     webhook_allowlist: str = ""  # addresses or CIDRs admitted despite the SSRF guard (comma-separated)
     # one request's DNS lookups of webhook hosts, all hosts together (a host not resolved by then: 422)
     webhook_resolve_deadline_s: float = Field(2.0, gt=0)
-    webhook_rotation_grace: float = Field(86400.0, ge=0)  # seconds a rotated-out secret still signs
+    webhook_rotation_grace_s: float = Field(86400.0, ge=0)  # seconds a rotated-out secret still signs
 
     # Kafka: empty bootstrap = no Kafka (no ingest, no relay; outbox rows wait for a relay)
     kafka_bootstrap: str = ""
@@ -81,14 +91,22 @@ class Settings(BaseSettings):
     ingest_max_queue_depth: int = Field(500, ge=1)  # pause ingest while the solve queue is deeper
     ingest_batch: int = Field(100, ge=1)  # events taken from Kafka at once
     relay_batch: int = Field(500, ge=1)  # outbox rows published at once
-    relay_interval: float = Field(0.5, gt=0)  # seconds between relay passes when idle
-    outbox_retention: float = Field(3600.0, ge=0)  # seconds a sent outbox row is kept
+    relay_interval_s: float = Field(0.5, gt=0)  # seconds between relay passes when idle
+    outbox_retention_s: float = Field(3600.0, ge=0)  # seconds a sent outbox row is kept
     # retention: ended jobs (and their deliveries, events, keys) and completed batches are
     # deleted this long after they ended, unless their client has its own (routefarm clients
     # retention); 0 keeps them
     job_retention_s: float = Field(30 * 86400.0, ge=0)
     purge_interval_s: float = Field(60.0, gt=0)  # the stream process's purge passes
     purge_slice: int = Field(1000, ge=1)  # rows deleted per transaction
+
+    @model_validator(mode="after")
+    def _no_renamed_variables(self) -> Settings:
+        old = sorted(name for name in RENAMED if f"ROUTEFARM_{name}" in os.environ)
+        if old:
+            raise ValueError("renamed settings: " + ", ".join(
+                f"ROUTEFARM_{name} is now ROUTEFARM_{RENAMED[name]}" for name in old))
+        return self
 
     @field_validator("shard_urls")
     @classmethod

@@ -45,7 +45,7 @@ class Heartbeat(threading.Thread):
         return None
 
     def run(self) -> None:
-        farm, lease = self.rt.farm, self.rt.settings.lease_seconds
+        farm, lease = self.rt.farm, self.rt.settings.lease_s
         last_renewal = time.monotonic()
         while not self.done.wait(CANCEL_POLL_S):
             if farm.cache.cancel_requested(str(self.job_id)):

@@ -50,15 +50,15 @@ def time_limit(problem: dict, settings) -> float:
     never above the farm's maximum."""
     options = problem.get("options") if isinstance(problem, dict) else None
     asked = options.get("time_limit") if isinstance(options, dict) else None
-    limit = float(asked) if isinstance(asked, int | float) and asked > 0 else settings.default_time_limit
-    return min(limit, settings.max_time_limit)
+    limit = float(asked) if isinstance(asked, int | float) and asked > 0 else settings.default_time_limit_s
+    return min(limit, settings.max_time_limit_s)
 
 
 def run(rt, job_id: str, client_id: str) -> None:
     farm, settings = rt.farm, rt.settings
     jid = uuid.UUID(job_id)
     worker = worker_name()
-    job = farm.store.claim(client_id, jid, worker, settings.lease_seconds)
+    job = farm.store.claim(client_id, jid, worker, settings.lease_s)
     context = {"job_id": job_id, "client_id": client_id, "worker": worker,
                "shard": farm.directory.shard_of(client_id)}  # cached: no query
     if job is None:

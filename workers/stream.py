@@ -41,10 +41,10 @@ def serve(settings: Settings, stopping: threading.Event) -> None:
     kept = f"{settings.job_retention_s:g} s after they end" if settings.job_retention_s else "until deleted"
     if settings.kafka_bootstrap:
         log.info("stream started: ingest and relay on %s, reaper every %.1f s, ended jobs kept %s",
-                 settings.kafka_bootstrap, settings.reaper_interval, kept)
+                 settings.kafka_bootstrap, settings.reaper_interval_s, kept)
     else:
         log.info("stream started without Kafka: reaper every %.1f s, ended jobs kept %s",
-                 settings.reaper_interval, kept)
+                 settings.reaper_interval_s, kept)
     try:
         reaper_loop(farm, stopping)
     finally:
@@ -98,7 +98,7 @@ def reaper_loop(farm: Farm, stopping: threading.Event) -> None:
             log.exception("reaper pass failed")
         else:
             _count(reaped)
-        stopping.wait(farm.settings.reaper_interval)
+        stopping.wait(farm.settings.reaper_interval_s)
 
 
 def purge_loop(farm: Farm, stopping: threading.Event) -> None:
@@ -135,14 +135,14 @@ def relay_loop(farm: Farm, stopping: threading.Event) -> None:
     settings = farm.settings
     producer = clients.producer(settings.kafka_bootstrap, client_id="routefarm-relay",
                                 **{"message.timeout.ms": RELAY_TIMEOUT_MS})
-    relay = Relay(farm.db, producer, settings.relay_batch, settings.outbox_retention, RELAY_TIMEOUT_MS / 1000)
+    relay = Relay(farm.db, producer, settings.relay_batch, settings.outbox_retention_s, RELAY_TIMEOUT_MS / 1000)
     try:
         while not stopping.is_set():
             result, more = relay.run_once()
             metrics.OUTBOX_PUBLISHED.inc(result.published)
             metrics.RELAY_ERRORS.inc(result.failed)
             if not more:
-                stopping.wait(RELAY_BACKOFF if result.failed else settings.relay_interval)
+                stopping.wait(RELAY_BACKOFF if result.failed else settings.relay_interval_s)
     finally:
         producer.flush(RELAY_TIMEOUT_MS / 1000)
 

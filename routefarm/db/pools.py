@@ -38,7 +38,7 @@ def _pool(name: str, url: str, settings: Settings, min_size: int = 1) -> Connect
         min_size=min_size,
         max_size=settings.db_pool_size,
         kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "routefarm"},
-        timeout=settings.db_timeout,
+        timeout=settings.db_timeout_s,
         check=_check_if_idle,
         reset=_stamp,
         open=False,
@@ -69,7 +69,7 @@ class Databases:
             pool.open(wait=False)
         if wait:
             for pool in (self.directory, *self.shards.values()):
-                pool.wait(timeout=self.settings.db_timeout * 5)
+                pool.wait(timeout=self.settings.db_timeout_s * 5)
 
     def close(self) -> None:
         self._opened = False

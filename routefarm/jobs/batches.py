@@ -82,7 +82,7 @@ def submit_batch(farm: Farm, client_id: str, body: Any, request_id: str | None =
 
     def create(conn) -> dict:
         states.create_batch(conn, batch_id, client_id, len(jobs), body.get("metadata", {}), batch_url)
-        solved = states.prior_solutions(conn, client_id, hashes, settings.dedup_window)
+        solved = states.prior_solutions(conn, client_id, hashes, settings.dedup_window_s)
         rows = []
         for job, message, problem_hash in zip(jobs, messages, hashes, strict=True):
             prior = solved.get(problem_hash)

@@ -73,7 +73,7 @@ def _reap_shard(farm: Farm, shard: str, total: Reaped) -> None:
             effects += on_job_terminal(conn, row)
         result.failed = [str(row["id"]) for row in finished]
         result.requeued = [m.args[0] for m in to_send]
-        waiting = states.orphans(conn, farm.settings.orphan_grace, BATCH)
+        waiting = states.orphans(conn, farm.settings.orphan_grace_s, BATCH)
         try:
             present = messages_present(farm.broker, SOLVE_QUEUE, [j["message_id"] or "" for j in waiting])
         except (redis.RedisError, OSError) as exc:  # cannot tell now: look again next pass

@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..errors import Gone, NotFound
+from ..ids import made_at
 from ..observability import metrics
 
 log = logging.getLogger(__name__)
@@ -192,15 +193,10 @@ def purge(farm, budget_s: float = 30.0, stopping=None) -> Pass:
     return result
 
 
-def created_at_s(resource_id: uuid.UUID) -> float | None:
-    """Unix seconds of a time-ordered (version 7) id's creation, else None."""
-    return (resource_id.int >> 80) / 1000 if resource_id.version == 7 else None
-
-
 def absent(farm, client_id: str, kind: str, resource_id: uuid.UUID) -> NotFound:
     """The error for a job or batch that is not there: ``Gone`` when its id was made longer
     ago than the client's retention (it may have been purged), else ``NotFound``."""
-    made = created_at_s(resource_id)
+    made = made_at(resource_id)
     if made is not None:
         keep = farm.directory.retention_of(client_id)
         keep = farm.settings.job_retention_s if keep is None else keep

@@ -54,7 +54,7 @@ def validate_body(body: Any, farm: Farm, snap: bool = True,
         except InvalidProblem as exc:
             issues += InvalidInput.of(exc, "/problem").issues
     if problem is not None:
-        issues += time_limit_issues(problem.options.time_limit, farm.settings.max_time_limit,
+        issues += time_limit_issues(problem.options.time_limit, farm.settings.max_time_limit_s,
                                     "/problem/options/time_limit")
     if problem is not None and problem.travel is not None:
         issues += _road_issues(problem, farm, snap)
@@ -111,7 +111,7 @@ def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = 
 
     def create(conn) -> Accepted | None:
         effects.clear()
-        row = store.create(conn, job, farm.settings.dedup_window)
+        row = store.create(conn, job, farm.settings.dedup_window_s)
         if row is None:  # the idempotency key was used before: answer as the first time
             return _replay(store.by_idempotency_key(conn, client_id, idempotency_key), request_hash, farm)
         if row["status"] == "succeeded":  # de-duplicated: its terminal event fires now

@@ -248,7 +248,7 @@ def road_environment(specs: list) -> dict[str, str]:
     """ROUTEFARM_ROADS_URL for every process, when the farm runs a road server."""
     for spec in specs:
         if spec.name.startswith("roads."):
-            return {"ROUTEFARM_ROADS_URL": f"http://127.0.0.1:{spec.env['ROUTEFARM_ROADS_PORT']}",
+            return {"ROUTEFARM_ROADS_URL": f"http://127.0.0.1:{spec.env['ROADS_PORT']}",
                     "ROUTEFARM_ROADS_MAX_TABLE_SIZE": str(ROAD_TABLE_SIZE)}
     return {}
 

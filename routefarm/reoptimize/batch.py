@@ -59,7 +59,7 @@ def reoptimize_batch(farm: Farm, client_id: str, body: Any, request_id: str | No
     limit = farm.settings.max_batch_jobs
     if not isinstance(entries, list) or not 1 <= len(entries) <= limit:
         raise InvalidInput([*issues, Issue("/jobs", f"must be a list of 1 to {limit} jobs")], "problem")
-    issues += time_limit_issues(shared.get("time_limit"), farm.settings.max_time_limit, "/changes/time_limit")
+    issues += time_limit_issues(shared.get("time_limit"), farm.settings.max_time_limit_s, "/changes/time_limit")
     if issues:
         raise InvalidInput(issues, "problem")
     limits = Limits(max_stops=farm.settings.max_stops, max_vehicles=farm.settings.max_vehicles)

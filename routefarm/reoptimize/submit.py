@@ -52,7 +52,7 @@ def reoptimize(farm: Farm, client_id: str, base_job_id: uuid.UUID, changes: Reop
     ``InvalidInput`` with pointers into the changes.
     """
     settings = farm.settings
-    too_long = time_limit_issues(changes.time_limit, settings.max_time_limit, "/time_limit")
+    too_long = time_limit_issues(changes.time_limit, settings.max_time_limit_s, "/time_limit")
     if too_long:
         raise InvalidInput(too_long, "problem")
     problem, solution = base_job(farm, client_id, base_job_id)

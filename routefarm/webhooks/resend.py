@@ -27,7 +27,7 @@ def resend_lost(farm, shard: str) -> list[str]:
         cur.execute(
             "SELECT id, client_id, message_id FROM webhook_deliveries WHERE status = 'pending'"
             " AND next_attempt_at < now() - make_interval(secs => %s)"
-            " ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED", (farm.settings.orphan_grace, BATCH))
+            " ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED", (farm.settings.orphan_grace_s, BATCH))
         due = cur.fetchall()
         if not due:
             return []

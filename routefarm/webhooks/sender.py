@@ -8,7 +8,7 @@
    schedule exhausted); disabled (its endpoint was disabled); or another attempt after the
    schedule's next delay with jitter (a 429/503 ``Retry-After`` wins), sent as a delayed
    message after the commit. An endpoint failing without a success for
-   ``webhook_disable_after`` seconds, or answering 410, is disabled with its reason.
+   ``webhook_disable_after_s`` seconds, or answering 410, is disabled with its reason.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def deliver(farm, delivery_id: str, client_id: str, token: str) -> str | None:
     """Make the attempt that message ``token`` stands for; the delivery's status after it."""
     did = uuid.UUID(delivery_id)
     settings = farm.settings
-    lease = settings.webhook_timeout + LEASE_MARGIN
+    lease = settings.webhook_timeout_s + LEASE_MARGIN
     prepared = farm.store.on_shard(client_id, lambda conn: _prepare(conn, farm, did, client_id, token, lease))
     if prepared is None:
         log.info("delivery %s: nothing to do (done, or another message owns it)", delivery_id)
@@ -70,7 +70,7 @@ def deliver(farm, delivery_id: str, client_id: str, token: str) -> str | None:
         outcome = Outcome(None, 0.0, f"refused by the SSRF guard: {exc}")
     else:
         headers = signed_headers(deliveries.webhook_id(did), prepared.body, prepared.secrets)
-        outcome = post(target, prepared.body, headers, settings.webhook_timeout)
+        outcome = post(target, prepared.body, headers, settings.webhook_timeout_s)
     done = farm.store.on_shard(client_id, lambda conn: _record(conn, settings, prepared, outcome))
     _observe(outcome, done)
     if done.message is not None:
@@ -188,19 +188,19 @@ def _delay(settings, scheduled: float, retry_after: float | None) -> float:
 
 def _disable_reason(conn, settings, endpoint: dict, outcome: Outcome, url: str) -> str | None:
     """Record the failure on the endpoint; disable it (with the reason) on 410 or when it has
-    failed without a success for ``webhook_disable_after`` seconds."""
+    failed without a success for ``webhook_disable_after_s`` seconds."""
     row = conn.execute(
         "UPDATE webhook_endpoints SET first_failure_at = coalesce(first_failure_at, now())"
         " WHERE id = %s RETURNING first_failure_at,"
         " now() - first_failure_at >= make_interval(secs => %s)",
-        (endpoint["id"], settings.webhook_disable_after)).fetchone()
+        (endpoint["id"], settings.webhook_disable_after_s)).fetchone()
     if row is None:
         return None
     if outcome.status_code == 410:
         reason = f"{url} answered 410 Gone"
     elif row[1]:
         reason = (f"no successful delivery since {iso_time(row[0])} (more than "
-                  f"{_duration(settings.webhook_disable_after)}); last error: {outcome.error}")
+                  f"{_duration(settings.webhook_disable_after_s)}); last error: {outcome.error}")
     else:
         return None
     if endpoints.disable(conn, endpoint["id"], reason):

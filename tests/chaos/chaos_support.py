@@ -95,14 +95,14 @@ def run(
         databases,
         own_redis.url(0).rsplit("/", 1)[0],
         shard_urls=f"{databases['shard0']},{cut_url}",
-        db_timeout=1.0,
+        db_timeout_s=1.0,
         webhook_allowlist=LOOPBACK,
         webhook_jitter=0.0,
         webhook_schedule="0.5,1,2,3,5,5,5,5",
         kafka_bootstrap=kafka_broker.bootstrap,
         kafka_partitions=3,
         kafka_session_timeout_ms=6000,
-        relay_interval=0.2,
+        relay_interval_s=0.2,
     )
     receiver = Receiver(answer=lambda n, _: 500 if n % 19 == 7 else 200).start()
     reader = TopicReader(kafka_broker.bootstrap, JOB_EVENTS_TOPIC)

@@ -164,8 +164,8 @@ def test_selectors_match_their_pod_templates():
 
 def test_worker_grace_period_outlasts_the_longest_allowed_solve():
     worker = deployments()["worker"].body["spec"]["template"]["spec"]
-    configured = float(config_data()["ROUTEFARM_MAX_TIME_LIMIT"])
-    assert configured == Settings.model_fields["max_time_limit"].default
+    configured = float(config_data()["ROUTEFARM_MAX_TIME_LIMIT_S"])
+    assert configured == Settings.model_fields["max_time_limit_s"].default
     assert worker["terminationGracePeriodSeconds"] > configured
 
 

@@ -5,7 +5,6 @@ or batch answers 410; ``routefarm purge --dry-run`` counts what a purge deletes.
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 import uuid
@@ -17,18 +16,10 @@ from support import SMALL_PROBLEM, make_settings, settings_env
 
 from routefarm.broker import solve_message
 from routefarm.farm import Farm
-from routefarm.ids import canonical_hash
+from routefarm.ids import canonical_hash, new_job_id
 from routefarm.jobs import retention, states
 
 DAY = 86400.0
-
-
-def uuid7_at(seconds: float) -> uuid.UUID:
-    """A time-ordered id made at Unix time ``seconds`` (as ``new_job_id`` makes one now)."""
-    value = (int(seconds * 1000) << 80) | int.from_bytes(secrets.token_bytes(10), "big")
-    value = (value & ~(0xF << 76)) | (0x7 << 76)
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)
-    return uuid.UUID(int=value)
 
 
 @pytest.fixture
@@ -51,7 +42,7 @@ def ended_job(farm, client_id: str, age_s: float, status: str = "succeeded", del
               batch_id: uuid.UUID | None = None) -> uuid.UUID:
     """A job made ``age_s`` ago that ended then (through the state machine, then backdated),
     with a webhook delivery in ``delivery`` status and one attempt."""
-    job_id = uuid7_at(time.time() - age_s)
+    job_id = new_job_id(time.time() - age_s)
     message = solve_message(str(job_id), client_id)
     job = {"id": job_id, "client_id": client_id, "problem": SMALL_PROBLEM,
            "problem_hash": canonical_hash({"n": str(job_id)}), "metadata": {}, "max_attempts": 1,
@@ -172,7 +163,7 @@ def test_a_clients_own_retention_wins(farm, client):
 
 def test_a_completed_batch_goes_after_its_jobs(farm, client):
     c = client("retention-batch")
-    batch_id = uuid7_at(time.time() - 2 * DAY)
+    batch_id = new_job_id(time.time() - 2 * DAY)
     farm.store.on_shard(c, lambda conn: states.create_batch(conn, batch_id, c, 2, {}, None))
     jobs = [ended_job(farm, c, 2 * DAY, batch_id=batch_id) for _ in range(2)]
     farm.store.on_shard(c, lambda conn: conn.execute(
@@ -186,12 +177,12 @@ def test_an_expired_job_or_batch_answers_410(app_for, client, farm):
     http, headers, c = app_for("retention-api")
     job_id = ended_job(farm, c, 2 * DAY)
     purge_all(farm)
-    for path in (f"/v1/jobs/{job_id}", f"/v1/jobs/{job_id}/routes.svg", f"/v1/batches/{uuid7_at(time.time() - 3 * DAY)}"):
+    for path in (f"/v1/jobs/{job_id}", f"/v1/jobs/{job_id}/routes.svg", f"/v1/batches/{new_job_id(time.time() - 3 * DAY)}"):
         response = http.get(path, headers=headers)
         assert response.status_code == 410, (path, response.get_data(as_text=True))
         body = response.get_json()
         assert body["type"].endswith("/expired") and body["retention_s"] == DAY and "kept 24 hours" in body["detail"]
-    fresh = http.get(f"/v1/jobs/{uuid7_at(time.time())}", headers=headers)
+    fresh = http.get(f"/v1/jobs/{new_job_id(time.time())}", headers=headers)
     assert fresh.status_code == 404
 
 

@@ -35,7 +35,7 @@ def test_events_wait_out_a_broker_outage_and_arrive_in_order(farm, client_factor
     if not hasattr(kafka_broker, "stop"):
         pytest.skip("needs the embedded broker (a configured one cannot be stopped here)")
     client_id, _ = client_factory()
-    procs = Processes(kafka_settings.model_copy(update={"relay_interval": 0.2}), tmp_path)
+    procs = Processes(kafka_settings.model_copy(update={"relay_interval_s": 0.2}), tmp_path)
     reader = TopicReader(kafka_broker.bootstrap, JOB_EVENTS_TOPIC)
     reader.start()
     try:

@@ -207,3 +207,16 @@ def test_the_local_allowlist_applies_only_when_the_user_set_none():
     assert webhook_allowlist({"ROUTEFARM_WEBHOOK_ALLOWLIST": "10.9.0.0/16"})[0] == "10.9.0.0/16"
     value, said = webhook_allowlist({"ROUTEFARM_WEBHOOK_ALLOWLIST": ""})
     assert value == "" and "public addresses only" in said
+
+
+def test_up_with_osm_points_every_process_at_its_road_server(tmp_path):
+    """routefarm up --osm: the road server's spec and the ROUTEFARM_ROADS_URL the other
+    processes get name the same port (a KeyError here once stopped every --osm start)."""
+    from routefarm.local.command import Options, road_environment, road_server
+
+    specs = road_server(Options(tmp_path, 8000, 2, osm=tmp_path / "city.osm.pbf"))
+    (spec,) = specs
+    port = spec.env["ROADS_PORT"]
+    assert f"--port {port}" in spec.command
+    assert road_environment(specs)["ROUTEFARM_ROADS_URL"] == f"http://127.0.0.1:{port}"
+    assert road_environment([]) == {}

@@ -67,7 +67,7 @@ def test_kill_worker_mid_solve(processes, client_factory, databases, settings, a
     processes.worker("w2")
 
     # lease (6 s) + reaper interval (1 s) + a solve (10 s), plus a worker's start
-    budget = settings.lease_seconds + settings.reaper_interval + 10 + 12
+    budget = settings.lease_s + settings.reaper_interval_s + 10 + 12
     doc = api.wait_terminal(key, job_id, timeout=budget)
     assert doc["status"] == "succeeded", doc
     assert time.monotonic() - killed <= budget
@@ -79,7 +79,7 @@ def test_kill_worker_mid_solve(processes, client_factory, databases, settings, a
     # exactly one terminal transition: queued -> running -> (reaper) queued -> running -> succeeded
     assert audit.path(job_id) == ["queued", "running", "queued", "running", "succeeded"], audit.transitions(job_id)
     # and it stays that way (no late duplicate finishes the job again)
-    time.sleep(settings.reaper_interval * 2)
+    time.sleep(settings.reaper_interval_s * 2)
     assert _job_row(databases, job_id)["finished_at"] == row["finished_at"]
     assert audit.path(job_id)[-1] == "succeeded" and audit.path(job_id).count("succeeded") == 1
 
@@ -192,7 +192,7 @@ def test_shard_outage(databases, redis_server, tmp_path):
     proxy = TcpProxy(target_port=urlparse(databases["shard1"]).port or 5432).start()
     cut_url = f"postgresql://postgres@127.0.0.1:{proxy.port}{urlparse(databases['shard1']).path}"
     settings = pipeline_settings(databases, redis_server,
-                                 shard_urls=f"{databases['shard0']},{cut_url}", db_timeout=1.0)
+                                 shard_urls=f"{databases['shard0']},{cut_url}", db_timeout_s=1.0)
     farm = Farm(settings).open(wait=True)
     procs = Processes(settings, tmp_path)
     try:

@@ -214,7 +214,7 @@ def test_a_read_racing_the_finish_does_not_hide_the_result(farm, client_factory,
     job_id = http.post("/v1/jobs", json={"problem": problem}, headers=headers).get_json()["id"]
     jid = uuid.UUID(job_id)
     worker = "test-worker:1"
-    assert farm.store.claim(client_id, jid, worker, settings.lease_seconds) is not None
+    assert farm.store.claim(client_id, jid, worker, settings.lease_s) is not None
     farm.cache.drop_job(job_id)  # as the worker does on claiming
 
     read_done, go_on = threading.Event(), threading.Event()

@@ -74,7 +74,7 @@ def test_three_failures_then_success(processes, client_factory, receivers):
 
 def test_receiver_gone_for_good_disables_the_endpoint(processes, client_factory):
     # attempts at about 0, 1, 2 and 3 s; the endpoint is disabled once it has failed for 2.5 s
-    processes.env.update(ROUTEFARM_WEBHOOK_SCHEDULE="1,1,1", ROUTEFARM_WEBHOOK_DISABLE_AFTER="2.5")
+    processes.env.update(ROUTEFARM_WEBHOOK_SCHEDULE="1,1,1", ROUTEFARM_WEBHOOK_DISABLE_AFTER_S="2.5")
     _, key = client_factory("gone")
     processes.webhook()
     processes.web()
