@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     solution = doc.get("solution")
     violations = check(parse_problem(problem), solution) if solution else []
-    lease = 20.0  # routefarm up's default ROUTEFARM_LEASE_SECONDS
+    lease = 20.0  # routefarm up's default ROUTEFARM_LEASE_S
     print(f"\njob {doc['status']} {('(' + str(doc.get('error')) + ')') if doc.get('error') else ''}")
     if solution:
         summary = solution["summary"]
