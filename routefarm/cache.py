@@ -21,7 +21,11 @@ from .observability import metrics
 log = logging.getLogger(__name__)
 
 DONE_PATTERN = "rf:done:*"
-RUNNING_TTL = 120  # seconds a non-terminal document may be served from the cache
+RUNNING_TTL = 120  # seconds a running solve's progress and incumbent are kept
+# seconds a queued or running status document may be served from the cache. Short: a reader
+# that read "queued" from the shard just before a worker claimed the job (and dropped the
+# cached document) may write it back after the drop; it must not be served for long.
+OPEN_DOCUMENT_TTL = 2
 
 # token bucket: KEYS[1] bucket; ARGV rate/s, burst, now (s). Returns {allowed, retry_after_ms}
 _BUCKET = """
@@ -76,7 +80,7 @@ class Cache:
 
     @_soft()
     def put_job(self, job_id: str, document: dict, terminal: bool) -> None:
-        ttl = self.ttl if terminal else min(self.ttl, RUNNING_TTL)
+        ttl = self.ttl if terminal else min(self.ttl, OPEN_DOCUMENT_TTL)
         # a reader's stale running/queued document never replaces what a worker wrote since
         self.client.set(f"rf:job:{job_id}", json.dumps(document, default=str), ex=ttl, nx=not terminal)
 

@@ -228,3 +228,25 @@ def test_redis_cache_outage_falls_back_to_the_shard(databases, redis_server, cli
     finally:
         app.extensions["routefarm.waiter"].stop()
         farm.close()
+
+
+def test_a_stale_queued_document_written_after_the_claim_is_served_briefly(http, auth, farm):
+    """The race a worker's claim has with a reader: the reader reads "queued" from the shard,
+    the worker claims the job and drops the cached document, then the reader caches what it
+    read. The stale document must expire in seconds, not be served for the whole solve (the
+    test_sigterm_hands_back_or_stores failure of a CI run)."""
+    import time
+    import uuid
+
+    from routefarm.cache import OPEN_DOCUMENT_TTL
+
+    client_id, headers = auth("race")
+    job_id = http.post("/v1/jobs", json={"problem": SMALL}, headers=headers).get_json()["id"]
+    stale = http.get(f"/v1/jobs/{job_id}", headers=headers).get_json()
+    assert stale["status"] == "queued"
+    assert farm.store.claim(client_id, uuid.UUID(job_id), "w:race", 30.0) is not None
+    farm.cache.drop_job(job_id)  # as the worker does after its claim
+    farm.cache.put_job(job_id, {**stale, "client_id": client_id}, terminal=False)  # the late reader
+    assert http.get(f"/v1/jobs/{job_id}", headers=headers).get_json()["status"] == "queued"
+    time.sleep(OPEN_DOCUMENT_TTL + 0.5)
+    assert http.get(f"/v1/jobs/{job_id}", headers=headers).get_json()["status"] == "running"
