@@ -12,19 +12,7 @@ from routefarm.farm import Farm
 from routefarm.observability import logs
 from routefarm.settings import Settings
 
-from . import (
-    batches,
-    deliveries,
-    errors,
-    health,
-    jobs,
-    metrics,
-    openapi,
-    pictures,
-    reoptimize,
-    status,
-    webhooks,
-)
+from . import errors, routes
 from .waiter import Waiter
 
 log = logging.getLogger(__name__)
@@ -68,7 +56,5 @@ def create_app(settings: Settings | None = None, farm: Farm | None = None) -> Fl
             logs.unbind(token)
 
     errors.register(app)
-    for blueprint in (health.bp, jobs.bp, reoptimize.bp, webhooks.bp, deliveries.bp, batches.bp,
-                      openapi.bp, metrics.bp, pictures.bp, status.bp):
-        app.register_blueprint(blueprint)
+    routes.register(app)
     return app

@@ -1,12 +1,15 @@
-"""Request bodies: one strict JSON reader for every endpoint that takes one."""
+"""Request bodies and query strings: one strict JSON reader for every endpoint that takes a
+body, one reader of query strings into their ``routefarm.contract`` models."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, request
+from pydantic import BaseModel
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from routefarm.contract.requests import parse_query
 from routefarm.errors import BadRequest, InvalidInput
 from routefarm.untrusted import loads, storage_issues
 
@@ -30,3 +33,14 @@ def json_body() -> Any:
     if issues:
         raise InvalidInput(issues)
     return body
+
+
+Query = TypeVar("Query", bound=BaseModel)
+
+
+def query(model: type[Query]) -> Query:
+    """The request's query string as ``model`` (400 naming a bad parameter)."""
+    try:
+        return parse_query(request.args.to_dict(), model)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None

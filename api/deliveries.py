@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 
+from routefarm.contract.documents import Delivery, DeliveryList
 from routefarm.errors import Conflict, NotFound
 from routefarm.webhooks import deliveries, endpoints
 
 from .auth import farm, require_client, resource_id
+from .openapi import documented, json
 
 bp = Blueprint("deliveries", __name__, url_prefix="/v1")
 require_client(bp)
@@ -21,11 +23,14 @@ def _documents(conn, rows: list[dict]) -> list[dict]:
 
 
 @bp.get("/jobs/<job_id>/deliveries")
+@documented("The job's webhook deliveries, each with its attempts", {
+    200: json(DeliveryList, "Deliveries"), 404: "No such job"})
 def of_job(job_id: str):
     return _deliveries_of("jobs", resource_id(job_id, "job"), "job", deliveries.for_job)
 
 
 @bp.get("/batches/<batch_id>/deliveries")
+@documented("The batch.completed deliveries", {200: json(DeliveryList, "Deliveries"), 404: "No such batch"})
 def of_batch(batch_id: str):
     return _deliveries_of("batches", resource_id(batch_id, "batch"), "batch", deliveries.for_batch)
 
@@ -46,6 +51,7 @@ def _deliveries_of(table: str, owner_id, what: str, fetch):
 
 
 @bp.get("/deliveries/<delivery_id>")
+@documented("A delivery and its attempts", {200: json(Delivery, "The delivery"), 404: "No such delivery"})
 def get(delivery_id: str):
     did = resource_id(delivery_id, "delivery")
 
@@ -60,6 +66,8 @@ def get(delivery_id: str):
 
 
 @bp.post("/deliveries/<delivery_id>/retry")
+@documented("Send again now (same webhook-id); the retry schedule starts over", {
+    202: json(Delivery, "Scheduled"), 404: "No such delivery", 409: "The endpoint is disabled or deleted"})
 def retry(delivery_id: str):
     """Send the delivery again now (same webhook-id), its schedule starting over."""
     did = resource_id(delivery_id, "delivery")

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from routefarm.contract.documents import Health, Readiness
+
+from .openapi import documented, json
+
 bp = Blueprint("health", __name__)
 CHECK_TIMEOUT = 2.0  # seconds per database in /readyz
 
 
 @bp.get("/healthz")
+@documented("Liveness", {200: json(Health, "alive")}, secured=False)
 def healthz():
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
+@documented("Readiness of the directory, every shard and Redis", {
+    200: json(Readiness, "ready"), 503: json(Readiness, "not ready")}, secured=False)
 def readyz():
     """Ready when the directory, every shard and Redis answer; lists each one's state."""
     farm = current_app.extensions["routefarm"]

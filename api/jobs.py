@@ -8,24 +8,30 @@ import uuid
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from routefarm.contract import documents as doc
+from routefarm.contract.requests import JobListQuery, JobReadQuery, JobRequest
 from routefarm.errors import BadRequest, Conflict
 from routefarm.jobs.documents import is_terminal, status_document
 from routefarm.jobs.ending import Ended, ended
 from routefarm.jobs.retention import absent
-from routefarm.jobs.states import STATUSES
 from routefarm.jobs.submit import submit
 from routefarm.webhooks.events import deferred
 
 from .auth import farm, require_client, resource_id
-from .bodies import json_body
+from .bodies import json_body, query
+from .openapi import documented, json
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 require_client(bp)
-MAX_PAGE = 100
 IDEMPOTENCY_KEY_MAX = 200
 
 
 @bp.post("")
+@documented("Submit a routing problem", {
+    202: json(doc.JobAccepted, "Accepted (or replayed for a known Idempotency-Key)"),
+    422: "Invalid problem, every error with its JSON pointer"}, body=JobRequest,
+    headers={"Idempotency-Key": {"schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                                 "description": "the same key and body answer the first submission again"}})
 def create():
     body = json_body()
     key = request.headers.get("Idempotency-Key")
@@ -39,18 +45,6 @@ def create():
     if not accepted.created:
         response.headers["Idempotent-Replayed"] = "true"
     return response
-
-
-INCLUDES = ("incumbent",)
-
-
-def _includes() -> frozenset[str]:
-    """``?include=incumbent``: parts of a running job's document that are left out by default."""
-    values = {v.strip() for v in request.args.get("include", "").split(",") if v.strip()}
-    unknown = sorted(values - set(INCLUDES))
-    if unknown:
-        raise BadRequest(f"include takes {', '.join(INCLUDES)}; unknown: {', '.join(unknown)}")
-    return frozenset(values)
 
 
 def read(job_id: uuid.UUID, include: frozenset[str] = frozenset()) -> dict:
@@ -76,10 +70,13 @@ def read(job_id: uuid.UUID, include: frozenset[str] = frozenset()) -> dict:
 
 
 @bp.get("/<job_id>")
+@documented("A job's status, progress and solution", {
+    200: json(doc.Job, "The job"), 400: "Bad parameter", 404: "No such job"}, query=JobReadQuery)
 def get(job_id: str):
     jid = resource_id(job_id, "job")
-    include = _includes()
-    wait = request.args.get("wait", type=float)
+    asked = query(JobReadQuery)
+    include = frozenset([asked.include] if asked.include else [])
+    wait = asked.wait
     if wait is None:
         return jsonify(read(jid, include))
     if not 0 <= wait <= farm().settings.max_wait_s:
@@ -101,14 +98,12 @@ def get(job_id: str):
 
 
 @bp.get("")
+@documented("List the client's jobs, newest first", {
+    200: json(doc.JobPage, "A page of jobs"), 400: "Bad parameter"}, query=JobListQuery)
 def index():
-    status = request.args.get("status")
-    if status is not None and status not in STATUSES:
-        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
-    limit = request.args.get("limit", default=20, type=int)
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
-    before = _cursor(request.args.get("cursor"))
+    asked = query(JobListQuery)
+    status, limit = asked.status, asked.limit
+    before = _cursor(asked.cursor)
     rows = farm().store.page(g.client_id, status, limit + 1, before)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -131,6 +126,9 @@ def _cursor(value: str | None) -> uuid.UUID | None:
 
 
 @bp.delete("/<job_id>")
+@documented("Cancel a job", {
+    200: json(doc.Job, "Cancelled"), 202: json(doc.Job, "Running: the solver stops within a second"),
+    404: "No such job", 409: "The job already ended"})
 def cancel(job_id: str):
     jid = resource_id(job_id, "job")
     f = farm()

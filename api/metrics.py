@@ -15,6 +15,8 @@ from routefarm.errors import NotFound
 from routefarm.observability import metrics as farm_metrics
 from routefarm.observability.exposition import registry
 
+from .openapi import documented, problem, text
+
 bp = Blueprint("metrics", __name__)
 
 
@@ -34,6 +36,8 @@ def _observe(response):
 
 
 @bp.get("/metrics")
+@documented("Prometheus metrics of this API (404 when ROUTEFARM_METRICS_PORT serves them on their own port)", {
+    200: text("text/plain", "Prometheus text format"), 404: problem("Served on the metrics port")}, secured=False)
 def metrics():
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, g
 
 from optimizer import Problem
 from optimizer.render import render_svg
+from routefarm.contract.requests import PictureQuery
 from routefarm.errors import Conflict
 from routefarm.jobs.retention import absent
 from routefarm.roads.geometry import route_geometry
 
 from .auth import farm, require_client, resource_id
+from .bodies import query
+from .openapi import documented, text
 
 bp = Blueprint("pictures", __name__, url_prefix="/v1/jobs")
 require_client(bp)
@@ -32,6 +35,12 @@ def _problem_and_solution(client_id: str, job_id: uuid.UUID) -> tuple[str, dict,
 
 
 @bp.get("/<job_id>/routes.svg")
+@documented("The job's solution drawn as SVG: depots, stops, one path per route, unassigned crossed", {
+    200: text(SVG, "The picture"), 400: "Bad parameter", 404: "No such job", 409: "The job has no solution yet",
+    503: "The job's shard, or (geometry) its road source, cannot be reached"}, query=PictureQuery,
+    description=("Coordinate problems are drawn in an equirectangular projection; matrix problems have no "
+                 "coordinates, so their places are laid out by classical multidimensional scaling of the "
+                 "distance matrix (the picture's title says so). No map tiles."))
 def routes_svg(job_id: str):
     jid = resource_id(job_id, "job")
     status, problem, solution = _problem_and_solution(g.client_id, jid)
@@ -41,7 +50,7 @@ def routes_svg(job_id: str):
     # The problem was validated when it was submitted; the structure is enough here.
     parsed = Problem.model_validate(problem)
     geometry = None
-    if request.args.get("geometry") in ("true", "1") and solution.get("travel") and parsed.travel:
+    if query(PictureQuery).geometry and solution.get("travel") and parsed.travel:
         geometry = route_geometry(farm().settings, parsed, solution)  # on the roads it was priced on
     svg = render_svg(parsed, solution, geometry)
     response = Response(svg, mimetype=SVG)

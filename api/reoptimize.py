@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 
+from routefarm.contract.documents import JobAccepted
 from routefarm.errors import Conflict
 from routefarm.reoptimize.request import ReoptimizeBody, parse_request
 from routefarm.reoptimize.submit import BaseJobNotSucceeded, reoptimize
 
 from .auth import farm, require_client, resource_id
 from .bodies import json_body
+from .openapi import documented, json
 
 bp = Blueprint("reoptimize", __name__, url_prefix="/v1/jobs")
 require_client(bp)
 
 
 @bp.post("/<job_id>/reoptimize")
+@documented("Re-plan a succeeded job from what happened since (a new job, solved like any other)", {
+    202: json(JobAccepted, "Accepted (or replayed for a known event_id)"), 404: "No such job",
+    409: "The base job has not succeeded"}, body=ReoptimizeBody)
 def create(job_id: str):
     base_id = resource_id(job_id, "job")
     changes = parse_request(json_body(), ReoptimizeBody)

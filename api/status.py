@@ -18,11 +18,13 @@ from flask import Blueprint, Response, jsonify
 
 from routefarm.autoscale import record
 from routefarm.broker import SOLVE_QUEUE, queue_depth
+from routefarm.contract.documents import FarmStatus
 from routefarm.errors import BrokerUnavailable
 from routefarm.observability.exposition import live_workers
 from routefarm.observability.throughput import jobs_per_second
 
 from .auth import current_client, farm, rate_limit
+from .openapi import documented, json, text
 from .status_page import PAGE, SCRIPT
 
 bp = Blueprint("status", __name__)
@@ -33,6 +35,8 @@ PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; "
 
 
 @bp.get("/")
+@documented("The status page (HTML; asks for an API key and calls this API with it)",
+            {200: text("text/html", "HTML")}, secured=False)
 def page():
     response = Response(PAGE, mimetype="text/html")
     response.headers["Content-Security-Policy"] = PAGE_CSP
@@ -43,6 +47,8 @@ def page():
 
 
 @bp.get("/v1/farm")
+@documented("Farm status: workers, queue depth, Kafka lag, throughput (null: not measured here)", {
+    200: json(FarmStatus, "Farm status"), 503: "The queue cannot be read"}, shard=False)
 def farm_status():
     f = farm()
     rate_limit(f, current_client(f))

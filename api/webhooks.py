@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 
+from routefarm.contract import documents as doc
+from routefarm.contract.requests import WebhookEndpointCreate, WebhookEndpointUpdate
 from routefarm.errors import NotFound
 from routefarm.webhooks import endpoints
 
 from .auth import farm, require_client, resource_id
 from .bodies import json_body
+from .openapi import documented, empty, json
 
 bp = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks")
 require_client(bp)
+NOT_FOUND = "No such webhook endpoint (or another client's)"
 
 
 def _on_shard(action):
@@ -30,6 +34,8 @@ def _found(row, endpoint_id):
 
 
 @bp.post("/endpoints")
+@documented("Create a webhook endpoint (its secret is returned this once)",
+            {201: json(doc.WebhookEndpoint, "Created")}, body=WebhookEndpointCreate)
 def create():
     fields = endpoints.validate(json_body(), farm().webhook_targets)
     row = _on_shard(lambda conn: endpoints.create(conn, g.client_id, fields))
@@ -41,12 +47,14 @@ def create():
 
 
 @bp.get("/endpoints")
+@documented("List the client's webhook endpoints", {200: json(doc.WebhookEndpointList, "Endpoints")})
 def index():
     rows = _on_shard(lambda conn: endpoints.listing(conn, g.client_id))
     return jsonify({"endpoints": [endpoints.document(r, farm().settings.base_url) for r in rows]})
 
 
 @bp.get("/endpoints/<endpoint_id>")
+@documented("A webhook endpoint", {200: json(doc.WebhookEndpoint, "The endpoint"), 404: NOT_FOUND})
 def get(endpoint_id: str):
     eid = resource_id(endpoint_id, "webhook endpoint")
     row = _found(_on_shard(lambda conn: endpoints.get(conn, g.client_id, eid)), eid)
@@ -54,6 +62,8 @@ def get(endpoint_id: str):
 
 
 @bp.patch("/endpoints/<endpoint_id>")
+@documented("Change url, event types, description; enable or disable", {
+    200: json(doc.WebhookEndpoint, "Changed"), 404: NOT_FOUND}, body=WebhookEndpointUpdate)
 def update(endpoint_id: str):
     eid = resource_id(endpoint_id, "webhook endpoint")
     fields = endpoints.validate(json_body(), farm().webhook_targets, partial=True)
@@ -62,6 +72,8 @@ def update(endpoint_id: str):
 
 
 @bp.delete("/endpoints/<endpoint_id>")
+@documented("Delete an endpoint (pending deliveries stop; the log stays)", {
+    204: empty("Deleted"), 404: NOT_FOUND})
 def delete(endpoint_id: str):
     eid = resource_id(endpoint_id, "webhook endpoint")
     _found(_on_shard(lambda conn: endpoints.delete(conn, g.client_id, eid)), eid)
@@ -69,6 +81,8 @@ def delete(endpoint_id: str):
 
 
 @bp.post("/endpoints/<endpoint_id>/rotate")
+@documented("New signing secret (returned once); the old one signs too during the grace period", {
+    200: json(doc.WebhookEndpoint, "Rotated"), 404: NOT_FOUND})
 def rotate(endpoint_id: str):
     eid = resource_id(endpoint_id, "webhook endpoint")
     grace = farm().settings.webhook_rotation_grace_s
@@ -77,12 +91,16 @@ def rotate(endpoint_id: str):
 
 
 @bp.get("/secret")
+@documented("The client's secret for one-off targets (created on first use)",
+            {200: json(doc.WebhookSecret, "The secret")})
 def secret():
     row = _on_shard(lambda conn: endpoints.client_secret(conn, g.client_id))
     return jsonify(endpoints.secret_document(row))
 
 
 @bp.post("/secret/rotate")
+@documented("Rotate the client's secret (the old one signs too during the grace period)",
+            {200: json(doc.WebhookSecret, "Rotated")})
 def rotate_secret():
     grace = farm().settings.webhook_rotation_grace_s
     row = _on_shard(lambda conn: endpoints.rotate_client_secret(conn, g.client_id, grace))

@@ -5,15 +5,15 @@ too large for a float), and a document nested too deeply for the decoder is an e
 crash. ``storage_issues`` lists what PostgreSQL would refuse in a decoded document: strings
 (keys too) with a NUL character or an unpaired surrogate; and values nested more than
 ``MAX_DEPTH`` levels deep, which no contract needs and which every later encoding would
-have to recurse through. Each issue is a (JSON pointer, sentence) pair. ``body_issues`` and
-``time_limit_issues`` check the shape every request body shares (an object of known members).
+have to recurse through. Each issue is a (JSON pointer, sentence) pair. ``time_limit_issues``
+holds a time limit against the farm's maximum. (The shape of each request body is its
+``routefarm.contract`` model's to check.)
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
 from typing import Any
 
 from optimizer import Issue
@@ -77,27 +77,6 @@ def storage_issues(document: Any, pointer: str = "") -> list[tuple[str, str]]:
                     issues.append((here, f"key {reason}"))
                 pending.append((here, item, depth + 1))
     return sorted(issues)
-
-
-# -- the shape of a request body, checked the same way by every endpoint --------------------
-
-
-def body_issues(body: Any, fields: Iterable[str], required: Iterable[str] = (),
-                objects: Iterable[str] = ()) -> list[Issue]:
-    """What is wrong with the shape of a request body, every issue at once: it must be a JSON
-    object (with the ``required`` members), have no member outside ``fields``, and the
-    members named in ``objects`` must be objects. Once the body is not an object, that is the
-    one issue."""
-    required = list(required)
-    if not isinstance(body, dict):
-        wanted = " and ".join(f"'{name}'" for name in required)
-        return [Issue("", "the body must be a JSON object" + (f" with {wanted}" if wanted else ""))]
-    allowed = set(fields)
-    issues = [Issue(f"/{_escape(key)}", "unknown field") for key in body if key not in allowed]
-    issues += [Issue(f"/{name}", "required field is missing") for name in required if name not in body]
-    issues += [Issue(f"/{name}", "must be an object") for name in objects
-               if name in body and not isinstance(body[name], dict)]
-    return issues
 
 
 def time_limit_issues(seconds: Any, max_s: float, pointer: str) -> list[Issue]:

@@ -18,11 +18,11 @@ from psycopg.rows import dict_row
 from optimizer import Issue
 
 from ..broker import enqueue_all, solve_message
+from ..contract.requests import BatchRequest, shape_issues
 from ..errors import BrokerUnavailable, InvalidInput
 from ..farm import Farm
 from ..ids import canonical_hash, new_job_id
 from ..observability import metrics
-from ..untrusted import body_issues
 from ..webhooks.events import complete_batch, jobs_ended
 from . import states
 from .documents import iso_time
@@ -31,7 +31,6 @@ from .states import STATUSES, TERMINAL
 from .submit import validate_body, webhook_issues
 
 log = logging.getLogger(__name__)
-BATCH_FIELDS = {"jobs", "metadata", "webhook"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class Cancelled:
 
 def validate(body: Any, farm: Farm) -> list[dict]:
     """Every job of a batch body, checked; all errors at once, pointing into the body."""
-    issues = body_issues(body, BATCH_FIELDS, required=["jobs"], objects=["metadata"])
+    issues = shape_issues(body, BatchRequest)
     if not isinstance(body, dict):
         raise InvalidInput(issues, "problem")
     issues = [i for i in issues if i.pointer != "/jobs"]  # said below, with the size

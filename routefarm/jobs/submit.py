@@ -14,17 +14,17 @@ from typing import Any
 from optimizer import InvalidProblem, Issue, Limits, parse_problem
 
 from ..broker import enqueue, solve_message
+from ..contract.requests import JobRequest, shape_issues
 from ..errors import BrokerUnavailable, IdempotencyKeyReused, InvalidInput, TravelSourceUnavailable
 from ..farm import Farm
 from ..ids import canonical_hash, new_job_id
 from ..observability import metrics
-from ..untrusted import body_issues, time_limit_issues
+from ..untrusted import time_limit_issues
 from ..webhooks.events import on_job_terminal
 from .documents import iso_time, job_links
 from .ending import Ended, ended
 
 log = logging.getLogger(__name__)
-BODY_FIELDS = {"problem", "metadata", "webhook"}
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,12 @@ def validate_body(body: Any, farm: Farm, snap: bool = True,
     needs the farm's road source, and (``snap``) every place near a road: the source is asked
     within ``roads.matrices.SNAP_DEADLINE_S``; when it cannot answer that fast, the worker
     finds out."""
-    issues = body_issues(body, BODY_FIELDS, required=["problem"], objects=["metadata"])
+    issues = shape_issues(body, JobRequest)
     if not isinstance(body, dict):
         raise InvalidInput(issues, "problem")
     issues += webhook_issues(body.get("webhook"), farm, webhooks)
     problem = None
-    if "problem" in body:
+    if isinstance(body.get("problem"), dict):
         limits = Limits(max_stops=farm.settings.max_stops, max_vehicles=farm.settings.max_vehicles)
         try:
             problem = parse_problem(body["problem"], limits)
@@ -79,19 +79,16 @@ def _road_issues(problem, farm: Farm, snap: bool) -> list[Issue]:
 
 
 def webhook_issues(webhook: Any, farm: Farm, later: list[tuple[str, Any]] | None = None) -> list[Issue]:
-    """Problems of an optional ``"webhook": {"url": ...}`` (a one-off target). With ``later``,
-    its URL is added there as ("/webhook/url", url) instead of being checked now."""
-    if webhook is None:
+    """The SSRF guard's refusals of an optional one-off target's URL (``"webhook": {"url": ...}``;
+    its shape is ``WebhookTarget``'s to check). With ``later``, the URL is added there as
+    ("/webhook/url", url) instead of being checked now."""
+    url = webhook.get("url") if isinstance(webhook, dict) else None
+    if not isinstance(url, str):
         return []
-    if not isinstance(webhook, dict):
-        return [Issue("/webhook", 'must be an object: {"url": "https://..."}')]
-    issues = [Issue(f"/webhook/{k}", "unknown field") for k in webhook if k != "url"]
-    if "url" not in webhook:
-        return [*issues, Issue("/webhook/url", "required field is missing")]
     if later is not None:
-        later.append(("/webhook/url", webhook["url"]))
-        return issues
-    return issues + [Issue(p, text) for p, text in farm.webhook_targets.issues([("/webhook/url", webhook["url"])])]
+        later.append(("/webhook/url", url))
+        return []
+    return [Issue(p, text) for p, text in farm.webhook_targets.issues([("/webhook/url", url)])]
 
 
 def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = None,

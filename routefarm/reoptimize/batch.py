@@ -17,40 +17,30 @@ problems are then submitted as one batch (``routefarm.jobs.batches``): one statu
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from pydantic import ValidationError
 
 from optimizer import Issue, Limits, pydantic_issues
 
+from ..contract.requests import BatchReoptimizeJob, BatchReoptimizeRequest, shape_issues
 from ..errors import InvalidInput, NotFound
 from ..farm import Farm
 from ..jobs.batches import submit_batch
-from ..untrusted import body_issues, time_limit_issues
+from ..untrusted import time_limit_issues
 from .derive import derive
-from .request import ReoptimizeChanges, _Strict, parse_request
+from .request import ReoptimizeChanges, parse_request
 from .submit import BaseJobNotSucceeded, base_job
 
-BODY_FIELDS = {"jobs", "changes", "metadata", "webhook"}
 JOB_FIELDS = ("vehicles", "at")  # what a job entry may set for itself
-
-
-class JobEntry(_Strict):
-    """One job of a batch re-plan: its id, its vehicles' states, and optionally its own ``at``
-    (those two are checked with the shared changes, as one re-optimization request)."""
-
-    job_id: uuid.UUID
-    vehicles: Any = None
-    at: Any = None
 
 
 def reoptimize_batch(farm: Farm, client_id: str, body: Any, request_id: str | None = None) -> dict[str, Any]:
     """Derive every job's new problem, then submit them as one batch; the batch's 202 body."""
-    issues = body_issues(body, BODY_FIELDS, required=["jobs", "changes"], objects=["changes"])
+    issues = shape_issues(body, BatchReoptimizeRequest)
     if not isinstance(body, dict):
         raise InvalidInput(issues, "problem")
-    issues = [i for i in issues if i.message != "required field is missing"]  # jobs: below; changes: optional
+    issues = [i for i in issues if i.pointer != "/jobs"]  # said below, with the size
     shared = body.get("changes", {})
     if not isinstance(shared, dict):
         shared = {}
@@ -80,7 +70,7 @@ def _derive_one(farm: Farm, client_id: str, index: int, raw: Any, shared: dict, 
     if not isinstance(raw, dict):
         raise InvalidInput([Issue(here, 'must be an object: {"job_id": ..., "vehicles": [...]}')], "problem")
     try:
-        entry = JobEntry.model_validate(raw)
+        entry = BatchReoptimizeJob.model_validate(raw)
     except ValidationError as exc:
         raise InvalidInput([Issue(here + i.pointer, i.message) for i in pydantic_issues(exc)], "problem") from None
     request = {**shared, **{k: raw[k] for k in JOB_FIELDS if k in raw}}

@@ -13,17 +13,21 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
+from optimizer import Issue
+
+from ..contract.requests import (
+    EVENT_TYPES,
+    WebhookEndpointCreate,
+    WebhookEndpointUpdate,
+    shape_issues,
+)
 from ..errors import InvalidInput
 from ..ids import new_job_id
 from ..jobs.documents import iso_time
-from ..untrusted import body_issues
 from . import deliveries
 from .lookup import Targets
 from .signing import new_secret
 
-EVENT_TYPES = ("job.succeeded", "job.failed", "job.cancelled", "batch.completed")
-FIELDS = {"url", "event_types", "description"}
-MAX_DESCRIPTION = 500
 COLUMNS = ("id, client_id, url, description, event_types, created_at, updated_at, rotated_at,"
            " previous_expires_at, first_failure_at, last_success_at, disabled_at, disabled_reason")
 SIGNING = ("ARRAY[secret] || CASE WHEN previous_expires_at > now() THEN ARRAY[previous_secret]"
@@ -32,32 +36,28 @@ SIGNING = ("ARRAY[secret] || CASE WHEN previous_expires_at > now() THEN ARRAY[pr
 
 def validate(body: Any, targets: Targets, partial: bool = False) -> dict[str, Any]:
     """The fields of a create (``partial``: an update) request; every error at once."""
-    allowed = FIELDS | {"enabled"} if partial else FIELDS
-    issues: list = body_issues(body, allowed)
+    model = WebhookEndpointUpdate if partial else WebhookEndpointCreate
+    issues: list = [_said(issue) for issue in shape_issues(body, model)]
     if not isinstance(body, dict):
         raise InvalidInput(issues)
-    if "url" in body:
+    if isinstance(body.get("url"), str):
         issues += targets.issues([("/url", body["url"])])
-    elif not partial:
-        issues.append(("/url", "required field is missing"))
-    types = body.get("event_types", None if partial else list(EVENT_TYPES))
-    if types is not None or "event_types" in body:  # an explicit null is no list either
-        if not isinstance(types, list) or not types:
-            issues.append(("/event_types", f"must be a non-empty list of {', '.join(EVENT_TYPES)}"))
-        else:
-            issues += [(f"/event_types/{i}", f"unknown event type; one of {', '.join(EVENT_TYPES)}")
-                       for i, t in enumerate(types) if t not in EVENT_TYPES]
-    description = body.get("description")
-    if "description" in body and (not isinstance(description, str) or len(description) > MAX_DESCRIPTION):
-        issues.append(("/description", f"must be a string of at most {MAX_DESCRIPTION} characters"))
-    if "enabled" in body and not isinstance(body["enabled"], bool):
-        issues.append(("/enabled", "must be true or false"))
     if issues:
         raise InvalidInput(issues)
-    fields = {k: v for k, v in body.items() if k in allowed}
-    if types is not None:
-        fields["event_types"] = list(dict.fromkeys(types))
+    fields = {k: v for k, v in body.items() if k in model.model_fields}
+    if "event_types" in body or not partial:
+        fields["event_types"] = list(dict.fromkeys(body.get("event_types", EVENT_TYPES)))
     return fields
+
+
+def _said(issue: Issue) -> Issue:
+    """The model's words for the event types, in the API's."""
+    kinds = ", ".join(EVENT_TYPES)
+    if issue.pointer == "/event_types":
+        return Issue(issue.pointer, f"must be a non-empty list of {kinds}")
+    if issue.pointer.startswith("/event_types/"):
+        return Issue(issue.pointer, f"unknown event type; one of {kinds}")
+    return issue
 
 
 def create(conn, client_id: str, fields: dict[str, Any]) -> dict:

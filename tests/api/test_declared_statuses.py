@@ -12,7 +12,7 @@ import pytest
 from support import free_port, make_settings
 
 from api import create_app
-from api.openapi import spec
+from api.routes import spec
 
 NOT_IN_DOCUMENT = {"/static/<path:filename>"}
 

@@ -1,0 +1,202 @@
+"""Request bodies and query strings, validated with these models and documented from them.
+
+A body is checked in two steps. ``shape_issues`` holds it against its model here: no member
+outside the model, the required ones present, each member of the right type. A member
+marked ``Later`` (a job's problem, a batch's jobs) is only checked to be an object or a list
+here: its content is validated next with the farm's own limits (``optimizer.parse_problem``
+with ``Limits``, each batch job as a job, each re-plan against its base job), where every
+error keeps its pointer into the body.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    Strict,
+    ValidationError,
+    create_model,
+)
+
+from optimizer import Issue, Problem, pydantic_issues
+from optimizer.model import NonNegative
+
+from ..jobs.states import STATUSES
+from ..reoptimize.request import ReoptimizeChanges, VehicleState
+from ..settings import Settings
+
+EVENT_TYPES = ("job.succeeded", "job.failed", "job.cancelled", "batch.completed")
+EventType = Literal["job.succeeded", "job.failed", "job.cancelled", "batch.completed"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+assert EventType.__args__ == EVENT_TYPES and JobStatus.__args__ == STATUSES  # type: ignore[attr-defined]
+MAX_DESCRIPTION = 500
+MAX_BATCH_JOBS = Settings.model_fields["max_batch_jobs"].default  # documented; a farm may set another
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _kind(kind: type, name: str):
+    def check(value: Any) -> Any:
+        if not isinstance(value, kind):
+            raise ValueError(f"must be {name}")
+        return value
+    return check
+
+
+def later(model: Any, kind: type = dict, **schema: Any) -> Any:
+    """A member documented as ``model`` whose content a later step validates; here it only
+    has to be an object (or, with ``kind=list``, a list)."""
+    name = "an object" if kind is dict else "a list"
+    return Annotated[model, PlainValidator(_kind(kind, name), json_schema_input_type=model),
+                     Field(json_schema_extra=schema or None)]
+
+
+def absent(description: str | None = None, **schema: Any) -> Any:
+    """The default of a member that may be left out but not sent as null (no default shown)."""
+    def shown(document: dict) -> None:
+        document.pop("default", None)
+        document.update(schema)
+    return Field(None, description=description, json_schema_extra=shown)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # a cache-buster or a tracking parameter is no error
+
+
+Metadata = Annotated[dict[str, Any], Field(description="the client's own, returned as given")]
+
+
+class WebhookTarget(_Body):
+    """A one-off target, signed with the client's secret (GET /v1/webhooks/secret)."""
+
+    url: str = Field(description="http or https; public addresses only", json_schema_extra={"format": "uri"})
+
+
+class JobRequest(_Body):
+    """``POST /v1/jobs``: a problem, the client's metadata, an optional one-off webhook."""
+
+    problem: later(Problem)
+    metadata: Metadata = {}
+    webhook: WebhookTarget | None = None
+
+
+class BatchRequest(_Body):
+    """``POST /v1/batches``: jobs validated as ``POST /v1/jobs`` validates one; nothing is
+    created unless every job is valid."""
+
+    jobs: later(list[JobRequest], list, minItems=1, maxItems=MAX_BATCH_JOBS) = Field(
+        description=f"1 to ROUTEFARM_MAX_BATCH_JOBS ({MAX_BATCH_JOBS:,} by default) jobs")
+    metadata: Metadata = {}
+    webhook: WebhookTarget | None = None
+
+
+class BatchReoptimizeJob(_Body):
+    """One job of a batch re-plan: its id, its vehicles' states, and optionally its own ``at``
+    (those two are checked with the shared changes, as one re-optimization request)."""
+
+    job_id: uuid.UUID
+    vehicles: later(list[VehicleState], list) = absent("the states of this job's vehicles")
+    at: later(NonNegative, object) = absent("this job's own time of re-plan; absent: changes.at")
+
+
+SharedChanges = create_model(
+    "SharedChanges", __base__=_Body,
+    __doc__="The changes every job of a batch re-plan shares: a re-optimization request "
+            "without vehicles (they belong to one plan: set per job)",
+    **{name: (field.annotation, field) for name, field in ReoptimizeChanges.model_fields.items()
+       if name not in ("vehicles", "at")},
+    at=(NonNegative | None, Field(None, description="seconds: the time of the re-plan, unless a job sets its own")),
+)
+
+
+class BatchReoptimizeRequest(_Body):
+    """Re-plan several succeeded jobs with shared changes, as one batch: each job's request is
+    ``changes`` plus its own ``vehicles`` (and ``at``, if given)."""
+
+    jobs: later(list[BatchReoptimizeJob], list, minItems=1, maxItems=MAX_BATCH_JOBS)
+    changes: later(SharedChanges) = {}
+    metadata: Metadata = {}
+    webhook: WebhookTarget | None = None
+
+
+class WebhookEndpointCreate(_Body):
+    """``POST /v1/webhooks/endpoints``."""
+
+    url: str = Field(description="http or https; public addresses only", json_schema_extra={"format": "uri"})
+    event_types: list[EventType] = Field(list(EVENT_TYPES), min_length=1, description="default: every event type")
+    description: str = Field("", max_length=MAX_DESCRIPTION)
+
+
+class WebhookEndpointUpdate(_Body):
+    """``PATCH /v1/webhooks/endpoints/{id}``: the members sent change; none may be null."""
+
+    url: str = absent("http or https; public addresses only", format="uri")
+    event_types: Annotated[list[EventType], Field(min_length=1)] = absent()
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION)] = absent()
+    enabled: Annotated[bool, Strict()] = absent("false disables the endpoint, true re-enables it")
+
+
+class JobListQuery(_Query):
+    """``GET /v1/jobs``."""
+
+    status: JobStatus = absent("only jobs in this status")
+    limit: int = Field(20, ge=1, le=100, description="jobs per page")
+    cursor: str = absent("next_cursor of the previous page")
+
+
+class JobReadQuery(_Query):
+    """``GET /v1/jobs/{id}``."""
+
+    wait: Annotated[float, Field(ge=0, allow_inf_nan=False)] = absent(
+        "hold the request until the job ends or this many seconds pass (at most ROUTEFARM_MAX_WAIT_S, "
+        "60 by default)")
+    include: Literal["incumbent"] = absent("incumbent: a running job's best solution so far, routes included")
+
+
+class PictureQuery(_Query):
+    """``GET /v1/jobs/{id}/routes.svg``."""
+
+    geometry: bool = Field(False, description=(
+        "a job priced on roads: draw its routes along the roads (asked of the road source it was priced on)"))
+
+
+def _sentence(issue: Issue) -> Issue:
+    message = issue.message
+    if message.startswith("Input should be a valid dictionary"):
+        message = "must be an object"
+    elif message.startswith("Input should be a valid list"):
+        message = "must be a list"
+    elif message.startswith("Input should be "):
+        message = "must be " + message.removeprefix("Input should be ")
+    return Issue(issue.pointer, message)
+
+
+def shape_issues(body: Any, model: type[BaseModel]) -> list[Issue]:
+    """What is wrong with ``body`` against ``model``, every issue at once (none: it fits)."""
+    if not isinstance(body, dict):
+        required = [n for n, f in model.model_fields.items() if f.is_required()]
+        wanted = " and ".join(f"'{name}'" for name in required)
+        return [Issue("", "the body must be a JSON object" + (f" with {wanted}" if wanted else ""))]
+    try:
+        model.model_validate(body)
+    except ValidationError as exc:
+        return [_sentence(i) for i in pydantic_issues(exc)]
+    return []
+
+
+def parse_query(args: dict[str, str], model: type[Model]) -> Model:
+    """A query string as ``model``; ``ValueError`` naming the first bad parameter."""
+    try:
+        return model.model_validate(args)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        name = ".".join(str(p) for p in first["loc"]) or "query"
+        raise ValueError(f"{name}: {_sentence(Issue('', first['msg'])).message}") from None
