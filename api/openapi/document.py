@@ -15,6 +15,8 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from routefarm.contract.documents import WebhookEvent
+
 from .examples import EXAMPLES
 from .operations import Answer, Operation, operation_of, problem
 
@@ -106,7 +108,7 @@ def _operation(op: Operation, arguments: list[str], refs, path: str) -> dict[str
 
 def build(app: Flask) -> dict[str, Any]:
     operations = _operations(app)
-    refs, defs = models_json_schema(_models(operations), ref_template=REF)
+    refs, defs = models_json_schema([*_models(operations), (WebhookEvent, "serialization")], ref_template=REF)
     paths: dict[str, dict[str, Any]] = {}
     for path, method, arguments, op in operations:
         paths.setdefault(path, {})[method] = _operation(op, arguments, refs, path)
@@ -116,4 +118,11 @@ def build(app: Flask) -> dict[str, Any]:
         "components": {"schemas": defs.get("$defs", {}),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": paths,
+        "webhooks": {"event": {"post": {
+            "summary": "What the farm sends to a webhook endpoint or a one-off target when a job or batch ends",
+            "description": ("Signed as Standard Webhooks define (webhook-id, webhook-timestamp, webhook-signature "
+                            "headers); a 2xx answer ends the delivery, anything else is retried."),
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": refs[(WebhookEvent, "serialization")]}}},
+            "responses": {"200": {"description": "Received (any 2xx)"}}}}},
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
@@ -189,12 +189,18 @@ class FarmStatus(_Document):
     jobs_per_s: float | None = Field(ge=0)
 
 
+class Deleted(_Document):
+    """What an event says of a job or batch deleted (past its retention) before delivery."""
+
+    id: uuid.UUID
+
+
 class WebhookEvent(_Document):
     """The body of every webhook (Standard Webhooks signed)."""
 
     type: EventType
     timestamp: datetime
-    data: Job | Batch | dict[str, Any] = Field(description=(
+    data: Job | Batch | Deleted = Field(description=(
         "the Job (solution_url instead of solution above the size limit) or the Batch"))
 
 

@@ -15,6 +15,8 @@ import redis
 from standardwebhooks import Webhook
 from support import call_api, close_open_work, make_settings
 
+from routefarm.contract.documents import WebhookEvent
+
 # Their own Redis databases and broker namespace: tests/conftest.py flushes 10/11 for every
 # test that asks for ``settings``, the pipeline tests use 14/15 and bench/api.py 12/13.
 BROKER_DB = 8
@@ -43,7 +45,10 @@ class Received:
 
     @property
     def event(self) -> dict:
-        return json.loads(self.body)
+        """The event, held against its model (``WebhookEvent``: no member it does not name)."""
+        event = json.loads(self.body)
+        WebhookEvent.model_validate(event)
+        return event
 
 
 # (index of the request, request) -> status to answer, or (status, headers)
