@@ -4,15 +4,16 @@
 first). Database pools open only in worker processes, after boot; so does the runner's
 forkserver, in processes that consume the ``solve`` queue. A SIGTERM sets ``shutdown`` so
 that a running solve stops and stores its result or hands the job back. A second SIGTERM
-makes Dramatiq exit the process at once; on the way out it still waits up to
-``HAND_BACK_WAIT_S`` for running solves to end that way, then kills what is left of them.
+(a SIGTERM to the process group reaches a worker process twice: once from the sender, once
+forwarded by Dramatiq's main process) makes Dramatiq exit the process at once, before its
+worker shuts down; on the way out it still waits up to ``HAND_BACK_WAIT_S`` for running
+solves to end that way, then kills what is left of them.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import importlib
+import multiprocessing.util
 import threading
 from collections.abc import Iterator
 
@@ -89,10 +90,11 @@ class Lifecycle(dramatiq.Middleware):
 def install(settings: Settings) -> Runtime:
     global _current
     _current = Runtime(settings)
-    # after multiprocessing's own exit handler (registered when multiprocessing.util is first
-    # imported), so that this one runs first: that one joins children, which ignore SIGTERM
-    importlib.import_module("multiprocessing.util")
-    atexit.register(_current.exiting)
+    # A worker process is a multiprocessing child of Dramatiq's main process: it ends through
+    # multiprocessing's exit function, not atexit. That function runs the finalizers of
+    # priority >= 0 first, then joins every child (solver children ignore SIGTERM, so without
+    # this it would wait for the whole solve), and it runs the same way in a main process.
+    multiprocessing.util.Finalize(None, _current.exiting, exitpriority=10)
     broker = _current.farm.broker
     broker.add_middleware(Lifecycle())
     broker.add_middleware(Metrics(settings.metrics_port))

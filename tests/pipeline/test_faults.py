@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import psycopg
@@ -24,8 +26,20 @@ from pipeline_support import (
     pipeline_settings,
     random_problem,
 )
+from support import alive, descendants, parent_of
 
 from routefarm.farm import Farm
+
+
+def _gone(pid: int, within: float) -> bool:
+    """The process ended within ``within`` seconds (seen gone three times in a row)."""
+    deadline, seen = time.monotonic() + within, 0
+    while time.monotonic() < deadline:
+        seen = 0 if alive(pid) else seen + 1
+        if seen == 3:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _job_row(databases, job_id):
@@ -127,6 +141,31 @@ def test_sigterm_hands_the_job_back_at_once(processes, client_factory, databases
         f"after SIGTERM the job is {row['status']!r} (attempts {row['attempts']}); worker log:\n"
         + log_tail(processes.logs / "w1.log"))
     assert row["attempts"] == 0 and row["worker"] is None
+    assert audit.path(job_id) == ["queued", "running", "queued"]
+
+
+@pytest.mark.slow
+def test_a_second_sigterm_still_hands_the_job_back(processes, client_factory, databases, audit):
+    """Dramatiq exits a worker process at its second SIGTERM (as a SIGTERM to the group
+    delivers: once from the sender, once forwarded by its main process) before its worker
+    shuts down: the job is handed back on the way out all the same, and the process does not
+    wait for the solve to run to its time limit."""
+    _, key = client_factory("sigterm-twice")
+    w1 = processes.worker("w1")
+    processes.web()
+    api = Api(processes.url)
+    job_id = api.submit_ok(key, random_problem(random.Random(5), stops=80, time_limit=30))
+    api.wait_status(key, job_id, lambda d: d["status"] == "running" and d.get("progress"), timeout=30)
+    [worker] = [pid for pid in descendants(w1.pid) if parent_of(pid) == w1.pid and alive(pid)
+                and b"workers.run" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    os.kill(worker, signal.SIGTERM)
+    time.sleep(0.05)  # within the worker process's one-second sleep: it never reaches worker.stop()
+    os.kill(worker, signal.SIGTERM)
+    assert _gone(worker, within=15), "the worker process still runs 15 s after two SIGTERMs:\n" + log_tail(
+        processes.logs / "w1.log")
+    assert "Killing worker process" in (processes.logs / "w1.log").read_text()
+    row = _job_row(databases, job_id)
+    assert row["status"] == "queued" and row["attempts"] == 0 and row["worker"] is None, row
     assert audit.path(job_id) == ["queued", "running", "queued"]
 
 
