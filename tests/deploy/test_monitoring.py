@@ -1,16 +1,26 @@
 """Scrapes, metrics ports, the webhook sender's egress and the migration kustomization:
 what the manifests say agrees with the pods they select and with the SSRF guard.
 
-PodMonitor is a Prometheus Operator CRD with no schema available offline here: its
-documents are checked for their kind's structure and against the pods they select."""
+PodMonitor is a Prometheus Operator CRD: its documents are validated against the CRD's
+schema as the npm package @kubernetes-models/prometheus-operator compiles it (installed by
+``.ci/run`` into tests/deploy/podmonitor; skipped with the command to run where Node.js or
+the package is missing, failed under CI), and checked against the pods they select."""
 
 from __future__ import annotations
 
+import copy
 import ipaddress
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
+import pytest
 from deploy_support import (
     COMPONENT,
     MIGRATE_DIR,
+    ROOT,
     containers,
     deployments,
     kustomization,
@@ -49,6 +59,33 @@ def test_every_process_kind_is_scraped_on_its_metrics_port():
     assert set(scraped) == set(deployments()), "every Deployment has a PodMonitor"
     # the scrape jobs the alert rules name
     assert set(scraped.values()) == {"routefarm-web", "routefarm-worker", "routefarm-webhook", "routefarm-stream"}
+
+
+CHECKER = Path(__file__).resolve().parent / "podmonitor"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _validate(documents: list[dict], folder: Path) -> subprocess.CompletedProcess:
+    path = folder / "podmonitors.json"
+    path.write_text(json.dumps(documents))
+    return subprocess.run(["node", str(CHECKER / "check.mjs"), str(path)], capture_output=True, text=True,
+                          timeout=60, cwd=CHECKER)
+
+
+def test_the_podmonitors_validate_against_the_crd_schema(tmp_path):
+    if shutil.which("node") is None or not (CHECKER / "node_modules" / "@kubernetes-models").is_dir():
+        reason = f"the PodMonitor schema check needs Node.js and `npm ci --prefix {CHECKER.relative_to(ROOT)}`"
+        if IN_CI:
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    documents = [m.body for m in monitoring_resources()]
+    checked = _validate(documents, tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.split() == [w for m in documents for w in ("ok", m["metadata"]["name"])]
+    broken = copy.deepcopy(documents)
+    broken[0]["spec"]["podMetricsEndpoints"][0]["port"] = 9100  # a port name, in the CRD: not a number
+    refused = _validate(broken, tmp_path)
+    assert refused.returncode == 1 and "port must be string" in refused.stdout, refused.stdout
 
 
 def test_the_public_service_does_not_publish_metrics():
