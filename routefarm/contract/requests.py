@@ -30,10 +30,9 @@ from ..jobs.states import STATUSES
 from ..reoptimize.request import ReoptimizeChanges, VehicleState
 from ..settings import Settings
 
-EVENT_TYPES = ("job.succeeded", "job.failed", "job.cancelled", "batch.completed")
 EventType = Literal["job.succeeded", "job.failed", "job.cancelled", "batch.completed"]
-JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-assert EventType.__args__ == EVENT_TYPES and JobStatus.__args__ == STATUSES  # type: ignore[attr-defined]
+EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
+JobStatus = Literal[STATUSES]  # type: ignore[valid-type]  # the state machine's, in its order
 MAX_DESCRIPTION = 500
 MAX_BATCH_JOBS = Settings.model_fields["max_batch_jobs"].default  # documented; a farm may set another
 Model = TypeVar("Model", bound=BaseModel)
