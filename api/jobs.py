@@ -30,7 +30,7 @@ IDEMPOTENCY_KEY_MAX = 200
 @documented("Submit a routing problem", {
     202: json(doc.JobAccepted, "Accepted (or replayed for a known Idempotency-Key)"),
     422: "Invalid problem, every error with its JSON pointer"}, body=JobRequest,
-    headers={"Idempotency-Key": {"schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    headers={"Idempotency-Key": {"schema": {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX},
                                  "description": "the same key and body answer the first submission again"}})
 def create():
     body = json_body()

@@ -37,7 +37,7 @@ def broken_shards(databases, redis_server, farm):
     from routefarm.farm import Farm
 
     dead = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"
-    settings = make_settings(databases, redis_server, shard_urls=f"{dead},{dead}", db_timeout_s=0.5)
+    settings = make_settings(databases, redis_server, shard_urls=f"{dead},{dead}", db_timeout_s=0.2)
     broken = Farm(settings).open(wait=False)
     app = create_app(settings, broken)
     yield app.test_client()
