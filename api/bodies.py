@@ -39,8 +39,9 @@ Query = TypeVar("Query", bound=BaseModel)
 
 
 def query(model: type[Query]) -> Query:
-    """The request's query string as ``model`` (400 naming a bad parameter)."""
+    """The request's query string as ``model`` (400 naming a bad parameter); a parameter
+    given empty (``?include=``) is taken as left out."""
     try:
-        return parse_query(request.args.to_dict(), model)
+        return parse_query({k: v for k, v in request.args.items() if v != ""}, model)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None

@@ -43,6 +43,7 @@ def _problem_and_solution(client_id: str, job_id: uuid.UUID) -> tuple[str, dict,
                  "distance matrix (the picture's title says so). No map tiles."))
 def routes_svg(job_id: str):
     jid = resource_id(job_id, "job")
+    asked = query(PictureQuery)
     status, problem, solution = _problem_and_solution(g.client_id, jid)
     if solution is None:
         raise Conflict(f"job {jid} is {status} and has no solution to draw yet", "job-has-no-solution",
@@ -50,7 +51,7 @@ def routes_svg(job_id: str):
     # The problem was validated when it was submitted; the structure is enough here.
     parsed = Problem.model_validate(problem)
     geometry = None
-    if query(PictureQuery).geometry and solution.get("travel") and parsed.travel:
+    if asked.geometry and solution.get("travel") and parsed.travel:
         geometry = route_geometry(farm().settings, parsed, solution)  # on the roads it was priced on
     svg = render_svg(parsed, solution, geometry)
     response = Response(svg, mimetype=SVG)

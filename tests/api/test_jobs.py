@@ -154,6 +154,26 @@ def test_list_with_keyset_pagination_and_filter(http, auth):
     assert http.get("/v1/jobs?cursor=%%%", headers=headers).status_code == 400
 
 
+@pytest.mark.parametrize(("query", "named"), [
+    ("/v1/jobs?limit=many", "limit"), ("/v1/jobs?limit=101", "limit"), ("/v1/jobs?status=done", "status"),
+    ("/v1/jobs/{id}?wait=nan", "wait"), ("/v1/jobs/{id}?wait=-1", "wait"), ("/v1/jobs/{id}?include=routes", "include"),
+    ("/v1/jobs/{id}/routes.svg?geometry=maybe", "geometry"),
+])
+def test_a_bad_query_parameter_is_a_400_that_names_it(http, auth, query, named):
+    _, headers = auth()
+    job = submit(http, headers).get_json()
+    response = http.get(query.format(id=job["id"]), headers=headers)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert response.get_json()["detail"].startswith(f"{named}: "), response.get_json()
+
+
+def test_an_empty_or_unknown_query_parameter_is_left_out(http, auth):
+    _, headers = auth()
+    job = submit(http, headers).get_json()
+    assert http.get(f"/v1/jobs/{job['id']}?include=&wait=", headers=headers).status_code == 200
+    assert http.get("/v1/jobs?status=&limit=&_=1733220000", headers=headers).status_code == 200
+
+
 def test_cancel_a_queued_job(http, auth):
     _, headers = auth()
     job = submit(http, headers).get_json()
