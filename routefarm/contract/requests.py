@@ -2,8 +2,8 @@
 
 A body is checked in two steps. ``shape_issues`` holds it against its model here: no member
 outside the model, the required ones present, each member of the right type. A member
-marked ``Later`` (a job's problem, a batch's jobs) is only checked to be an object or a list
-here: its content is validated next with the farm's own limits (``optimizer.parse_problem``
+declared with ``later(...)`` (a job's problem, a batch's jobs) is only checked to be an object
+or a list here: its content is validated next with the farm's own limits (``optimizer.parse_problem``
 with ``Limits``, each batch job as a job, each re-plan against its base job), where every
 error keeps its pointer into the body.
 """
@@ -48,8 +48,8 @@ def _kind(kind: type, name: str):
 
 def later(model: Any, kind: type = dict, **schema: Any) -> Any:
     """A member documented as ``model`` whose content a later step validates; here it only
-    has to be an object (or, with ``kind=list``, a list)."""
-    name = "an object" if kind is dict else "a list"
+    has to be an object (with ``kind=list``, a list; with ``kind=object``, anything)."""
+    name = {dict: "an object", list: "a list"}.get(kind, "a value")
     return Annotated[model, PlainValidator(_kind(kind, name), json_schema_input_type=model),
                      Field(json_schema_extra=schema or None)]
 
