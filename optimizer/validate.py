@@ -74,6 +74,10 @@ _MESSAGES = {
     "extra_forbidden": "unknown field",
     "missing": "required field is missing",
     "finite_number": "must be a finite number",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "list_type": "must be a list",
 }
 
 
@@ -88,6 +92,8 @@ def pydantic_issues(exc: ValidationError) -> Iterator[Issue]:
             message = f"must not be negative (got {error['input']!r})"
         elif error["type"] == "too_short" and error.get("ctx", {}).get("min_length") == 1:
             message = "must not be empty"
+        elif message.startswith("Input should be "):
+            message = "must be " + message.removeprefix("Input should be ")
         yield Issue(pointer(*loc), message)
 
 

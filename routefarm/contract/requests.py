@@ -167,17 +167,6 @@ class PictureQuery(_Query):
         "a job priced on roads: draw its routes along the roads (asked of the road source it was priced on)"))
 
 
-def _sentence(issue: Issue) -> Issue:
-    message = issue.message
-    if message.startswith("Input should be a valid dictionary"):
-        message = "must be an object"
-    elif message.startswith("Input should be a valid list"):
-        message = "must be a list"
-    elif message.startswith("Input should be "):
-        message = "must be " + message.removeprefix("Input should be ")
-    return Issue(issue.pointer, message)
-
-
 def shape_issues(body: Any, model: type[BaseModel]) -> list[Issue]:
     """What is wrong with ``body`` against ``model``, every issue at once (none: it fits)."""
     if not isinstance(body, dict):
@@ -187,7 +176,7 @@ def shape_issues(body: Any, model: type[BaseModel]) -> list[Issue]:
     try:
         model.model_validate(body)
     except ValidationError as exc:
-        return [_sentence(i) for i in pydantic_issues(exc)]
+        return list(pydantic_issues(exc))
     return []
 
 
@@ -196,6 +185,5 @@ def parse_query(args: dict[str, str], model: type[Model]) -> Model:
     try:
         return model.model_validate(args)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        name = ".".join(str(p) for p in first["loc"]) or "query"
-        raise ValueError(f"{name}: {_sentence(Issue('', first['msg'])).message}") from None
+        first = next(pydantic_issues(exc))
+        raise ValueError(f"{first.pointer.lstrip('/') or 'query'}: {first.message}") from None
