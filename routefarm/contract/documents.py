@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
@@ -19,7 +19,10 @@ from optimizer.solution import Summary
 from .requests import EventType, JobStatus, Metadata, WebhookTarget
 
 Time = datetime | None
-Links = Field(description="self, and the operations on this resource")
+
+
+def _links() -> Any:
+    return Field(description="self, and the operations on this resource")
 
 
 class _Document(BaseModel):
@@ -33,7 +36,7 @@ class JobAccepted(_Document):
     status: Literal["queued", "succeeded"] = Field(description="succeeded: de-duplicated, already solved")
     created_at: datetime
     deduplicated_from: uuid.UUID | None = Field(None, description="the earlier job whose solution this one took")
-    links: dict[str, str] = Links
+    links: dict[str, str] = _links()
 
 
 class Progress(_Document):
@@ -78,7 +81,7 @@ class Job(_Document):
     solution_url: str | None = Field(None, description=(
         "in a webhook event whose solution is above the size limit: where to read it"))
     error: JobError | None = None
-    links: dict[str, str] = Links
+    links: dict[str, str] = _links()
 
 
 class JobPage(_Document):
@@ -91,7 +94,7 @@ class BatchAccepted(_Document):
     status: Literal["queued"]
     total: int
     job_ids: list[uuid.UUID]
-    links: dict[str, str] = Links
+    links: dict[str, str] = _links()
 
 
 class Batch(_Document):
@@ -108,7 +111,7 @@ class Batch(_Document):
     started_at: Time = None
     finished_at: Time = None
     cancel_requested_at: Time = None
-    links: dict[str, str] = Links
+    links: dict[str, str] = _links()
 
 
 class WebhookEndpoint(_Document):
@@ -126,7 +129,7 @@ class WebhookEndpoint(_Document):
     secret_rotated_at: Time = None
     previous_secret_expires_at: Time = None
     secret: str | None = Field(None, description="whsec_…: only at creation and rotation")
-    links: dict[str, str] = Links
+    links: dict[str, str] = _links()
 
 
 class WebhookEndpointList(_Document):
@@ -164,7 +167,7 @@ class Delivery(_Document):
     created_at: Time = None
     finished_at: Time = None
     log: list[DeliveryAttempt] | None = None
-    links: dict[str, str] = Links
+    links: dict[str, str] = _links()
 
 
 class DeliveryList(_Document):
