@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     base_url: str = ""  # prefix for links in responses; empty: relative links
     max_batch_jobs: int = Field(1000, ge=1)  # jobs in one POST /v1/batches
     metrics_port: int = Field(0, ge=0, le=65535)  # worker/webhook/stream metrics port; 0 = off
+    # the interface the metrics port binds: every one in a pod (Prometheus scrapes the pod's
+    # address); `routefarm up` sets 127.0.0.1
+    metrics_host: str = "0.0.0.0"
     log_level: str = "INFO"  # of every process's JSON log lines
     # a local farm's folder (routefarm up --data-dir): where operator commands find its state.json
     data_dir: str = ".routefarm"
