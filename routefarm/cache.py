@@ -1,6 +1,7 @@
 """The Redis cache under ``rf:``: only what can be rebuilt from the shards.
 
-Keys: ``rf:job:{id}`` status document (JSON, TTL), ``rf:progress:{id}`` the running
+Keys: ``rf:job:{id}`` status document (JSON, TTL), ``rf:svg:{id}`` an ended job's pictures
+(a hash: one field per client and query, TTL), ``rf:progress:{id}`` the running
 solve's best objective, ``rf:incumbent:{id}`` its best solution so far, ``rf:cancel:{id}``
 a cancel request, ``rf:rate:{client}`` a
 token bucket. Channel ``rf:done:{id}`` wakes long-polls when a job ends. Every call fails
@@ -90,9 +91,24 @@ class Cache:
 
     @_soft()
     def forget(self, job_ids: list[str]) -> None:
-        """Drop the cached documents of jobs that no longer exist (purged), in one round trip."""
+        """Drop the cached documents (and pictures) of jobs that no longer exist (purged), in one
+        round trip."""
         if job_ids:
-            self.client.delete(*(f"rf:job:{i}" for i in job_ids))
+            self.client.delete(*(f"rf:job:{i}" for i in job_ids), *(f"rf:svg:{i}" for i in job_ids))
+
+    @_soft()
+    def get_picture(self, job_id: str, variant: str) -> str | None:
+        """An ended job's picture drawn for ``variant`` (its client and query), or None."""
+        raw = self.client.hget(f"rf:svg:{job_id}", variant)
+        return raw.decode() if raw is not None else None
+
+    @_soft()
+    def put_picture(self, job_id: str, variant: str, svg: str) -> None:
+        """Keep an ended job's picture (it cannot change) for the cache TTL."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hset(f"rf:svg:{job_id}", variant, svg.encode())
+        pipe.expire(f"rf:svg:{job_id}", self.ttl)
+        pipe.execute()
 
     @_soft()
     def finished(self, job_id: str, document: dict) -> None:
