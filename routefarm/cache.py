@@ -4,7 +4,7 @@ Keys: ``rf:job:{id}`` status document (JSON, TTL), ``rf:svg:{id}`` an ended job'
 (a hash: one field per client and query, TTL), ``rf:progress:{id}`` the running
 solve's best objective, ``rf:incumbent:{id}`` its best solution so far, ``rf:cancel:{id}``
 a cancel request, ``rf:rate:{client}`` a
-token bucket. Channel ``rf:done:{id}`` wakes long-polls when a job ends. Every call fails
+token bucket, ``rf:key:{sha256 of an API key}`` the client of a verified key (or ``""``: refused). Channel ``rf:done:{id}`` wakes long-polls when a job ends. Every call fails
 soft: a Redis outage makes the cache miss, never makes a request fail.
 """
 
@@ -27,6 +27,10 @@ RUNNING_TTL = 120  # seconds a running solve's progress and incumbent are kept
 # that read "queued" from the shard just before a worker claimed the job (and dropped the
 # cached document) may write it back after the drop; it must not be served for long.
 OPEN_DOCUMENT_TTL = 2
+# seconds a verified API key is trusted from ``rf:key:{sha256}`` (shared by every process, so a
+# revocation, which overwrites the entry, is seen by all of them at once)
+KEY_TTL = 30.0
+REFUSED = ""  # the cached value of a key revoked or rotated out
 
 # token bucket: KEYS[1] bucket; ARGV rate/s, burst, now (s). Returns {allowed, retry_after_ms}
 _BUCKET = """
@@ -162,6 +166,27 @@ class Cache:
     @_soft(default=False)
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.client.exists(f"rf:cancel:{job_id}"))
+
+    @_soft()
+    def key_owner(self, digest: bytes) -> str | None:
+        """The client of a verified key, ``REFUSED`` for a revoked one, None when not cached."""
+        raw = self.client.get(f"rf:key:{digest.hex()}")
+        return None if raw is None else raw.decode()
+
+    @_soft()
+    def remember_key(self, digest: bytes, client_id: str, seconds: float) -> None:
+        """Trust a key just verified for ``seconds``, unless a revocation was written since."""
+        self.client.set(f"rf:key:{digest.hex()}", client_id.encode(), px=max(1, int(seconds * 1000)), nx=True)
+
+    @_soft(default=False)
+    def pin_keys(self, digests: list[bytes], client_id: str, seconds: float) -> bool:
+        """Overwrite what every process trusts of these keys for ``seconds``: ``client_id``, or
+        ``REFUSED``. False when Redis cannot be written (processes may trust them up to KEY_TTL)."""
+        pipe = self.client.pipeline(transaction=False)
+        for digest in digests:
+            pipe.set(f"rf:key:{digest.hex()}", client_id.encode(), px=max(1, int(seconds * 1000)))
+        pipe.execute()
+        return True
 
     @_soft(default=(True, 0.0))
     def take_token(self, client_id: str, rate: float, burst: int) -> tuple[bool, float]:
