@@ -179,12 +179,17 @@ class Cache:
         self.client.set(f"rf:key:{digest.hex()}", client_id.encode(), px=max(1, int(seconds * 1000)), nx=True)
 
     @_soft(default=False)
-    def pin_keys(self, digests: list[bytes], client_id: str, seconds: float) -> bool:
-        """Overwrite what every process trusts of these keys for ``seconds``: ``client_id``, or
-        ``REFUSED``. False when Redis cannot be written (processes may trust them up to KEY_TTL)."""
+    def pin_keys(self, client_id: str, ends: dict[bytes, float | None]) -> bool:
+        """Overwrite what every process trusts of these keys (hash -> seconds each is still
+        accepted; None or <= 0: refused now): the client until then, at most KEY_TTL, else
+        ``REFUSED`` for KEY_TTL. False when Redis cannot be written (processes may then trust
+        what they had for up to KEY_TTL)."""
         pipe = self.client.pipeline(transaction=False)
-        for digest in digests:
-            pipe.set(f"rf:key:{digest.hex()}", client_id.encode(), px=max(1, int(seconds * 1000)))
+        for digest, left_s in ends.items():
+            accepted = left_s is not None and left_s > 0
+            value = client_id if accepted else REFUSED
+            seconds = min(left_s, KEY_TTL) if accepted else KEY_TTL
+            pipe.set(f"rf:key:{digest.hex()}", value.encode(), px=max(1, int(seconds * 1000)))
         pipe.execute()
         return True
 

@@ -4,7 +4,7 @@ process trusts for verified keys are overwritten too, so no process accepts a re
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import click
 
@@ -20,13 +20,13 @@ NOT_CACHED = ("warning: the cache cannot be written: an API process may accept t
 @DATA_DIR
 def clients_revoke(client_id: str, data_dir: str | None) -> None:
     """Refuse every API key of CLIENT_ID from now on (401); `clients rotate` gives it a new one."""
-    from ..cache import KEY_TTL, REFUSED
+    from ..cache import KEY_TTL
     from ..errors import NotFound
 
     farm, unavailable = open_farm(data_dir)
     try:
         revoked = farm.directory.revoke_keys(client_id)
-        pinned = farm.cache.pin_keys(revoked, REFUSED, KEY_TTL) if revoked else True
+        pinned = farm.cache.pin_keys(client_id, dict.fromkeys(revoked)) if revoked else True
     except (NotFound, unavailable) as exc:
         raise BadInput(str(exc)) from None
     finally:
@@ -43,26 +43,21 @@ def clients_revoke(client_id: str, data_dir: str | None) -> None:
 @DATA_DIR
 def clients_rotate(client_id: str, grace: str, data_dir: str | None) -> None:
     """Give CLIENT_ID a new API key (printed once) and refuse its old ones, now or after --grace."""
-    from ..cache import KEY_TTL, REFUSED
+    from ..cache import KEY_TTL
     from ..errors import NotFound
 
     grace_s = parse_duration(grace, zero="0 refuses the old keys now")
     farm, unavailable = open_farm(data_dir)
     try:
-        key, old = farm.directory.rotate_key(client_id, grace_s)
-        until = datetime.now(UTC) + timedelta(seconds=grace_s)
-        if not old:
-            pinned = True
-        elif grace_s > 0:  # what a process trusts of an old key ends by the end of the grace
-            pinned = farm.cache.pin_keys(old, client_id, min(grace_s, KEY_TTL))
-        else:
-            pinned = farm.cache.pin_keys(old, REFUSED, KEY_TTL)
+        key, old, until = farm.directory.rotate_key(client_id, grace_s)
+        now = datetime.now(until.tzinfo)  # what a process trusts of an old key ends with the key
+        pinned = farm.cache.pin_keys(client_id, {h: (end - now).total_seconds() for h, end in old.items()})
     except (NotFound, unavailable) as exc:
         raise BadInput(str(exc)) from None
     finally:
         farm.close()
     click.echo(f"api key: {key}")
-    when = f"accepted until {until.isoformat(timespec='seconds')}" if grace_s > 0 else "refused now"
+    when = f"accepted until {until.isoformat(timespec='milliseconds')}" if grace_s > 0 else "refused now"
     click.echo(f"{client_id}: {len(old)} old key(s) {when}")
     if not pinned:
         click.echo(NOT_CACHED.format(ttl=KEY_TTL), err=True)

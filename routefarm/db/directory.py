@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..errors import NotFound
 from .pools import Databases
@@ -94,18 +94,19 @@ class Directory:
                                 " RETURNING key_hash", (client_id,)).fetchall()
         return [bytes(r[0]) for r in rows]
 
-    def rotate_key(self, client_id: str, grace_s: float = 0.0) -> tuple[str, list[bytes]]:
+    def rotate_key(self, client_id: str, grace_s: float = 0.0) -> tuple[str, dict[bytes, datetime], datetime]:
         """A new key for the client; its other keys are refused ``grace_s`` seconds from now (a
-        key already due to end sooner keeps its end). (the new key, the hashes of the old ones)."""
+        key already due to end sooner keeps its end). (the new key, the hash of each old one with
+        its end, when the grace ends)."""
         key = new_key()
         with self.db.dir() as conn:
             self._lock_client(conn, client_id)
+            ends = conn.execute("SELECT now() + %s", (timedelta(seconds=grace_s),)).fetchone()[0]
             rows = conn.execute(
-                "UPDATE api_keys SET revoked_at = least(coalesce(revoked_at, 'infinity'), now() + %s)"
-                f" WHERE client_id = %s AND {ACCEPTED} RETURNING key_hash",
-                (timedelta(seconds=grace_s), client_id)).fetchall()
+                "UPDATE api_keys SET revoked_at = least(coalesce(revoked_at, 'infinity'), %s)"
+                f" WHERE client_id = %s AND {ACCEPTED} RETURNING key_hash, revoked_at", (ends, client_id)).fetchall()
             conn.execute("INSERT INTO api_keys (key_hash, client_id) VALUES (%s, %s)", (hash_key(key), client_id))
-        return key, [bytes(r[0]) for r in rows]
+        return key, {bytes(r[0]): r[1] for r in rows}, ends
 
     @staticmethod
     def _lock_client(conn, client_id: str) -> None:

@@ -16,11 +16,17 @@ def submit(http, headers, problem=MATRIX_PROBLEM) -> str:
     return response.get_json()["id"]
 
 
-def test_a_solved_job_is_drawn(http, auth, farm):
+def solved_job(http, auth, farm) -> tuple[str, dict, str, dict]:
+    """A new client's job, solved: (client id, headers, job id, solution)."""
     client_id, headers = auth()
     job_id = submit(http, headers)
     solution = solve(parse_problem(MATRIX_PROBLEM)).to_json_dict()
     finish_job(farm, client_id, job_id, solution)
+    return client_id, headers, job_id, solution
+
+
+def test_a_solved_job_is_drawn(http, auth, farm):
+    _, headers, job_id, solution = solved_job(http, auth, farm)
     response = http.get(f"/v1/jobs/{job_id}/routes.svg", headers=headers)
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
@@ -121,10 +127,7 @@ def test_an_ended_jobs_picture_is_drawn_once_then_served_from_the_cache(http, au
     import psycopg
     from psycopg.types.json import Jsonb
 
-    client_id, headers = auth()
-    job_id = submit(http, headers)
-    solution = solve(parse_problem(MATRIX_PROBLEM)).to_json_dict()
-    finish_job(farm, client_id, job_id, solution)
+    client_id, headers, job_id, solution = solved_job(http, auth, farm)
     first = http.get(f"/v1/jobs/{job_id}/routes.svg", headers=headers)
     assert first.status_code == 200
     key = f"rf:svg:{job_id}"
