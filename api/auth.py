@@ -6,8 +6,25 @@ import uuid
 
 from flask import Blueprint, current_app, g, request
 
+from routefarm.cache import KEY_TTL
+from routefarm.db.directory import hash_key
 from routefarm.errors import NotFound, RateLimited, Unauthorized
 from routefarm.observability import logs
+
+
+def key_owner(farm, key: str) -> str | None:
+    """The client of an accepted key: from Redis (shared by every process, overwritten by a
+    revocation) or else the directory, then remembered there until the key ends or KEY_TTL."""
+    digest = hash_key(key)
+    cached = farm.cache.key_owner(digest)
+    if cached is not None:
+        return cached or None  # "" is a key refused
+    found = farm.directory.owner_of(digest)
+    if found is None:
+        return None
+    client_id, left_s = found
+    farm.cache.remember_key(digest, client_id, KEY_TTL if left_s is None else min(KEY_TTL, left_s))
+    return client_id
 
 
 def current_client(farm) -> str:
@@ -15,7 +32,7 @@ def current_client(farm) -> str:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("send 'Authorization: Bearer <api key>'")
-    client_id = farm.directory.authenticate(key.strip())
+    client_id = key_owner(farm, key.strip())
     if client_id is None:
         raise Unauthorized("unknown or revoked API key", error="invalid_token")
     g.client_id = client_id

@@ -36,7 +36,8 @@ METRICS_DIR = use_multiproc_dir("web")
 def when_ready(server):
     """With ROUTEFARM_METRICS_PORT, every worker's metrics are served on that port by the
     master (the public port's /metrics then answers 404)."""
-    serve(Settings().metrics_port)
+    settings = Settings()
+    serve(settings.metrics_port, settings.metrics_host)
 
 
 def child_exit(server, worker):

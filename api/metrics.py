@@ -18,6 +18,10 @@ from routefarm.observability.exposition import registry
 from .openapi import documented, problem, text
 
 bp = Blueprint("metrics", __name__)
+# label values come from fixed sets (a client's made-up method or path adds no series): the
+# method is one of these or "other", the route a rule of the app's or "<unmatched>"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "<unmatched>"
 
 
 @bp.before_app_request
@@ -29,9 +33,10 @@ def _start_timer() -> None:
 def _observe(response):
     started = g.pop("metrics_started", None)
     if started is not None:
-        rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
-        farm_metrics.HTTP_DURATION.labels(route=rule, method=request.method,
-                             status=str(response.status_code)).observe(time.perf_counter() - started)
+        rule = request.url_rule.rule if request.url_rule is not None else UNMATCHED
+        method = request.method if request.method in METHODS else "other"
+        farm_metrics.HTTP_DURATION.labels(route=rule, method=method,
+                                          status=str(response.status_code)).observe(time.perf_counter() - started)
     return response
 
 

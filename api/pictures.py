@@ -1,17 +1,25 @@
-"""GET /v1/jobs/{id}/routes.svg: a job's solution drawn over its problem's places
-(``?geometry=true``: a job priced on roads is drawn along them, asked of its road source)."""
+"""GET /v1/jobs/{id}/routes.svg: a job's solution drawn over the places it uses
+(``?geometry=true``: a job priced on roads is drawn along them, asked of its road source).
+
+Drawing is bounded: a plan using more than ``PICTURE_MAX_PLACES`` places answers 422, and a
+matrix problem's layout refines for at most ``PICTURE_LAYOUT_S``. An ended job's picture
+cannot change: it is kept in Redis (``rf:svg:{id}``, per client and query, the cache TTL),
+so drawing it again costs one GET.
+"""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from flask import Blueprint, Response, g
 
 from optimizer import Problem
-from optimizer.render import render_svg
+from optimizer.render import TooManyPlaces, render_svg
 from routefarm.contract.requests import PictureQuery
-from routefarm.errors import Conflict
+from routefarm.errors import Conflict, TooLarge
 from routefarm.jobs.retention import absent
+from routefarm.jobs.states import TERMINAL
 from routefarm.roads.geometry import route_geometry
 
 from .auth import farm, require_client, resource_id
@@ -37,13 +45,19 @@ def _problem_and_solution(client_id: str, job_id: uuid.UUID) -> tuple[str, dict,
 @bp.get("/<job_id>/routes.svg")
 @documented("The job's solution drawn as SVG: depots, stops, one path per route, unassigned crossed", {
     200: text(SVG, "The picture"), 400: "Bad parameter", 404: "No such job", 409: "The job has no solution yet",
+    422: "The plan uses more places than a picture draws (ROUTEFARM_PICTURE_MAX_PLACES)",
     503: "The job's shard, or (geometry) its road source, cannot be reached"}, query=PictureQuery,
-    description=("Coordinate problems are drawn in an equirectangular projection; matrix problems have no "
-                 "coordinates, so their places are laid out by classical multidimensional scaling of the "
-                 "distance matrix (the picture's title says so). No map tiles."))
+    description=("Only the places the plan uses are drawn. Coordinate problems are drawn in an equirectangular "
+                 "projection; matrix problems have no coordinates, so their places are laid out by "
+                 "multidimensional scaling of the distance matrix (landmark MDS; the picture's title says so). "
+                 "No map tiles. An ended job's picture is served from the cache after the first time."))
 def routes_svg(job_id: str):
     jid = resource_id(job_id, "job")
     asked = query(PictureQuery)
+    variant = g.client_id + "?" + "&".join(f"{k}={v}" for k, v in sorted(asked.model_dump().items()))
+    cached = farm().cache.get_picture(str(jid), variant)
+    if cached is not None:
+        return _picture(cached)
     status, problem, solution = _problem_and_solution(g.client_id, jid)
     if solution is None:
         raise Conflict(f"job {jid} is {status} and has no solution to draw yet", "job-has-no-solution",
@@ -53,7 +67,18 @@ def routes_svg(job_id: str):
     geometry = None
     if asked.geometry and solution.get("travel") and parsed.travel:
         geometry = route_geometry(farm().settings, parsed, solution)  # on the roads it was priced on
-    svg = render_svg(parsed, solution, geometry)
+    settings = farm().settings
+    try:
+        svg = render_svg(parsed, solution, geometry, max_places=settings.picture_max_places,
+                         deadline=time.monotonic() + settings.picture_layout_s)
+    except TooManyPlaces as exc:
+        raise TooLarge(str(exc), "picture-too-large", places=exc.places, max_places=exc.limit) from None
+    if status in TERMINAL:
+        farm().cache.put_picture(str(jid), variant, svg)
+    return _picture(svg)
+
+
+def _picture(svg: str) -> Response:
     response = Response(svg, mimetype=SVG)
     response.headers["Cache-Control"] = "private, max-age=60"
     # An SVG opened on its own is a document: it may run no script and load nothing.

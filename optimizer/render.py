@@ -2,10 +2,13 @@
 
 Depots are squares, stops circles in their vehicle's colour, pickups and deliveries
 triangles; unassigned work is a red cross. Each route is exactly one ``<path class="route">``
-(tests count them), and a legend lists the vehicles. No map tiles: coordinate problems are
-drawn in an equirectangular projection (longitudes scaled by the cosine of the mean
-latitude); matrix problems have no coordinates, so their places are laid out by classical
-multidimensional scaling of the (symmetrised) distance matrix, as the picture's title says.
+(tests count them), and a legend lists the vehicles. Only the places the plan uses are drawn
+(its routes' depots and steps, its unassigned work; every place of the problem when the plan
+names none). No map tiles: coordinate problems are drawn in an equirectangular projection
+(longitudes scaled by the cosine of the mean latitude); matrix problems have no coordinates,
+so their places are laid out by multidimensional scaling of the (symmetrised) distance
+matrix (``optimizer.mds``: landmark MDS, O(places) matrix cells read), as the picture's
+title says.
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-import numpy as np
-
+from .mds import mds_layout
 from .model import Problem
 
 WIDTH, HEIGHT, MARGIN, LEGEND = 960, 640, 30, 220
@@ -29,6 +31,14 @@ Ref = tuple[float, float] | int  # a coordinate (lon, lat) or a matrix index
 
 class RenderError(ValueError):
     """The solution names a vehicle, stop or shipment the problem does not have."""
+
+
+class TooManyPlaces(RenderError):
+    """The plan uses more places than the caller allows a picture to draw."""
+
+    def __init__(self, places: int, limit: int):
+        self.places, self.limit = places, limit
+        super().__init__(f"the plan uses {places} places; a picture draws at most {limit}")
 
 
 def colour(index: int) -> str:
@@ -61,43 +71,21 @@ def _places(problem: Problem) -> dict[tuple[str, str], Ref]:
     return places
 
 
-def mds_layout(matrix: list[list[float | None]]) -> np.ndarray:
-    """Classical (Torgerson) MDS: n x 2 positions whose distances approximate ``matrix``.
-
-    Missing cells (no road) count as the largest known distance; the matrix is symmetrised.
-    """
-    d = np.array([[math.nan if c is None else float(c) for c in row] for row in matrix], dtype=float)
-    n = len(d)
-    if n == 0:
-        return np.zeros((0, 2))
-    known = d[np.isfinite(d)]
-    d = np.where(np.isfinite(d), d, known.max() if known.size else 1.0)
-    d = (d + d.T) / 2.0
-    np.fill_diagonal(d, 0.0)
-    centre = np.eye(n) - np.ones((n, n)) / n
-    b = -0.5 * centre @ (d ** 2) @ centre
-    values, vectors = np.linalg.eigh(b)
-    order = np.argsort(values)[::-1][:2]
-    coords = vectors[:, order] * np.sqrt(np.clip(values[order], 0.0, None))
-    if coords.shape[1] < 2:
-        coords = np.hstack([coords, np.zeros((n, 2 - coords.shape[1]))])
-    return coords
-
-
 class _Canvas:
     """Maps problem places to picture coordinates, keeping the aspect ratio."""
 
-    def __init__(self, problem: Problem, refs: list[Ref]):
+    def __init__(self, problem: Problem, refs: list[Ref], deadline: float | None = None):
         self.matrix = (problem.matrix is not None)
         raw: dict[Ref, tuple[float, float]] = {}
         if self.matrix:
             m = problem.matrix
             cells = (m.distances if m is not None and m.distances is not None
                      else m.durations if m is not None else None) or []
-            coords = mds_layout(cells)
+            inside = [int(r) for r in refs if int(r) < len(cells)]  # type: ignore[arg-type]
+            coords = mds_layout(cells, inside, deadline=deadline)
+            at = {i: (float(x), float(y)) for i, (x, y) in zip(inside, coords, strict=True)}
             for ref in refs:
-                i = int(ref)  # type: ignore[arg-type]
-                raw[ref] = (float(coords[i, 0]), float(coords[i, 1])) if i < len(coords) else (0.0, 0.0)
+                raw[ref] = at.get(int(ref), (0.0, 0.0))  # type: ignore[arg-type]
         else:
             lats = [r[1] for r in refs if isinstance(r, tuple)]
             scale = math.cos(math.radians(sum(lats) / len(lats))) if lats else 1.0
@@ -148,17 +136,42 @@ def _route_places(route: Mapping[str, Any], places: dict[tuple[str, str], Ref]) 
     return refs
 
 
+def _plan_places(problem: Problem, routes: list, unassigned: list) -> dict[tuple[str, str], Ref]:
+    """The places the plan uses (all of the problem's when it uses none), keyed as ``_places``."""
+    every = _places(problem)
+    used: set[tuple[str, str]] = set()
+    for route in routes:
+        vehicle = str(route.get("vehicle_id"))
+        used.update(k for k in (("start", vehicle), ("end", vehicle)) if k in every)
+        for step in route.get("steps") or []:
+            if step.get("type") in ("stop", "pickup", "delivery"):
+                used.add((step["type"], str(step.get("id"))))
+    for u in unassigned:
+        for kind in ("stop",) if u.get("type") == "stop" else ("pickup", "delivery"):
+            used.add((kind, str(u.get("id"))))
+    if not used:
+        return every
+    return {key: ref for key, ref in every.items() if key in used}
+
+
 def render_svg(problem: Problem, solution: Mapping[str, Any],
-               geometry: Mapping[str, list[list[float]]] | None = None) -> str:
-    """The solution drawn over the problem's places, as an SVG document. ``geometry`` (for a
+               geometry: Mapping[str, list[list[float]]] | None = None,
+               max_places: int | None = None, deadline: float | None = None) -> str:
+    """The solution drawn over the places it uses, as an SVG document. ``geometry`` (for a
     problem with coordinates): vehicle id -> the [lon, lat] points of its route on the roads,
-    drawn instead of straight legs."""
-    places = _places(problem)
-    canvas = _Canvas(problem, list(dict.fromkeys(places.values())))
-    pt = canvas.points
-    vehicle_index = {v.id: i for i, v in enumerate(problem.vehicles)}
+    drawn instead of straight legs. ``max_places``: a plan using more distinct places raises
+    ``TooManyPlaces`` before anything is laid out. ``deadline`` (``time.monotonic()``): the
+    layout of a matrix problem refines no further after it."""
     routes = list(solution.get("routes") or [])
     unassigned = list(solution.get("unassigned") or [])
+    every = _places(problem)
+    places = _plan_places(problem, routes, unassigned)
+    refs = list(dict.fromkeys(places.values()))
+    if max_places is not None and len(refs) > max_places:
+        raise TooManyPlaces(len(refs), max_places)
+    canvas = _Canvas(problem, refs, deadline)
+    pt = canvas.points
+    vehicle_index = {v.id: i for i, v in enumerate(problem.vehicles)}
     served: dict[tuple[str, str], str] = {}
     out: list[str] = []
     for route in routes:
@@ -166,7 +179,7 @@ def render_svg(problem: Problem, solution: Mapping[str, Any],
         if vehicle not in vehicle_index:
             raise RenderError(f"no vehicle {vehicle!r} in the problem")
         col = colour(vehicle_index[vehicle])
-        xy = [pt[r] for r in _route_places(route, places)]
+        xy = [pt[r] for r in _route_places(route, every)]
         if geometry and geometry.get(vehicle) and not canvas.matrix:
             xy = [canvas.project(lon, lat) for lon, lat in geometry[vehicle]]
         d = " ".join(f"{'M' if i == 0 else 'L'}{x:g} {y:g}" for i, (x, y) in enumerate(xy))
@@ -179,7 +192,7 @@ def render_svg(problem: Problem, solution: Mapping[str, Any],
     for u in unassigned:
         kinds = ("stop",) if u.get("type") == "stop" else ("pickup", "delivery")
         for kind in kinds:
-            if (kind, str(u.get("id"))) not in places:
+            if (kind, str(u.get("id"))) not in every:
                 raise RenderError(f"unassigned {u.get('type')} {u.get('id')!r} is not in the problem")
             crossed.add((kind, str(u.get("id"))))
     labels = len(places) <= MAX_LABELS

@@ -1,9 +1,10 @@
 """The Redis cache under ``rf:``: only what can be rebuilt from the shards.
 
-Keys: ``rf:job:{id}`` status document (JSON, TTL), ``rf:progress:{id}`` the running
+Keys: ``rf:job:{id}`` status document (JSON, TTL), ``rf:svg:{id}`` an ended job's pictures
+(a hash: one field per client and query, TTL), ``rf:progress:{id}`` the running
 solve's best objective, ``rf:incumbent:{id}`` its best solution so far, ``rf:cancel:{id}``
 a cancel request, ``rf:rate:{client}`` a
-token bucket. Channel ``rf:done:{id}`` wakes long-polls when a job ends. Every call fails
+token bucket, ``rf:key:{sha256 of an API key}`` the client of a verified key (or ``""``: refused). Channel ``rf:done:{id}`` wakes long-polls when a job ends. Every call fails
 soft: a Redis outage makes the cache miss, never makes a request fail.
 """
 
@@ -26,6 +27,10 @@ RUNNING_TTL = 120  # seconds a running solve's progress and incumbent are kept
 # that read "queued" from the shard just before a worker claimed the job (and dropped the
 # cached document) may write it back after the drop; it must not be served for long.
 OPEN_DOCUMENT_TTL = 2
+# seconds a verified API key is trusted from ``rf:key:{sha256}`` (shared by every process, so a
+# revocation, which overwrites the entry, is seen by all of them at once)
+KEY_TTL = 30.0
+REFUSED = ""  # the cached value of a key revoked or rotated out
 
 # token bucket: KEYS[1] bucket; ARGV rate/s, burst, now (s). Returns {allowed, retry_after_ms}
 _BUCKET = """
@@ -90,9 +95,24 @@ class Cache:
 
     @_soft()
     def forget(self, job_ids: list[str]) -> None:
-        """Drop the cached documents of jobs that no longer exist (purged), in one round trip."""
+        """Drop the cached documents (and pictures) of jobs that no longer exist (purged), in one
+        round trip."""
         if job_ids:
-            self.client.delete(*(f"rf:job:{i}" for i in job_ids))
+            self.client.delete(*(f"rf:job:{i}" for i in job_ids), *(f"rf:svg:{i}" for i in job_ids))
+
+    @_soft()
+    def get_picture(self, job_id: str, variant: str) -> str | None:
+        """An ended job's picture drawn for ``variant`` (its client and query), or None."""
+        raw = self.client.hget(f"rf:svg:{job_id}", variant)
+        return raw.decode() if raw is not None else None
+
+    @_soft()
+    def put_picture(self, job_id: str, variant: str, svg: str) -> None:
+        """Keep an ended job's picture (it cannot change) for the cache TTL."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hset(f"rf:svg:{job_id}", variant, svg.encode())
+        pipe.expire(f"rf:svg:{job_id}", self.ttl)
+        pipe.execute()
 
     @_soft()
     def finished(self, job_id: str, document: dict) -> None:
@@ -146,6 +166,32 @@ class Cache:
     @_soft(default=False)
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.client.exists(f"rf:cancel:{job_id}"))
+
+    @_soft()
+    def key_owner(self, digest: bytes) -> str | None:
+        """The client of a verified key, ``REFUSED`` for a revoked one, None when not cached."""
+        raw = self.client.get(f"rf:key:{digest.hex()}")
+        return None if raw is None else raw.decode()
+
+    @_soft()
+    def remember_key(self, digest: bytes, client_id: str, seconds: float) -> None:
+        """Trust a key just verified for ``seconds``, unless a revocation was written since."""
+        self.client.set(f"rf:key:{digest.hex()}", client_id.encode(), px=max(1, int(seconds * 1000)), nx=True)
+
+    @_soft(default=False)
+    def pin_keys(self, client_id: str, ends: dict[bytes, float | None]) -> bool:
+        """Overwrite what every process trusts of these keys (hash -> seconds each is still
+        accepted; None or <= 0: refused now): the client until then, at most KEY_TTL, else
+        ``REFUSED`` for KEY_TTL. False when Redis cannot be written (processes may then trust
+        what they had for up to KEY_TTL)."""
+        pipe = self.client.pipeline(transaction=False)
+        for digest, left_s in ends.items():
+            accepted = left_s is not None and left_s > 0
+            value = client_id if accepted else REFUSED
+            seconds = min(left_s, KEY_TTL) if accepted else KEY_TTL
+            pipe.set(f"rf:key:{digest.hex()}", value.encode(), px=max(1, int(seconds * 1000)))
+        pipe.execute()
+        return True
 
     @_soft(default=(True, 0.0))
     def take_token(self, client_id: str, rate: float, burst: int) -> tuple[bool, float]:

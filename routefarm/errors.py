@@ -12,6 +12,8 @@ RoutefarmError
  │    ├── Conflict             the resource's state forbids it (a job that ended, a base job
  │    │                        that has not succeeded, a disabled endpoint, a move under way)
  │    ├── IdempotencyKeyReused an Idempotency-Key sent again with another body
+ │    ├── TooLarge             what the request asks is beyond a size limit (a picture of too
+ │    │                        many places)
  │    ├── RateLimited          more requests than the client's rate; retry after ``retry_after_s``
  │    └── RoadSnapError        a coordinate lies farther from every road than the snapping limit
  └── Unavailable               a service the request needs cannot be reached; retry later
@@ -84,6 +86,10 @@ class Conflict(RequestError):
 
 
 class IdempotencyKeyReused(RequestError):
+    pass
+
+
+class TooLarge(RequestError):
     pass
 
 

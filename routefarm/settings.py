@@ -58,7 +58,12 @@ class Settings(BaseSettings):
     max_wait_s: float = Field(60.0, gt=0)  # seconds a long-poll may hold a request
     base_url: str = ""  # prefix for links in responses; empty: relative links
     max_batch_jobs: int = Field(1000, ge=1)  # jobs in one POST /v1/batches
+    picture_max_places: int = Field(2000, ge=1)  # places a routes.svg draws; a plan using more: 422
+    picture_layout_s: float = Field(2.0, gt=0)  # seconds a matrix problem's layout may refine
     metrics_port: int = Field(0, ge=0, le=65535)  # worker/webhook/stream metrics port; 0 = off
+    # the interface the metrics port binds: every one in a pod (Prometheus scrapes the pod's
+    # address); `routefarm up` sets 127.0.0.1
+    metrics_host: str = "0.0.0.0"
     log_level: str = "INFO"  # of every process's JSON log lines
     # a local farm's folder (routefarm up --data-dir): where operator commands find its state.json
     data_dir: str = ".routefarm"

@@ -57,6 +57,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def listening_hosts(port: int) -> set[str]:
+    """The local addresses this machine's TCP sockets listen on at ``port`` (from /proc/net)."""
+    hosts = set()
+    for table, width in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        with open(table, encoding="ascii") as lines:
+            next(lines)
+            for line in lines:
+                local, state = line.split()[1], line.split()[3]
+                address, _, hex_port = local.partition(":")
+                if state == "0A" and int(hex_port, 16) == port:  # LISTEN
+                    raw = bytes.fromhex(address)
+                    # the kernel writes each 32-bit word in host (little-endian) order
+                    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, width, 4))
+                    hosts.add(str(ipaddress.ip_address(raw)))
+    return hosts
+
+
 class Processes:
     """Real farm processes (web, workers, stream) started from the Procfile's commands."""
 

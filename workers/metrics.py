@@ -12,8 +12,8 @@ from routefarm.observability.exposition import Presence, mark_dead, serve
 
 
 class Metrics(dramatiq.Middleware):
-    def __init__(self, port: int):
-        self.port = port
+    def __init__(self, port: int, host: str):
+        self.port, self.host = port, host
         self.presence: Presence | None = None
 
     def after_worker_boot(self, broker, worker):
@@ -22,7 +22,7 @@ class Metrics(dramatiq.Middleware):
         self.presence.start()
         # the first process of the group to bind serves every process's files; with
         # --processes 1 it is the solving process, so process_cpu_seconds_total is its CPU
-        serve(self.port, process=True)
+        serve(self.port, self.host, process=True)
 
     def before_worker_shutdown(self, broker, worker):
         if self.presence is not None:

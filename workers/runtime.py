@@ -97,6 +97,6 @@ def install(settings: Settings) -> Runtime:
     multiprocessing.util.Finalize(None, _current.exiting, exitpriority=10)
     broker = _current.farm.broker
     broker.add_middleware(Lifecycle())
-    broker.add_middleware(Metrics(settings.metrics_port))
+    broker.add_middleware(Metrics(settings.metrics_port, settings.metrics_host))
     dramatiq.set_broker(broker)
     return _current

@@ -31,7 +31,7 @@ def serve(settings: Settings, stopping: threading.Event) -> None:
     # the farm-wide gauges (queue depth, workers, shards, outbox backlog) are exported here
     # only: one process kind, whatever the number of API replicas
     gauges = [FarmCollector(farm)] + ([IngestLag(settings.kafka_bootstrap)] if settings.kafka_bootstrap else [])
-    serve_metrics(settings.metrics_port, extra=gauges, process=True)
+    serve_metrics(settings.metrics_port, settings.metrics_host, extra=gauges, process=True)
     loops = [("purge", purge_loop)]
     if settings.kafka_bootstrap:
         loops += [("ingest", ingest_loop), ("relay", relay_loop)]

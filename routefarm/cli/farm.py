@@ -1,4 +1,5 @@
-"""Operator commands: ``db migrate``, ``clients create|retention``, ``shards list|move``, ``purge``.
+"""Operator commands: ``db migrate``, ``clients create|retention``, ``shards list|move``, ``purge``
+(``clients revoke|rotate``: ``keys``).
 
 They find the farm through ``ROUTEFARM_*`` variables, or else through the ``state.json``
 of a farm that ``routefarm up`` runs (``--data-dir``, default ``./.routefarm``).
@@ -130,8 +131,9 @@ def shards_move(client_id: str, shard: str, data_dir: str | None) -> None:
     click.echo(f"moved {moved} job(s) of {client_id} to {shard}")
 
 
-def parse_duration(text: str) -> float:
-    """``"30d"``, ``"12h"``, ``"90m"``, ``"60s"`` or plain seconds -> seconds."""
+def parse_duration(text: str, zero: str = "0 keeps the jobs") -> float:
+    """``"30d"``, ``"12h"``, ``"90m"``, ``"60s"`` or plain seconds -> seconds (``zero``: what 0 means,
+    said when a duration is negative)."""
     units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
     value = text.strip().lower()
     scale = units.get(value[-1:]) if value else None
@@ -140,7 +142,7 @@ def parse_duration(text: str) -> float:
     except ValueError:
         raise BadInput(f"{text!r} is not a duration (like 30d, 12h, 90m, 60s or seconds)") from None
     if not seconds >= 0 or seconds == float("inf"):
-        raise BadInput(f"{text!r}: a duration must be 0 or more (0 keeps the jobs)")
+        raise BadInput(f"{text!r}: a duration must be 0 or more ({zero})")
     return seconds
 
 

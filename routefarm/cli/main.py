@@ -14,6 +14,7 @@ from ..local.command import up
 from ..roads.command import roads
 from .common import EXIT_NEGATIVE, BadInput, read_json, read_text, write_json, write_text
 from .farm import clients, db, purge, shards
+from .keys import clients_revoke, clients_rotate
 
 
 def read_problem(path: str):
@@ -140,3 +141,5 @@ def render(problem: str, solution: str, output: str | None) -> None:
 
 for _group in (db, clients, shards, purge, up, roads):
     main.add_command(_group)
+for _command in (clients_revoke, clients_rotate):
+    clients.add_command(_command)

@@ -1,4 +1,10 @@
-"""The directory: clients, their API keys (hashed) and the shard each client lives on."""
+"""The directory: clients, their API keys (hashed) and the shard each client lives on.
+
+A key is accepted while its ``revoked_at`` is unset or still ahead: ``revoke_keys`` sets it to
+now for every key of a client; ``rotate_key`` issues a new key and sets it to now plus a grace
+period for the others. Lookups are not cached here (``api.auth`` keeps verified keys in Redis,
+where a revocation reaches every process at once).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,14 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from ..errors import NotFound
 from .pools import Databases
 
 KEY_PREFIX = "rf_"
 MAP_TTL = 2.0  # seconds a process trusts its cached shard map entry
-AUTH_TTL = 30.0  # seconds a process trusts a verified key (revocation takes this long)
+ACCEPTED = "(revoked_at IS NULL OR revoked_at > now())"  # a key still accepted
 
 
 def hash_key(key: str) -> bytes:
@@ -47,7 +54,6 @@ class Directory:
         self.db = db
         self._lock = threading.Lock()
         self._shard_of: dict[str, tuple[str, float]] = {}
-        self._key_of: dict[bytes, tuple[str, float]] = {}
 
     def create_client(self, name: str, client_id: str | None = None) -> tuple[Client, str]:
         """Create a client placed by rendezvous hashing; return it and its new API key."""
@@ -67,21 +73,46 @@ class Directory:
         return key
 
     def authenticate(self, key: str) -> str | None:
-        """The client id owning ``key``, or None."""
-        digest = hash_key(key)
-        now = time.monotonic()
-        cached = self._key_of.get(digest)
-        if cached and cached[1] > now:
-            return cached[0]
+        """The client id owning ``key`` while it is accepted, or None."""
+        found = self.owner_of(hash_key(key))
+        return found[0] if found else None
+
+    def owner_of(self, digest: bytes) -> tuple[str, float | None] | None:
+        """(client id, seconds the key is still accepted, None: until revoked) of an accepted
+        key's hash, or None."""
         with self.db.dir() as conn:
             row = conn.execute(
-                "SELECT client_id FROM api_keys WHERE key_hash = %s AND revoked_at IS NULL", (digest,)
-            ).fetchone()
-        if row is None:
-            return None
-        with self._lock:
-            self._key_of[digest] = (row[0], now + AUTH_TTL)
-        return row[0]
+                "SELECT client_id, extract(epoch FROM revoked_at - now())::float8 FROM api_keys"
+                f" WHERE key_hash = %s AND {ACCEPTED}", (digest,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def revoke_keys(self, client_id: str) -> list[bytes]:
+        """Refuse every key of the client from now on; the hashes of the keys it had."""
+        with self.db.dir() as conn:
+            self._lock_client(conn, client_id)
+            rows = conn.execute(f"UPDATE api_keys SET revoked_at = now() WHERE client_id = %s AND {ACCEPTED}"
+                                " RETURNING key_hash", (client_id,)).fetchall()
+        return [bytes(r[0]) for r in rows]
+
+    def rotate_key(self, client_id: str, grace_s: float = 0.0) -> tuple[str, dict[bytes, datetime], datetime]:
+        """A new key for the client; its other keys are refused ``grace_s`` seconds from now (a
+        key already due to end sooner keeps its end). (the new key, the hash of each old one with
+        its end, when the grace ends)."""
+        key = new_key()
+        with self.db.dir() as conn:
+            self._lock_client(conn, client_id)
+            ends = conn.execute("SELECT now() + %s", (timedelta(seconds=grace_s),)).fetchone()[0]
+            rows = conn.execute(
+                "UPDATE api_keys SET revoked_at = least(coalesce(revoked_at, 'infinity'), %s)"
+                f" WHERE client_id = %s AND {ACCEPTED} RETURNING key_hash, revoked_at", (ends, client_id)).fetchall()
+            conn.execute("INSERT INTO api_keys (key_hash, client_id) VALUES (%s, %s)", (hash_key(key), client_id))
+        return key, {bytes(r[0]): r[1] for r in rows}, ends
+
+    @staticmethod
+    def _lock_client(conn, client_id: str) -> None:
+        """Take the client's row (one key change at a time), or raise NotFound."""
+        if conn.execute("SELECT 1 FROM clients WHERE id = %s FOR UPDATE", (client_id,)).fetchone() is None:
+            raise NotFound(f"no client {client_id!r}")
 
     def shard_of(self, client_id: str, fresh: bool = False) -> str:
         now = time.monotonic()

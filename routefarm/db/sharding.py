@@ -1,18 +1,23 @@
 """Operator tools across shards: job counts per shard, and moving a client between shards.
 
 A move copies the client's rows while its jobs keep being served, then switches the
-directory under a short write lock on the source:
+directory under short locks on the source that only the moved client's writers wait for:
 
 1. mark the move in the directory (``moving_to``), so two moves cannot overlap;
 2. copy every row to the target (upsert), then again the rows changed since, until quiet;
-3. lock the source table against writes, copy the last changes (and the client's batches,
-   webhook endpoints, secrets, deliveries and attempts, whole, and its unsent outbox events
-   in order, under the same lock), record
-   the client as moved on the source (an insert for it there now fails and is retried on
-   the new shard), switch the directory, delete the source rows, release the lock.
+3. take the client's lock exclusive (``db.locks``: every transaction of the client takes it
+   shared first, batch creation before its batch and job rows, so the move takes it first
+   too), then the client's existing rows (``FOR UPDATE``: its jobs in id order, then its batches
+   and webhook rows, the order in which a job's end and a batch's cancellation take them);
+   copy the last changes (and the client's batches, webhook endpoints, secrets, deliveries
+   and attempts, whole, and its unsent outbox events in order), record the client as moved
+   on the source (an insert for it there now fails and is retried on the new shard), switch
+   the directory, delete the source rows, commit.
 
-A writer blocked by the lock then finds no row on the source and follows the directory to
-the target (``JobStore.on_shard``). No job is lost or duplicated. Copied job rows write no
+No table is locked: another client's jobs are created and solved on the shard while a move
+holds its locks. A writer of the moved client blocked by them then finds no row on the
+source (or, inserting, finds the client moved) and follows the directory to the target
+(``JobStore.on_shard``). No job is lost or duplicated. Copied job rows write no
 outbox events on the target (they are not changes); their unsent events move with them, so
 no lifecycle event is lost either (one the source's relay was publishing at that moment
 may be published twice, with the same event id).
@@ -28,6 +33,7 @@ from psycopg.types.json import Jsonb
 
 from ..errors import Conflict, NotFound
 from ..farm import Farm
+from .locks import own_client
 
 log = logging.getLogger(__name__)
 QUIET = 20  # rows changed in a pass below which the final, locked pass runs
@@ -87,7 +93,7 @@ def move(farm: Farm, client_id: str, target: str) -> int:
                 break
             mark, changed = _copy(farm, source, target, client_id, mark)
         with farm.db.shard(source) as src:
-            src.execute("LOCK TABLE jobs IN SHARE ROW EXCLUSIVE MODE")
+            lock_client_rows(src, client_id)
             _copy_with(src, farm, target, client_id, mark)
             _copy_client_tables(src, farm, target, client_id)
             _move_outbox(src, farm, target, client_id)
@@ -111,6 +117,14 @@ def move(farm: Farm, client_id: str, target: str) -> int:
         raise
     log.info("moved %d jobs of %s from %s to %s", moved, client_id, source, target)
     return moved
+
+
+def lock_client_rows(conn, client_id: str) -> None:
+    """The client's lock, then its rows (no other client's) until the transaction ends."""
+    own_client(conn, client_id)
+    conn.execute("SELECT 1 FROM jobs WHERE client_id = %s ORDER BY id FOR UPDATE", (client_id,))
+    for table, key in CLIENT_TABLES.items():
+        conn.execute(f"SELECT 1 FROM {table} WHERE client_id = %s ORDER BY {key} FOR UPDATE", (client_id,))
 
 
 def _copy(farm: Farm, source: str, target: str, client_id: str, since):
@@ -139,8 +153,7 @@ def _copy_with(src, farm: Farm, target: str, client_id: str, since):
 
 
 def _copy_client_tables(src, farm: Farm, target: str, client_id: str) -> None:
-    """Copy the client's webhook and batch rows (small next to its jobs) under a write lock."""
-    src.execute(f"LOCK TABLE {', '.join(CLIENT_TABLES)} IN SHARE ROW EXCLUSIVE MODE")
+    """Copy the client's webhook and batch rows (small next to its jobs), locked by the caller."""
     with src.cursor(row_factory=dict_row) as cur, farm.db.shard(target) as dst:
         for table, key in CLIENT_TABLES.items():
             cur.execute(f"SELECT * FROM {table} WHERE client_id = %s", (client_id,))

@@ -16,6 +16,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ..db.directory import Directory
+from ..db.locks import share_client
 from ..db.pools import Databases
 from ..errors import RoutefarmError
 from . import states
@@ -63,11 +64,14 @@ class JobStore:
         """Run ``action(conn)`` on the client's shard, following a move that just happened.
 
         When the action finds nothing (returns None) and the directory now names another
-        shard, the client was moved in between: the action runs again there.
+        shard, the client was moved in between: the action runs again there. Each run holds
+        the client's lock, shared (``db.locks``): a move's last step waits for it, or it waits
+        for the move.
         """
         shard = self.directory.shard_of(client_id)
         try:
             with self.db.shard(shard) as conn:
+                share_client(conn, client_id)
                 result = action(conn)
         except psycopg.Error as exc:
             if exc.sqlstate != MOVED:
@@ -77,6 +81,7 @@ class JobStore:
             current = self.directory.shard_of(client_id, fresh=True)
             if current != shard:
                 with self.db.shard(current) as conn:
+                    share_client(conn, client_id)
                     result = action(conn)
         return result
 

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from .autoscaler import METRICS_PORT, SOURCE, LocalAutoscaler, LogToOutput, WorkerPool, status_text
-from .common import FarmError, free_port, port_is_free
+from .common import LOOPBACK, FarmError, free_port, port_is_free
 from .lifecycle import DataDirLock, Signals, stop_leftovers
 from .output import Output
 from .procfile import find_procfile, formation, read_procfile
@@ -208,7 +208,8 @@ def _serve(options: Options, out: Output, signals: Signals, services: Services,
         write_state(options.data_dir, {**state, **runtime})
 
     env = {**os.environ, **environment_from_state(state), **services.environment(os.environ),
-           "ROUTEFARM_DATA_DIR": str(options.data_dir), **road_environment(specs)}
+           "ROUTEFARM_DATA_DIR": str(options.data_dir), **road_environment(specs),
+           "ROUTEFARM_METRICS_HOST": LOOPBACK}  # the metrics ports are this machine's only
     env["ROUTEFARM_WEBHOOK_ALLOWLIST"], said = webhook_allowlist(os.environ)
     out.system(said)
     for note in scaling.notes:

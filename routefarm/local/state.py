@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 DEFAULT_DATA_DIR = Path(".routefarm")
 STATE_FILE = "state.json"
+STATE_MODE = 0o600  # owner read and write only
 
 
 def state_path(data_dir: Path | str | None = None) -> Path:
@@ -15,10 +17,15 @@ def state_path(data_dir: Path | str | None = None) -> Path:
 
 
 def write_state(data_dir: Path | str, state: dict[str, Any]) -> Path:
+    """Write ``state`` (it holds the demo client's API key) readable by its owner only: the
+    file is created with mode 0600, never another mode first, then renamed into place."""
     path = state_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    tmp.unlink(missing_ok=True)  # a leftover keeps its mode: create the file anew
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, STATE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(state, indent=2) + "\n")
     tmp.replace(path)
     return path
 

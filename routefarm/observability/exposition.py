@@ -94,19 +94,19 @@ class _Combined:
             yield from collector.collect()
 
 
-def serve(port: int, extra: list | None = None, process: bool = False) -> bool:
-    """Serve ``/metrics`` on ``port`` (all interfaces) from a thread; False if the port is taken
-    (another process of the same group serves the same multiprocess directory)."""
+def serve(port: int, host: str, extra: list | None = None, process: bool = False) -> bool:
+    """Serve ``/metrics`` on ``host:port`` from a thread; False if the port is taken (another
+    process of the same group serves the same multiprocess directory)."""
     from prometheus_client import start_http_server
 
     if port <= 0:
         return False
     try:
-        start_http_server(port, registry=registry(extra, process))
+        start_http_server(port, addr=host, registry=registry(extra, process))
     except OSError as exc:
-        log.info("metrics port %d not served by this process: %s", port, exc)
+        log.info("metrics port %s:%d not served by this process: %s", host, port, exc)
         return False
-    log.info("metrics on port %d", port)
+    log.info("metrics on %s:%d", host, port)
     return True
 
 

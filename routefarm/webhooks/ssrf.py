@@ -3,8 +3,10 @@
 ``resolve(url, allowlist)`` checks the URL (http or https, a host, no credentials), resolves
 the host once, and refuses it when any address it resolves to is loopback, private,
 link-local (cloud metadata), CGNAT, multicast, reserved or unspecified, in IPv4 or IPv6,
-including IPv4 addresses embedded in IPv6 ones (IPv4-mapped, IPv4-compatible, 6to4, Teredo,
-NAT64). The caller then connects to ``Target.address``, the address that was checked,
+or in a block of the IANA IPv4 and IPv6 Special-Purpose Address Registries that is not
+globally reachable (``SPECIAL``, written out here so that the guard does not change with the
+Python release's own tables), including IPv4 addresses embedded in IPv6 ones (IPv4-mapped,
+IPv4-compatible, 6to4, Teredo, NAT64). The caller then connects to ``Target.address``, the address that was checked,
 never to the name again (DNS may answer differently the second time).
 """
 
@@ -23,9 +25,49 @@ SCHEMES = {"http": 80, "https": 443}
 MAX_URL = 2048
 
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
-NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# the well-known NAT64 prefix (RFC 6052): globally reachable, so its address of a public IPv4
+# address is admitted. The local-use prefix 64:ff9b:1::/48 (RFC 8215) reaches an operator's
+# own translator, whatever it embeds: refused whole below (``SPECIAL``).
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"),)
 IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 SITE_LOCAL = ipaddress.ip_network("fec0::/10")
+
+
+# Blocks of the IANA Special-Purpose Address Registries whose "Globally Reachable" is False or
+# N/A, refused whole: a globally reachable assignment inside one of them (192.0.0.9/32 and
+# 192.0.0.10/32, PCP and TURN anycast; 2001:1::1/128 .. 2001:1::3/128, AMT 2001:3::/32, AS112
+# 2001:4:112::/48, ORCHIDv2 2001:20::/28, DETs 2001:30::/28) is an anycast service or an
+# overlay, never a webhook receiver, and is refused with its block. The mapped range
+# ::ffff:0:0/96 is not listed: a mapped address is its IPv4 address, checked as such.
+SPECIAL: tuple[tuple[Network, str], ...] = tuple((ipaddress.ip_network(block), name) for block, name in (
+    ("0.0.0.0/8", "this-network"),
+    ("10.0.0.0/8", "private-use"),
+    ("100.64.0.0/10", "shared address space (CGNAT)"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),
+    ("172.16.0.0/12", "private-use"),
+    ("192.0.0.0/24", "IETF protocol assignment"),
+    ("192.0.2.0/24", "documentation"),
+    ("192.88.99.0/24", "deprecated 6to4 relay anycast"),
+    ("192.168.0.0/16", "private-use"),
+    ("198.18.0.0/15", "benchmarking"),
+    ("198.51.100.0/24", "documentation"),
+    ("203.0.113.0/24", "documentation"),
+    ("240.0.0.0/4", "reserved"),
+    ("255.255.255.255/32", "limited broadcast"),
+    ("::/128", "unspecified"),
+    ("::1/128", "loopback"),
+    ("64:ff9b:1::/48", "local-use NAT64"),
+    ("100::/64", "discard-only"),
+    ("100:0:0:1::/64", "dummy"),
+    ("2001::/23", "IETF protocol assignment (Teredo and others)"),
+    ("2001:db8::/32", "documentation"),
+    ("2002::/16", "6to4"),
+    ("3fff::/20", "documentation"),
+    ("5f00::/16", "segment routing (SRv6) SID"),
+    ("fc00::/7", "unique-local (private)"),
+    ("fe80::/10", "link-local"),
+))
 
 
 class Refused(ValueError):
@@ -81,13 +123,17 @@ def _category(ip: IP) -> str | None:
         ("site-local", isinstance(ip, ipaddress.IPv6Address) and ip in SITE_LOCAL),
         ("reserved", ip.is_reserved),
         ("private", ip.is_private),
-        ("not globally routable", not ip.is_global),
     )
-    return next((name for name, hit in checks if hit), None)
+    found = next((name for name, hit in checks if hit), None)
+    if found is None:
+        found = next((name for net, name in SPECIAL if ip.version == net.version and ip in net), None)
+    if found is None and not ip.is_global:
+        found = "not globally routable"
+    return found
 
 
 def _a(name: str) -> str:
-    return ("an " if name[0] in "aeiou" else "a ") + name
+    return ("an " if name[0].lower() in "aeiou" else "a ") + name
 
 
 def forbidden_reason(ip: IP, allowlist: tuple[Network, ...] = ()) -> str | None:

@@ -4,17 +4,21 @@ the autoscaler starts for a job and stops after the cooldown, Ctrl-C."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
+import stat
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
 from farmtools import FIXED, alive, clean_env, up_command
+from support import listening_hosts
 
 from routefarm.local.common import free_port, port_is_free
-from routefarm.local.state import read_state
+from routefarm.local.state import read_state, state_path
 
 QUICK = ("--max-workers", 1, "--polling-interval", 0.5, "--cooldown", 1)  # scale fast, to zero soon
 
@@ -169,12 +173,15 @@ def test_up_with_configured_services_starts_only_the_processes(spawn, tmp_path, 
     assert state["kafka_bootstrap"] == kafka_broker.bootstrap and "kafka_port" not in state
     assert "Kafka: using ROUTEFARM_KAFKA_BOOTSTRAP" in farm.text
     assert not any((data_dir / name).exists() for name in ("postgres", "redis", "kafka"))
+    assert stat.S_IMODE(os.stat(state_path(data_dir)).st_mode) == 0o600  # it holds the API key
     urls = state["metrics_urls"]  # web's /metrics first, then stream and webhook ports (no worker yet)
     assert urls[0] == f"{state['api_url']}/metrics" and len(set(urls)) == len(urls) == 3
     assert "routefarm_queue_depth" not in scrape_when_up(urls[0])  # farm-wide gauges: stream's only
     scraped = [scrape_when_up(url) for url in urls[1:]]
     assert all("process_cpu_seconds_total" in text for text in scraped)
     assert sum("routefarm_queue_depth" in text for text in scraped) == 1
+    for url in urls[1:]:  # the metrics ports are this machine's only
+        assert listening_hosts(urllib.parse.urlsplit(url).port) == {"127.0.0.1"}, url
     # the user's allowlist is the one in force: a webhook to this machine is refused
     assert "webhook allowlist in force: ROUTEFARM_WEBHOOK_ALLOWLIST=192.0.2.0/24" in farm.text
     status, body = call("POST", f"{state['api_url']}/v1/jobs", state["api_key"],

@@ -15,7 +15,8 @@ from picture_support import (
 )
 
 from optimizer import parse_problem, solve
-from optimizer.render import RenderError, mds_layout, render_svg
+from optimizer.mds import LANDMARKS, MIN_LANDMARKS
+from optimizer.render import RenderError, TooManyPlaces, mds_layout, render_svg
 
 
 def solved(data):
@@ -80,3 +81,87 @@ def test_no_solution_still_draws_the_places():
     root = parse_svg(render_svg(problem, {"status": "no_solution", "routes": [], "unassigned": []}))
     assert route_paths(root) == []
     assert len([c for c in root.iter(f"{SVG_NS}circle") if c.get("class") == "stop"]) == 4
+
+
+class CountingMatrix:
+    """A distance matrix (rows of cells) that counts the cells read."""
+
+    def __init__(self, cells: list[list[float | None]]):
+        self.cells = cells
+        self.reads = 0
+        matrix = self
+
+        class Row:
+            def __init__(self, row):
+                self.row = row
+
+            def __getitem__(self, j):
+                matrix.reads += 1
+                return self.row[j]
+
+        self.rows = [Row(r) for r in cells]
+
+    def __len__(self):
+        return len(self.cells)
+
+    def __getitem__(self, i):
+        return self.rows[i]
+
+
+def planar(n: int, seed: int = 3) -> tuple[np.ndarray, list[list[float]]]:
+    points = np.random.default_rng(seed).uniform(0, 10_000, (n, 2))
+    diff = points[:, None, :] - points[None, :, :]
+    return points, np.sqrt((diff ** 2).sum(axis=2)).tolist()
+
+
+def test_landmark_mds_reads_n_times_k_cells_and_still_recovers_a_planar_layout():
+    n = 1200
+    points, cells = planar(n)
+    matrix = CountingMatrix(cells)
+    layout = mds_layout(matrix)
+    assert layout.shape == (n, 2)
+    assert matrix.reads <= 2 * n * LANDMARKS  # not n * n
+    truth = np.sqrt(((points[:, None] - points[None]) ** 2).sum(axis=2))
+    drawn = np.sqrt(((layout[:, None] - layout[None]) ** 2).sum(axis=2))
+    assert np.abs(truth - drawn).max() < 1e-6 * truth.max()
+
+
+def test_a_layout_past_its_deadline_is_coarser_but_complete():
+    n = 500
+    _, cells = planar(n, seed=4)
+    matrix = CountingMatrix(cells)
+    layout = mds_layout(matrix, deadline=0.0)  # long past: the fewest landmarks
+    assert layout.shape == (n, 2) and np.isfinite(layout).all()
+    assert matrix.reads == 2 * n * MIN_LANDMARKS
+
+
+def test_only_the_places_the_plan_uses_are_laid_out():
+    """A 400-place matrix of which the plan uses six places: the layout reads six rows' worth."""
+    _, cells = planar(400, seed=5)
+    data = {"vehicles": [{"id": "v", "start_index": 0, "end_index": 0}],
+            "stops": [{"id": f"s{i}", "location_index": i} for i in range(1, 400)],
+            "matrix": {"distances": cells}}
+    problem = parse_problem(data)
+    solution = {"status": "feasible", "unassigned": [{"id": "s7", "type": "stop", "reason": "dropped"}],
+                "routes": [{"vehicle_id": "v", "steps": [{"type": "start"}, *(
+                    {"type": "stop", "id": f"s{i}"} for i in (1, 2, 3, 4)), {"type": "end"}]}]}
+    counting = CountingMatrix(cells)
+    places = [0, 1, 2, 3, 4, 7]
+    mds_layout(counting, places)
+    assert counting.reads == 2 * len(places) ** 2
+    root = parse_svg(render_svg(problem, solution))
+    stops = {c.find(f"{SVG_NS}title").text for c in root.iter(f"{SVG_NS}circle") if c.get("class") == "stop"}
+    assert stops == {"stop s1", "stop s2", "stop s3", "stop s4"} and set(unassigned_marks(root)) == {"s7"}
+
+
+def test_a_plan_beyond_the_limit_is_refused_before_any_layout():
+    _, cells = planar(30, seed=6)
+    problem = parse_problem({"vehicles": [{"id": "v", "start_index": 0, "end_index": 0}],
+                             "stops": [{"id": f"s{i}", "location_index": i} for i in range(1, 30)],
+                             "matrix": {"distances": cells}})
+    solution = {"status": "feasible", "unassigned": [], "routes": [{"vehicle_id": "v", "steps": [
+        {"type": "start"}, *({"type": "stop", "id": f"s{i}"} for i in range(1, 30)), {"type": "end"}]}]}
+    with pytest.raises(TooManyPlaces) as refused:
+        render_svg(problem, solution, max_places=29)
+    assert (refused.value.places, refused.value.limit) == (30, 29)
+    assert len(route_paths(parse_svg(render_svg(problem, solution, max_places=30)))) == 1

@@ -16,11 +16,17 @@ def submit(http, headers, problem=MATRIX_PROBLEM) -> str:
     return response.get_json()["id"]
 
 
-def test_a_solved_job_is_drawn(http, auth, farm):
+def solved_job(http, auth, farm) -> tuple[str, dict, str, dict]:
+    """A new client's job, solved: (client id, headers, job id, solution)."""
     client_id, headers = auth()
     job_id = submit(http, headers)
     solution = solve(parse_problem(MATRIX_PROBLEM)).to_json_dict()
     finish_job(farm, client_id, job_id, solution)
+    return client_id, headers, job_id, solution
+
+
+def test_a_solved_job_is_drawn(http, auth, farm):
+    _, headers, job_id, solution = solved_job(http, auth, farm)
     response = http.get(f"/v1/jobs/{job_id}/routes.svg", headers=headers)
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
@@ -96,3 +102,88 @@ def test_openapi_documents_the_picture_the_farm_and_the_page(http):
     svg = paths["/v1/jobs/{job_id}/routes.svg"]["get"]["responses"]
     assert "image/svg+xml" in svg["200"]["content"] and "409" in svg
     assert "/v1/farm" in paths and "/" in paths
+
+
+def _plan(problem: dict, vehicles: int = 1) -> dict:
+    """A hand-made solution serving every stop, round-robin over the first ``vehicles``."""
+    stops = [s["id"] for s in problem["stops"]]
+    routes = [{"vehicle_id": problem["vehicles"][v]["id"], "distance": 0, "steps": [
+        {"type": "start"}, *({"type": "stop", "id": s} for s in stops[v::vehicles]), {"type": "end"}]}
+        for v in range(vehicles)]
+    return {"status": "feasible", "summary": {}, "routes": routes, "unassigned": []}
+
+
+def _grid_problem(places: int) -> dict:
+    """``places`` places on a grid, as a matrix problem (integer metres)."""
+    side = int(places ** 0.5) + 1
+    xy = [(i % side * 100, i // side * 100) for i in range(places)]
+    cells = [[round(((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5) for bx, by in xy] for ax, ay in xy]
+    return {"vehicles": [{"id": f"v{v}", "start_index": 0, "end_index": 0} for v in range(3)],
+            "stops": [{"id": f"s{i}", "location_index": i} for i in range(1, places)],
+            "matrix": {"distances": cells}, "options": {"time_limit": 0.3}}
+
+
+def test_an_ended_jobs_picture_is_drawn_once_then_served_from_the_cache(http, auth, farm, databases):
+    import psycopg
+    from psycopg.types.json import Jsonb
+
+    client_id, headers, job_id, solution = solved_job(http, auth, farm)
+    first = http.get(f"/v1/jobs/{job_id}/routes.svg", headers=headers)
+    assert first.status_code == 200
+    key = f"rf:svg:{job_id}"
+    assert farm.cache.client.exists(key) and 0 < farm.cache.client.ttl(key) <= farm.settings.cache_ttl_s
+    # the drawing is not done again: a changed row (nothing changes an ended job's) is not read
+    shard = farm.directory.shard_of(client_id)
+    with psycopg.connect(databases[shard]) as conn:
+        conn.execute("UPDATE jobs SET solution = %s WHERE id = %s",
+                     (Jsonb({**solution, "routes": [], "unassigned": []}), job_id))
+    for query in ("", "?geometry=false", "?cache_buster=1"):  # the same picture: one cache entry
+        again = http.get(f"/v1/jobs/{job_id}/routes.svg{query}", headers=headers)
+        assert again.status_code == 200 and again.get_data() == first.get_data()
+        assert again.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+    assert farm.cache.client.hlen(key) == 1
+    _, stranger = auth("stranger")  # a cached picture is its client's only
+    assert http.get(f"/v1/jobs/{job_id}/routes.svg", headers=stranger).status_code == 404
+    farm.cache.forget([job_id])  # purged with the job
+    redrawn = http.get(f"/v1/jobs/{job_id}/routes.svg", headers=headers)
+    assert len(route_paths(parse_svg(redrawn.get_data(as_text=True)))) == 0
+
+
+def test_a_large_plan_is_drawn_with_every_place(http, auth, farm):
+    problem = _grid_problem(700)
+    client_id, headers = auth()
+    job_id = submit(http, headers, problem)
+    finish_job(farm, client_id, job_id, _plan(problem, vehicles=3))
+    response = http.get(f"/v1/jobs/{job_id}/routes.svg", headers=headers)
+    assert response.status_code == 200
+    svg = response.get_data(as_text=True)
+    root = parse_svg(svg)
+    assert len(route_paths(root)) == 3
+    assert len([c for c in root.iter(f"{SVG_NS}circle") if c.get("class") == "stop"]) == 699
+    assert len(svg) < 700 * 300  # a few hundred bytes a place, no label past 60 places
+    assert not [t for t in root.iter(f"{SVG_NS}text") if t.get("class") == "label"]
+
+
+def test_a_plan_beyond_the_picture_limit_is_refused_with_a_problem_document(settings, client_factory):
+    from api import create_app
+    from routefarm.farm import Farm
+
+    limited = settings.model_copy(update={"picture_max_places": 100})
+    farm = Farm(limited).open(wait=True)
+    app = create_app(limited, farm)
+    try:
+        http = app.test_client()
+        problem = _grid_problem(150)
+        client_id, key = client_factory("big")
+        headers = {"Authorization": f"Bearer {key}"}
+        job_id = submit(http, headers, problem)
+        finish_job(farm, client_id, job_id, _plan(problem))
+        response = http.get(f"/v1/jobs/{job_id}/routes.svg", headers=headers)
+        assert response.status_code == 422 and response.mimetype == PROBLEM_JSON
+        body = response.get_json()
+        assert body["type"].endswith("/picture-too-large")
+        assert (body["places"], body["max_places"]) == (150, 100) and "100" in body["detail"]
+        assert not farm.cache.client.exists(f"rf:svg:{job_id}")
+    finally:
+        app.extensions["routefarm.waiter"].stop()
+        farm.close()

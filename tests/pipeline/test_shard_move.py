@@ -159,10 +159,10 @@ def test_a_move_that_fails_leaves_every_job_in_one_place(farm, client_factory, d
         deadline = time.monotonic() + 15
         while not monitor.execute(
                 "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                " AND query LIKE 'DELETE FROM jobs%%'").fetchone():
-            assert mover.is_alive() and time.monotonic() < deadline, f"the move never reached its delete: {outcome}"
+                " AND query LIKE 'SELECT 1 FROM jobs%%FOR UPDATE'").fetchone():
+            assert mover.is_alive() and time.monotonic() < deadline, f"the move never reached its locks: {outcome}"
             time.sleep(0.02)
-        # ... then update one of them (the move holds its table lock and waits for our row locks)
+        # ... then update one of them (the move holds the client's lock and waits for our row locks)
         try:
             locker.execute("UPDATE jobs SET updated_at = now() WHERE id = %s", (job_ids[0],))
             locker.rollback()
