@@ -14,6 +14,7 @@ from ..local.command import up
 from ..roads.command import roads
 from .common import EXIT_NEGATIVE, BadInput, read_json, read_text, write_json, write_text
 from .farm import clients, db, purge, shards
+from .kafka import outbox
 
 
 def read_problem(path: str):
@@ -140,3 +141,4 @@ def render(problem: str, solution: str, output: str | None) -> None:
 
 for _group in (db, clients, shards, purge, up, roads):
     main.add_command(_group)
+main.add_command(outbox)

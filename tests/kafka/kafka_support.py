@@ -45,7 +45,8 @@ class TopicReader(threading.Thread):
                     continue
                 record = {"key": message.key().decode() if message.key() else None,
                           "value": json.loads(message.value()), "headers": dict(message.headers() or []),
-                          "partition": message.partition(), "offset": message.offset()}
+                          "partition": message.partition(), "offset": message.offset(),
+                          "bytes": len(message.value())}
                 with self.lock:
                     self.records.append(record)
         finally:
