@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     # bytes: a larger job event is published without its largest data members (data.omitted);
     # keep it under the job-events topic's max.message.bytes (Kafka's default: 1048588)
     relay_max_event_bytes: int = Field(900_000, ge=4096)
+    # seconds an ingest key replaced by `routefarm clients ingest-key` still verifies events
+    ingest_key_rotation_grace_s: float = Field(86400.0, ge=0)
     # retention: ended jobs (and their deliveries, events, keys) and completed batches are
     # deleted this long after they ended, unless their client has its own (routefarm clients
     # retention); 0 keeps them

@@ -1,4 +1,5 @@
-"""Kafka operator commands: ``outbox parked|retry|drop`` (job events the relay could not publish)."""
+"""Kafka operator commands: ``clients ingest-key`` (the key that signs a client's events) and
+``outbox parked|retry|drop`` (job events the relay could not publish)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,28 @@ import click
 
 from .common import BadInput
 from .farm import DATA_DIR, open_farm
+
+
+@click.command("ingest-key")
+@click.argument("client_id")
+@DATA_DIR
+def clients_ingest_key(client_id: str, data_dir: str | None) -> None:
+    """Create CLIENT_ID's ingest key, or rotate it, and print it once: every event the client
+    sends on routefarm.reoptimize must be signed with it (the replaced key still verifies for
+    ROUTEFARM_INGEST_KEY_ROTATION_GRACE_S)."""
+    from ..db.ingest_keys import issue
+    from ..errors import NotFound
+
+    farm, unavailable = open_farm(data_dir)
+    try:
+        key = issue(farm.db, client_id, farm.settings.ingest_key_rotation_grace_s)
+    except (NotFound, unavailable) as exc:
+        raise BadInput(str(exc)) from None
+    finally:
+        farm.close()
+    click.echo(f"ingest key of {client_id}: {key.secret}")
+    if key.previous_expires_at is not None:
+        click.echo(f"the previous key verifies until {key.previous_expires_at.isoformat(timespec='seconds')}")
 
 
 @click.group()

@@ -14,7 +14,7 @@ from ..local.command import up
 from ..roads.command import roads
 from .common import EXIT_NEGATIVE, BadInput, read_json, read_text, write_json, write_text
 from .farm import clients, db, purge, shards
-from .kafka import outbox
+from .kafka import clients_ingest_key, outbox
 
 
 def read_problem(path: str):
@@ -141,4 +141,5 @@ def render(problem: str, solution: str, output: str | None) -> None:
 
 for _group in (db, clients, shards, purge, up, roads):
     main.add_command(_group)
+clients.add_command(clients_ingest_key)
 main.add_command(outbox)

@@ -4,7 +4,10 @@ Consumer group ``routefarm-ingest``, offsets committed by hand and only after th
 is committed, so an event is never lost; a redelivered event finds its job by its
 idempotency key (``reoptimize:<event_id>``), so it never creates a second one.
 
-- An event that is not JSON, breaks the request schema, names an unknown client or job,
+- An event is taken for the client its record key names only when it is signed with that
+  client's ingest key (``authenticate.py``), and its body's ``client_id``, when there is
+  one, is that client; else it goes to the dead-letter topic as ``unauthenticated``.
+- An event that is not JSON, breaks the request schema, names an unknown job,
   a job that has no solution, or whose changes do not fit the job, goes to
   ``routefarm.reoptimize.dlq`` with the error, and its offset is committed: it never
   blocks its partition.
@@ -40,6 +43,7 @@ from ..observability import metrics
 from ..reoptimize.request import ReoptimizeRequest, parse_request
 from ..reoptimize.submit import BaseJobNotSucceeded, reoptimize
 from ..untrusted import loads, storage_issues
+from .authenticate import Authenticator, Unauthenticated
 from .names import DLQ_TOPIC, REOPTIMIZE_TOPIC
 
 log = logging.getLogger(__name__)
@@ -54,15 +58,14 @@ class Retry(Exception):
 
 @dataclass(frozen=True)
 class DeadLetter:
-    kind: str  # a short slug: malformed-event, invalid-event, unknown-client, ...
+    kind: str  # a short slug: malformed-event, invalid-event, unauthenticated, not-found, ...
     detail: str
     errors: tuple[dict, ...] = ()
 
 
-def take(farm, value: bytes | None, request_id: str) -> str | DeadLetter:
-    """Create the job of one event: "created", "duplicate", or a ``DeadLetter``.
-
-    Raises ``Retry`` when the farm cannot take it now.
+def take(farm, client_id: str, value: bytes | None, request_id: str) -> str | DeadLetter:
+    """Create the job of one event signed by ``client_id``: "created", "duplicate", or a
+    ``DeadLetter``. Raises ``Retry`` when the farm cannot take it now.
     """
     try:
         data = loads(value or b"")
@@ -72,6 +75,11 @@ def take(farm, value: bytes | None, request_id: str) -> str | DeadLetter:
     if unstorable:
         return DeadLetter("invalid-event", "the event breaks the re-optimization contract",
                           tuple({"pointer": pointer, "detail": text} for pointer, text in unstorable))
+    if isinstance(data, dict):
+        named = data.setdefault("client_id", client_id)
+        if named != client_id:
+            return DeadLetter("unauthenticated", f"the event names client {named!r} but is signed for client"
+                              f" {client_id!r} (the record key)")
     try:
         request = parse_request(data, ReoptimizeRequest)
         accepted = reoptimize(farm, request.client_id, request.base_job_id, request,
@@ -111,6 +119,7 @@ class Ingest:
 
     def __init__(self, farm, consumer, producer, max_depth: int, batch: int, stopping: threading.Event):
         self.farm, self.consumer, self.producer = farm, consumer, producer
+        self.auth = Authenticator(farm.db)
         self.max_depth, self.batch, self.stopping = max_depth, batch, stopping
         self.paused = False
         self._depth_at = 0.0
@@ -191,7 +200,13 @@ class Ingest:
 
     def _take(self, message: Message) -> str:
         request_id = f"kafka:{message.topic()}/{message.partition()}/{message.offset()}"
-        outcome = take(self.farm, message.value(), request_id)
+        try:
+            client_id = self.auth.client_of(message.key(), message.value() or b"", message.headers())
+            outcome = take(self.farm, client_id, message.value(), request_id)
+        except Unauthenticated as exc:
+            outcome = DeadLetter("unauthenticated", exc.detail)
+        except (ShardUnavailable, psycopg.OperationalError, OSError) as exc:  # the directory
+            raise Retry(str(exc)) from exc
         if isinstance(outcome, DeadLetter):
             self._send_dead_letter(message, outcome)
             log.warning("ingest: event at %s went to %s: %s %s", request_id, DLQ_TOPIC, outcome.kind,
