@@ -71,7 +71,8 @@ def _build() -> dict[str, Any]:
     # Kafka: ingest of re-optimization events, relay of the outbox
     INGEST_EVENTS = Counter(
         "routefarm_ingest_events_total",
-        "Re-optimization events taken from Kafka: created (a job), duplicate (its job existed), dead_letter",
+        "Re-optimization events taken from Kafka: created (a job), duplicate (its job existed), dead_letter,"
+        " dropped (a dead letter Kafka refused for good)",
         ["outcome"])
     OUTBOX_PUBLISHED = Counter(
         "routefarm_outbox_published_total", "Job lifecycle events published to Kafka and marked sent")
