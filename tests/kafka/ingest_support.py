@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 from confluent_kafka import TopicPartition
@@ -10,6 +11,7 @@ from support import SMALL_PROBLEM
 from routefarm.kafka import clients
 from routefarm.kafka.ingest import Ingest
 from routefarm.kafka.names import INGEST_GROUP, REOPTIMIZE_TOPIC
+from routefarm.kafka.signing import header
 
 
 def base_problem(seed: int) -> dict:
@@ -18,6 +20,12 @@ def base_problem(seed: int) -> dict:
 
 def event(event_id: str, client_id: str, base_job_id: str, at: float = 0, **changes) -> dict:
     return {"event_id": event_id, "client_id": client_id, "base_job_id": base_job_id, "at": at, **changes}
+
+
+def signed(secret: str, value: dict | bytes) -> tuple[bytes, list]:
+    """(the value's bytes, its signature header) for a record of ``kafka_support.produce``."""
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return raw, [header(secret, raw)]
 
 
 def reoptimized(farm, client_id: str) -> list[dict]:

@@ -7,14 +7,13 @@ import hashlib
 import json
 
 from confluent_kafka import Message
-from ingest_support import Running, base_problem, committed, event, reoptimized
+from ingest_support import Running, base_problem, committed, event, reoptimized, signed
 from kafka_support import TopicReader, produce, wait_until
 from prometheus_client import REGISTRY
 from support import solved_job
 
 from routefarm.kafka.dead_letters import MAX_ERRORS, MAX_EVENT_COPY, MAX_TEXT, DeadLetter, record
 from routefarm.kafka.names import DLQ_TOPIC, REOPTIMIZE_TOPIC
-from routefarm.kafka.signing import header
 from routefarm.observability import metrics
 
 BROKER_LIMIT = 1_048_588  # Kafka's default message.max.bytes
@@ -28,9 +27,10 @@ def long_pointers(client_id: str, base_id: str) -> dict:
     return {**event("deep", client_id, base_id), "notes": leaves}
 
 
-def signed(secret: str, value: dict | bytes) -> tuple[bytes, list]:
-    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
-    return raw, [header(secret, raw)]
+def a_client(farm, client_factory, ingest_key, seed: int) -> tuple[str, str, str]:
+    """(client id, its ingest key, a solved base job)."""
+    client_id, _ = client_factory()
+    return client_id, ingest_key(client_id), solved_job(farm, client_id, base_problem(seed))[0]
 
 
 def dropped_count() -> float:
@@ -66,9 +66,7 @@ def test_a_dead_letter_keeps_the_first_errors_and_a_bounded_copy_of_the_event():
 def test_huge_invalid_events_make_dead_letters_that_fit_and_the_partition_goes_on(
         farm, client_factory, kafka_settings, ingest_key):
     bootstrap = kafka_settings.kafka_bootstrap
-    client_id, _ = client_factory()
-    key = ingest_key(client_id)
-    base_id, _ = solved_job(farm, client_id, base_problem(31))
+    client_id, key, base_id = a_client(farm, client_factory, ingest_key, 31)
     deep = json.dumps(long_pointers(client_id, base_id)).encode()
     garbage = b"\xff" * 900_000
     produce(bootstrap, REOPTIMIZE_TOPIC, [(client_id, *signed(key, deep)), (client_id, *signed(key, garbage)),
@@ -97,9 +95,7 @@ def test_huge_invalid_events_make_dead_letters_that_fit_and_the_partition_goes_o
 def test_a_dead_letter_kafka_refuses_is_sent_minimal_or_dropped_and_the_partition_goes_on(
         farm, client_factory, kafka_settings, ingest_key):
     bootstrap = kafka_settings.kafka_bootstrap
-    client_id, _ = client_factory()
-    key = ingest_key(client_id)
-    base_id, _ = solved_job(farm, client_id, base_problem(32))
+    client_id, key, base_id = a_client(farm, client_factory, ingest_key, 32)
     stranger = ("é" * 128).encode()  # 256 bytes: a record key the ingest looks up, and quotes back
     produce(bootstrap, REOPTIMIZE_TOPIC, [
         (client_id, *signed(key, long_pointers(client_id, base_id))),  # its full dead letter is ~60 kB

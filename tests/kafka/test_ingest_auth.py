@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-from ingest_support import Running, base_problem, committed, event, reoptimized
+from ingest_support import Running, base_problem, committed, event, reoptimized, signed
 from kafka_support import TopicReader, produce, wait_until
 from support import settings_env, solved_job
 
@@ -14,11 +14,6 @@ from routefarm.cli.main import main
 from routefarm.kafka.authenticate import REFRESH_EVERY
 from routefarm.kafka.names import DLQ_TOPIC, REOPTIMIZE_TOPIC
 from routefarm.kafka.signing import HEADER, header, sign, verify
-
-
-def signed(secret: str, value: dict) -> tuple[bytes, list]:
-    raw = json.dumps(value).encode()
-    return raw, [header(secret, raw)]
 
 
 def letters_by_offset(reader: TopicReader) -> list[dict]:
