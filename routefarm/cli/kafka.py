@@ -26,7 +26,8 @@ def clients_ingest_key(client_id: str, data_dir: str | None) -> None:
         raise BadInput(str(exc)) from None
     finally:
         farm.close()
-    click.echo(f"ingest key of {client_id}: {key.secret}")
+    click.echo(f"client {client_id}: {'rotated' if key.previous_expires_at else 'new'} ingest key (shown once)")
+    click.echo(f"ingest key: {key.secret}")
     if key.previous_expires_at is not None:
         click.echo(f"the previous key verifies until {key.previous_expires_at.isoformat(timespec='seconds')}")
 

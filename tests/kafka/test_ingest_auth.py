@@ -93,8 +93,10 @@ def test_a_rotated_key_verifies_during_its_grace_period_only(farm, client_factor
             rotated = runner.invoke(main, ["clients", "ingest-key", a],
                                     env={**settings_env(farm.settings), "ROUTEFARM_INGEST_KEY_ROTATION_GRACE_S": "3600"})
             assert rotated.exit_code == 0, rotated.output
-            second = rotated.output.split("ingest key of " + a + ": ")[1].split()[0]
-            assert second.startswith("rfik_") and second != first and "previous key verifies until" in rotated.output
+            lines = rotated.output.splitlines()
+            assert lines[0] == f"client {a}: rotated ingest key (shown once)" and lines[1].startswith("ingest key: ")
+            second = lines[1].removeprefix("ingest key: ")
+            assert second.startswith("rfik_") and second != first and "previous key verifies until" in lines[2]
             reader.stopping.wait(REFRESH_EVERY)  # the ingest reads a client's keys again at most once a second
             send(second, "k2-new")  # the new key works at once
             send(first, "k1-in-grace")  # and the old one for the grace period
