@@ -201,7 +201,7 @@ def shard_part(setup: Setup, seconds: float = 10.0, threads: int = 8) -> str:
 
 def relay_part(setup: Setup, events: int = 5000) -> str:
     from routefarm.kafka import clients
-    from routefarm.kafka.relay import Relay
+    from routefarm.kafka.relay import Relay, producer
     from routefarm.local.kafka_server import EmbeddedKafka
 
     farm = setup.farm()
@@ -214,7 +214,8 @@ def relay_part(setup: Setup, events: int = 5000) -> str:
     broker.start()
     try:
         clients.ensure_topics(broker.bootstrap, partitions=6)
-        relay = Relay(farm.db, clients.producer(broker.bootstrap, **{"message.timeout.ms": 10000}), 500, 3600, 10)
+        limit = farm.settings.relay_max_event_bytes
+        relay = Relay(farm.db, producer(broker.bootstrap, limit, 10000), 500, 3600, 10, limit)
         started = time.monotonic()
         published = 0
         while published < events:

@@ -209,7 +209,9 @@ def _time_ingest(farm, settings, events, clients, Ingest, group, topic) -> str:
     import json
 
     from optimizer import parse_problem, solve
+    from routefarm.db.ingest_keys import issue
     from routefarm.jobs.submit import submit
+    from routefarm.kafka.signing import header
 
     problem = {"vehicles": [{"id": f"v{k}", "start_index": 0, "end_index": 0, "capacity": [10]} for k in range(3)],
                "stops": [{"id": f"s{i}", "location_index": i, "demand": [1]} for i in range(1, 21)],
@@ -223,11 +225,12 @@ def _time_ingest(farm, settings, events, clients, Ingest, group, topic) -> str:
     farm.store.finish(client.id, job_id, "bench", "succeeded", solution, None)
     first = solution["routes"][0]
     done = [s["id"] for s in first["steps"] if s["type"] == "stop"][:2]
+    secret = issue(farm.db, client.id, 0).secret
     producer = clients.producer(settings.kafka_bootstrap, client_id="bench")
     for n in range(events):
-        value = {"event_id": f"bench-{n}", "client_id": client.id, "base_job_id": str(job_id), "at": n % 50,
-                 "vehicles": [{"id": first["vehicle_id"], "completed": done}]}
-        producer.produce(topic, key=client.id.encode(), value=json.dumps(value).encode())
+        value = json.dumps({"event_id": f"bench-{n}", "client_id": client.id, "base_job_id": str(job_id),
+                            "at": n % 50, "vehicles": [{"id": first["vehicle_id"], "completed": done}]}).encode()
+        producer.produce(topic, key=client.id.encode(), value=value, headers=[header(secret, value)])
         if n % 500 == 0:
             producer.poll(0)
     assert producer.flush(30) == 0

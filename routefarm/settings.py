@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     relay_batch: int = Field(500, ge=1)  # outbox rows published at once
     relay_interval_s: float = Field(0.5, gt=0)  # seconds between relay passes when idle
     outbox_retention_s: float = Field(3600.0, ge=0)  # seconds a sent outbox row is kept
+    # bytes: a larger job event is published without its largest data members (data.omitted);
+    # keep it under the job-events topic's max.message.bytes (Kafka's default: 1048588)
+    relay_max_event_bytes: int = Field(900_000, ge=4096)
+    # seconds an ingest key replaced by `routefarm clients ingest-key` still verifies events
+    ingest_key_rotation_grace_s: float = Field(86400.0, ge=0)
     # retention: ended jobs (and their deliveries, events, keys) and completed batches are
     # deleted this long after they ended, unless their client has its own (routefarm clients
     # retention); 0 keeps them

@@ -128,19 +128,26 @@ def ingest_loop(farm: Farm, stopping: threading.Event) -> None:
 
 
 def relay_loop(farm: Farm, stopping: threading.Event) -> None:
-    from routefarm.kafka import clients
+    from routefarm.kafka.clients import ProducerFailed
+    from routefarm.kafka.parked import PARK_REASONS
     from routefarm.kafka.relay import Relay
+    from routefarm.kafka.relay import producer as relay_producer
     from routefarm.observability import metrics
 
     settings = farm.settings
-    producer = clients.producer(settings.kafka_bootstrap, client_id="routefarm-relay",
-                                **{"message.timeout.ms": RELAY_TIMEOUT_MS})
-    relay = Relay(farm.db, producer, settings.relay_batch, settings.outbox_retention_s, RELAY_TIMEOUT_MS / 1000)
+    producer = relay_producer(settings.kafka_bootstrap, settings.relay_max_event_bytes, RELAY_TIMEOUT_MS)
+    relay = Relay(farm.db, producer, settings.relay_batch, settings.outbox_retention_s, RELAY_TIMEOUT_MS / 1000,
+                  settings.relay_max_event_bytes)
     try:
         while not stopping.is_set():
             result, more = relay.run_once()
             metrics.OUTBOX_PUBLISHED.inc(result.published)
+            metrics.OUTBOX_TRIMMED.inc(result.trimmed)
             metrics.RELAY_ERRORS.inc(result.failed)
+            for reason in PARK_REASONS:  # 0 too: a sample from the first pass
+                metrics.OUTBOX_PARKED.labels(reason=reason).inc(result.parked.get(reason, 0))
+            if result.fatal:  # guard() starts the loop again, with a new producer
+                raise ProducerFailed(f"the relay's producer failed: {result.fatal}")
             if not more:
                 stopping.wait(RELAY_BACKOFF if result.failed else settings.relay_interval_s)
     finally:

@@ -14,6 +14,7 @@ from ..local.command import up
 from ..roads.command import roads
 from .common import EXIT_NEGATIVE, BadInput, read_json, read_text, write_json, write_text
 from .farm import clients, db, purge, shards
+from .kafka import clients_ingest_key, outbox
 from .keys import clients_revoke, clients_rotate
 
 
@@ -141,5 +142,6 @@ def render(problem: str, solution: str, output: str | None) -> None:
 
 for _group in (db, clients, shards, purge, up, roads):
     main.add_command(_group)
-for _command in (clients_revoke, clients_rotate):
+for _command in (clients_revoke, clients_rotate, clients_ingest_key):
     clients.add_command(_command)
+main.add_command(outbox)

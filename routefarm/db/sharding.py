@@ -176,14 +176,16 @@ def _copying(conn) -> None:
 
 
 def _move_outbox(src, farm: Farm, target: str, client_id: str) -> None:
-    """The client's unsent events go to the target in their order (new ids there, same event ids)."""
+    """The client's unsent events go to the target in their order (new ids there, same event
+    ids; a parked one stays parked)."""
     with farm.db.shard(target) as dst:
         dst.execute(
-            "INSERT INTO outbox (event_id, client_id, job_id, type, data, created_at)"
-            " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::uuid[], %s::text[], %s::jsonb[], %s::timestamptz[])",
+            "INSERT INTO outbox (event_id, client_id, job_id, type, data, created_at, parked_at, parked_reason)"
+            " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::uuid[], %s::text[], %s::jsonb[], %s::timestamptz[],"
+            " %s::timestamptz[], %s::text[])",
             _columns(src.execute(
-                "SELECT event_id, client_id, job_id, type, data, created_at FROM outbox"
-                " WHERE client_id = %s AND sent_at IS NULL ORDER BY id", (client_id,)).fetchall(), 6))
+                "SELECT event_id, client_id, job_id, type, data, created_at, parked_at, parked_reason FROM outbox"
+                " WHERE client_id = %s AND sent_at IS NULL ORDER BY id", (client_id,)).fetchall(), 8))
     src.execute("DELETE FROM outbox WHERE client_id = %s", (client_id,))
 
 

@@ -9,17 +9,44 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from .names import TOPICS
 
 CLIENT_LOG = logging.getLogger("routefarm.kafka.client")
+# Errors that belong to one message and come back whenever it is sent again: the broker (or
+# the producer itself) refuses it for its size or its content. Anything else (a broker down,
+# a timeout, a missing topic or ACL) is about the cluster and may pass. librdkafka marks
+# neither kind retriable in a delivery report (a timed-out message reports
+# retriable() == False), so the message's own errors are named here.
+REFUSALS = {
+    KafkaError.MSG_SIZE_TOO_LARGE: "too_large", KafkaError.RECORD_LIST_TOO_LARGE: "too_large",
+    KafkaError.INVALID_MSG_SIZE: "too_large", KafkaError.INVALID_RECORD: "invalid",
+    KafkaError._BAD_MSG: "invalid",
+}
 
 
 def _base(bootstrap: str, client_id: str) -> dict:
     return {"bootstrap.servers": bootstrap, "client.id": client_id, "logger": CLIENT_LOG,
             "log_level": 4}  # warnings and worse (syslog levels)
+
+
+class ProducerFailed(Exception):
+    """A producer hit a fatal error: it sends nothing any more and must be replaced."""
+
+
+def refusal(error: KafkaError) -> str | None:
+    """``too_large`` or ``invalid`` when Kafka refused this very message for good, else None
+    (the failure may pass: send it again later)."""
+    if error.retriable() or error.fatal():
+        return None
+    return REFUSALS.get(error.code())
+
+
+def is_fatal(error: KafkaError) -> bool:
+    """The producer instance cannot send anything any more (it must be replaced)."""
+    return error.fatal() or error.code() == KafkaError._FATAL
 
 
 def admin(bootstrap: str) -> AdminClient:

@@ -4,29 +4,35 @@ Consumer group ``routefarm-ingest``, offsets committed by hand and only after th
 is committed, so an event is never lost; a redelivered event finds its job by its
 idempotency key (``reoptimize:<event_id>``), so it never creates a second one.
 
-- An event that is not JSON, breaks the request schema, names an unknown client or job,
+- An event is taken for the client its record key names only when it is signed with that
+  client's ingest key (``authenticate.py``), and its body's ``client_id``, when there is
+  one, is that client; else it goes to the dead-letter topic as ``unauthenticated``.
+- An event that is not JSON, breaks the request schema, names an unknown job,
   a job that has no solution, or whose changes do not fit the job, goes to
   ``routefarm.reoptimize.dlq`` with the error, and its offset is committed: it never
-  blocks its partition.
+  blocks its partition. The dead-letter record is cut down to fit (``dead_letters.py``);
+  if Kafka refuses it for good (``clients.refusal``), the minimal record is sent, and if
+  that is refused too the event is dropped: logged with its size and SHA-256, counted as
+  ``dropped``, and its offset committed. A dead letter that Kafka does not acknowledge for
+  another reason (a broker down) is tried again, like the next point.
 - A failure of the farm itself (a shard or Redis down) is retried: the partition is
   rewound to the event and read again after a back-off.
 - Backpressure: while the solve queue holds ``ingest_max_queue_depth`` messages or more,
   the assigned partitions are paused (the group membership is kept alive).
+- A producer that failed for good (``clients.is_fatal``) raises ``ProducerFailed``: the
+  loop ends, its partitions go back to the group, and its owner starts a new one.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 import psycopg
 import redis
-from confluent_kafka import Message, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from ..broker import SOLVE_QUEUE, queue_depth
 from ..errors import (
@@ -40,6 +46,9 @@ from ..observability import metrics
 from ..reoptimize.request import ReoptimizeRequest, parse_request
 from ..reoptimize.submit import BaseJobNotSucceeded, reoptimize
 from ..untrusted import loads, storage_issues
+from .authenticate import Authenticator, Unauthenticated
+from .clients import ProducerFailed, is_fatal, refusal
+from .dead_letters import DeadLetter, clip, record
 from .names import DLQ_TOPIC, REOPTIMIZE_TOPIC
 
 log = logging.getLogger(__name__)
@@ -52,17 +61,9 @@ class Retry(Exception):
     """The farm could not take the event now; it is read again later."""
 
 
-@dataclass(frozen=True)
-class DeadLetter:
-    kind: str  # a short slug: malformed-event, invalid-event, unknown-client, ...
-    detail: str
-    errors: tuple[dict, ...] = ()
-
-
-def take(farm, value: bytes | None, request_id: str) -> str | DeadLetter:
-    """Create the job of one event: "created", "duplicate", or a ``DeadLetter``.
-
-    Raises ``Retry`` when the farm cannot take it now.
+def take(farm, client_id: str, value: bytes | None, request_id: str) -> str | DeadLetter:
+    """Create the job of one event signed by ``client_id``: "created", "duplicate", or a
+    ``DeadLetter``. Raises ``Retry`` when the farm cannot take it now.
     """
     try:
         data = loads(value or b"")
@@ -72,6 +73,11 @@ def take(farm, value: bytes | None, request_id: str) -> str | DeadLetter:
     if unstorable:
         return DeadLetter("invalid-event", "the event breaks the re-optimization contract",
                           tuple({"pointer": pointer, "detail": text} for pointer, text in unstorable))
+    if isinstance(data, dict):
+        named = data.setdefault("client_id", client_id)
+        if named != client_id:
+            return DeadLetter("unauthenticated", f"the event names client {named!r} but is signed for client"
+                              f" {client_id!r} (the record key)")
     try:
         request = parse_request(data, ReoptimizeRequest)
         accepted = reoptimize(farm, request.client_id, request.base_job_id, request,
@@ -90,27 +96,12 @@ def take(farm, value: bytes | None, request_id: str) -> str | DeadLetter:
     return "created" if accepted.created else "duplicate"
 
 
-def dead_letter(message: Message, letter: DeadLetter) -> tuple[bytes | None, bytes]:
-    """(key, value) of the DLQ record: the error, where the event came from, and the event."""
-    raw = message.value() or b""
-    try:
-        event: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        event = raw.decode("utf-8", errors="replace")
-    body = {
-        "error": {"type": letter.kind, "detail": letter.detail, "errors": list(letter.errors)},
-        "source": {"topic": message.topic(), "partition": message.partition(), "offset": message.offset()},
-        "failed_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "event": event,
-    }
-    return message.key(), json.dumps(body, separators=(",", ":")).encode()
-
-
 class Ingest:
     """The consumer loop; ``run()`` until ``stopping`` is set."""
 
     def __init__(self, farm, consumer, producer, max_depth: int, batch: int, stopping: threading.Event):
         self.farm, self.consumer, self.producer = farm, consumer, producer
+        self.auth = Authenticator(farm.db)
         self.max_depth, self.batch, self.stopping = max_depth, batch, stopping
         self.paused = False
         self._depth_at = 0.0
@@ -191,21 +182,59 @@ class Ingest:
 
     def _take(self, message: Message) -> str:
         request_id = f"kafka:{message.topic()}/{message.partition()}/{message.offset()}"
-        outcome = take(self.farm, message.value(), request_id)
-        if isinstance(outcome, DeadLetter):
-            self._send_dead_letter(message, outcome)
-            log.warning("ingest: event at %s went to %s: %s %s", request_id, DLQ_TOPIC, outcome.kind,
-                        outcome.detail)
-            return "dead_letter"
-        return outcome
+        try:
+            client_id = self.auth.client_of(message.key(), message.value() or b"", message.headers())
+            outcome = take(self.farm, client_id, message.value(), request_id)
+        except Unauthenticated as exc:
+            outcome = DeadLetter("unauthenticated", exc.detail)
+        except (ShardUnavailable, psycopg.OperationalError, OSError) as exc:  # the directory
+            raise Retry(str(exc)) from exc
+        if not isinstance(outcome, DeadLetter):
+            return outcome
+        refused = self._send_dead_letter(message, outcome)
+        if refused:
+            raw = message.value() or b""
+            log.error("ingest: event at %s (%d bytes, sha256 %s) dropped: it is a dead letter (%s: %s) that"
+                      " Kafka refused to take on %s: %s", request_id, len(raw), hashlib.sha256(raw).hexdigest(),
+                      outcome.kind, clip(outcome.detail, 512), DLQ_TOPIC, refused)
+            return "dropped"
+        log.warning("ingest: event at %s went to %s: %s %s", request_id, DLQ_TOPIC, outcome.kind,
+                    clip(outcome.detail, 512))
+        return "dead_letter"
 
-    def _send_dead_letter(self, message: Message, letter: DeadLetter) -> None:
-        key, value = dead_letter(message, letter)
-        failures: list = []
-        self.producer.produce(DLQ_TOPIC, key=key, value=value, headers=message.headers(),
-                              on_delivery=lambda err, _msg: err is not None and failures.append(err))
-        if self.producer.flush(DLQ_TIMEOUT) or failures:
-            raise Retry(f"the dead letter was not acknowledged: {failures[0] if failures else 'timeout'}")
+    def _send_dead_letter(self, message: Message, letter: DeadLetter) -> str | None:
+        """Send the dead letter, or its minimal form if Kafka refuses it for good; None when
+        one is acknowledged, else why the minimal one was refused. ``Retry`` when Kafka does
+        not answer."""
+        refused = None
+        for minimal in (False, True):
+            refused = self._send(*record(message, letter, minimal))
+            if refused is None:
+                return None
+            log.warning("ingest: the %s dead letter of %s/%d/%d was refused: %s", "minimal" if minimal else "full",
+                        message.topic(), message.partition(), message.offset(), refused)
+        return refused
+
+    def _send(self, key: bytes | None, value: bytes, headers: list) -> str | None:
+        """Produce one record to the DLQ and wait: None when acknowledged, the reason when
+        Kafka refused it for good; ``Retry`` otherwise."""
+        failures: list[KafkaError] = []
+        try:
+            self.producer.produce(DLQ_TOPIC, key=key, value=value, headers=headers,
+                                  on_delivery=lambda err, _msg: err is not None and failures.append(err))
+        except KafkaException as exc:
+            failures.append(exc.args[0])
+        else:
+            if self.producer.flush(DLQ_TIMEOUT):
+                raise Retry("the dead letter was not acknowledged in time")
+        if not failures:
+            return None
+        error = failures[0]
+        if is_fatal(error):
+            raise ProducerFailed(f"the dead-letter producer failed: {error.name()}: {error.str()}")
+        if refusal(error) is not None:
+            return f"{error.name()}: {error.str()} ({len(value)} bytes)"
+        raise Retry(f"the dead letter was not acknowledged: {error}")
 
     def _rewind(self, message: Message, stopped: set) -> None:
         stopped.add((message.topic(), message.partition()))

@@ -111,8 +111,8 @@ def serve(port: int, host: str, extra: list | None = None, process: bool = False
 
 
 class FarmCollector:
-    """Queue depth (what KEDA reads), live workers, shard readiness and outbox backlog, read
-    when scraped."""
+    """Queue depth (what KEDA reads), live workers, shard readiness, outbox backlog and parked
+    outbox rows, read when scraped."""
 
     def __init__(self, farm):
         self.farm = farm
@@ -139,18 +139,24 @@ class FarmCollector:
         yield depth
         yield workers
         up = GaugeMetricFamily("routefarm_shard_up", "1 when the shard answers SELECT 1", labels=["shard"])
-        backlog = GaugeMetricFamily("routefarm_outbox_backlog", "Job lifecycle events not yet published "
-                                    "to Kafka, per shard", labels=["shard"])
+        backlog = GaugeMetricFamily("routefarm_outbox_backlog", "Job lifecycle events waiting to be published "
+                                    "to Kafka, per shard (parked ones apart)", labels=["shard"])
+        parked = GaugeMetricFamily("routefarm_outbox_parked_rows", "Outbox rows the relay parked (Kafka "
+                                   "refused them for good), per shard: routefarm outbox parked", labels=["shard"])
         for name, pool in self.farm.db.shards.items():
             try:
                 with pool.connection(timeout=SHARD_CHECK_TIMEOUT) as conn:
-                    waiting = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+                    waiting, aside = conn.execute(
+                        "SELECT count(*) FILTER (WHERE parked_at IS NULL), count(*) FILTER (WHERE parked_at IS NOT NULL)"
+                        " FROM outbox WHERE sent_at IS NULL").fetchone()
                 up.add_metric([name], 1)
                 backlog.add_metric([name], waiting)
+                parked.add_metric([name], aside)
             except Exception:  # noqa: BLE001 - any failure means down
                 up.add_metric([name], 0)
         yield up
         yield backlog
+        yield parked
 
 
 def live_workers(client, namespace: str) -> dict[str, int]:

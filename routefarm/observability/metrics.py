@@ -71,12 +71,20 @@ def _build() -> dict[str, Any]:
     # Kafka: ingest of re-optimization events, relay of the outbox
     INGEST_EVENTS = Counter(
         "routefarm_ingest_events_total",
-        "Re-optimization events taken from Kafka: created (a job), duplicate (its job existed), dead_letter",
+        "Re-optimization events taken from Kafka: created (a job), duplicate (its job existed), dead_letter,"
+        " dropped (a dead letter Kafka refused for good)",
         ["outcome"])
     OUTBOX_PUBLISHED = Counter(
         "routefarm_outbox_published_total", "Job lifecycle events published to Kafka and marked sent")
     RELAY_ERRORS = Counter(
         "routefarm_relay_errors_total", "Job lifecycle events Kafka did not acknowledge (they are sent again)")
+    OUTBOX_PARKED = Counter(
+        "routefarm_outbox_parked_total",
+        "Outbox rows the relay parked, by reason: too_large, invalid (Kafka refused them for good), unencodable",
+        ["reason"])
+    OUTBOX_TRIMMED = Counter(
+        "routefarm_outbox_trimmed_total", "Job lifecycle events published without their largest data members"
+        " (too large whole)")
     PURGED_ROWS = Counter(
         "routefarm_purged_rows_total", "Rows deleted by the retention purge, by shard and table",
         ["shard", "table"])
@@ -106,8 +114,9 @@ QUEUE_DEPTH = "routefarm_queue_depth"
 WORKERS = "routefarm_workers"
 SHARD_UP = "routefarm_shard_up"
 OUTBOX_BACKLOG = "routefarm_outbox_backlog"
+OUTBOX_PARKED_ROWS = "routefarm_outbox_parked_rows"
 KAFKA_LAG = "routefarm_kafka_lag"  # on the stream process's metrics port (workers.stream.IngestLag)
-SCRAPE_TIME_FAMILIES = (QUEUE_DEPTH, WORKERS, SHARD_UP, OUTBOX_BACKLOG, KAFKA_LAG)
+SCRAPE_TIME_FAMILIES = (QUEUE_DEPTH, WORKERS, SHARD_UP, OUTBOX_BACKLOG, OUTBOX_PARKED_ROWS, KAFKA_LAG)
 REAPER_ACTION_NAMES = ("requeued", "failed", "resent", "deliveries", "unavailable")  # fields of reaper.Reaped
 # From prometheus-client's process collector on the worker metrics port.
 PROCESS_FAMILIES = ("process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds")

@@ -137,12 +137,12 @@ def test_a_kafka_event_the_database_cannot_store_goes_to_the_dead_letter_topic(f
     event = {"event_id": "e1", "client_id": client_id, "base_job_id": base_id, "at": 0}
     for bad, pointer in [({"event_id": "e\x00"}, "/event_id"), ({"client_id": client_id + "\x00"}, "/client_id"),
                          ({"add_stops": [{"id": "z\x00", "location_index": 1}]}, "/add_stops/0/id")]:
-        letter = take(farm, json.dumps({**event, **bad}).encode(), "test")
+        letter = take(farm, client_id, json.dumps({**event, **bad}).encode(), "test")
         assert isinstance(letter, DeadLetter) and letter.kind == "invalid-event"
         assert pointer in {e["pointer"] for e in letter.errors}
-    malformed = take(farm, b'{"event_id": NaN}', "test")
+    malformed = take(farm, client_id, b'{"event_id": NaN}', "test")
     assert isinstance(malformed, DeadLetter) and malformed.kind == "malformed-event"
-    assert take(farm, json.dumps(event).encode(), "test") == "created"
+    assert take(farm, client_id, json.dumps(event).encode(), "test") == "created"
 
 
 # -- through a real gunicorn: the limits hold on the wire, and nothing hangs ---------------

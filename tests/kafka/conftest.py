@@ -13,3 +13,14 @@ def quiet_shards(farm):
     close_open_work(dsns, events=True)
     yield
     close_open_work(dsns, events=True)
+
+
+@pytest.fixture
+def ingest_key(farm):
+    """Give a client an ingest key (or a new one): ``ingest_key(client_id, grace_s=0)`` -> secret."""
+    from routefarm.db.ingest_keys import issue
+
+    def give(client_id: str, grace_s: float = 0.0) -> str:
+        return issue(farm.db, client_id, grace_s).secret
+
+    return give

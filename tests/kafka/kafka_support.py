@@ -11,14 +11,20 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from routefarm.kafka.clients import CLIENT_LOG
+from routefarm.kafka.signing import header
 
 
-def produce(bootstrap: str, topic: str, records: list[tuple[str, Any]]) -> None:
-    """Send (key, value) records in order, one request each (values: dicts as JSON, bytes as is)."""
+def produce(bootstrap: str, topic: str, records: list[tuple], keys: dict[str, str] | None = None,
+            partition: int | None = None) -> None:
+    """Send records in order, one request each: (key, value), signed with ``keys[key]`` when
+    the key has an ingest key there, or (key, value, headers) as given (values: dicts as
+    JSON, bytes as is); all to ``partition`` when given."""
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "logger": CLIENT_LOG})
-    for key, value in records:
+    for key, value, *given in records:
         raw = value if isinstance(value, bytes) else json.dumps(value).encode()
-        producer.produce(topic, key=key.encode(), value=raw)
+        headers = given[0] if given else ([header(keys[key], raw)] if keys and key in keys else [])
+        extra = {} if partition is None else {"partition": partition}
+        producer.produce(topic, key=key.encode(), value=raw, headers=headers, **extra)
         producer.flush(10)
     assert producer.flush(10) == 0
 
@@ -45,7 +51,8 @@ class TopicReader(threading.Thread):
                     continue
                 record = {"key": message.key().decode() if message.key() else None,
                           "value": json.loads(message.value()), "headers": dict(message.headers() or []),
-                          "partition": message.partition(), "offset": message.offset()}
+                          "partition": message.partition(), "offset": message.offset(),
+                          "bytes": len(message.value())}
                 with self.lock:
                     self.records.append(record)
         finally:

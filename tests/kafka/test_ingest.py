@@ -8,69 +8,22 @@ import uuid
 
 import pytest
 import redis
-from confluent_kafka import TopicPartition
+from ingest_support import Running, base_problem, committed, event, reoptimized
 from kafka_support import TopicReader, produce, scrape, wait_until
-from support import SMALL_PROBLEM, free_port, solved_job
+from support import free_port, solved_job
 
 from routefarm.jobs.submit import submit
-from routefarm.kafka import clients
-from routefarm.kafka.ingest import Ingest
-from routefarm.kafka.names import DLQ_TOPIC, INGEST_GROUP, REOPTIMIZE_TOPIC
+from routefarm.kafka.names import DLQ_TOPIC, REOPTIMIZE_TOPIC
 
 
-def base_problem(seed: int) -> dict:
-    return {**SMALL_PROBLEM, "options": {"time_limit": 0.2, "seed": seed}}
-
-
-def event(event_id: str, client_id: str, base_job_id: str, at: float = 0, **changes) -> dict:
-    return {"event_id": event_id, "client_id": client_id, "base_job_id": base_job_id, "at": at, **changes}
-
-
-def reoptimized(farm, client_id: str) -> list[dict]:
-    """The client's jobs created from events: [{id, event_id, reoptimized_from}]."""
-    with farm.db.shard(farm.directory.shard_of(client_id)) as conn:
-        rows = conn.execute("SELECT id, metadata FROM jobs WHERE client_id = %s AND metadata ? 'event_id'"
-                            " ORDER BY id", (client_id,)).fetchall()
-    return [{"id": str(i), **m} for i, m in rows]
-
-
-class Running:
-    """An ``Ingest`` loop in a thread of the test process."""
-
-    def __init__(self, farm, settings, max_depth: int = 500):
-        self.stopping = threading.Event()
-        consumer = clients.consumer(settings.kafka_bootstrap, INGEST_GROUP, settings.kafka_session_timeout_ms)
-        producer = clients.producer(settings.kafka_bootstrap)
-        self.ingest = Ingest(farm, consumer, producer, max_depth, 100, self.stopping)
-        self.thread = threading.Thread(target=self.ingest.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self.ingest
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.thread.join(30)
-
-
-def committed(bootstrap: str) -> int:
-    """Offsets the ingest group committed, summed over the partitions."""
-    consumer = clients.consumer(bootstrap, INGEST_GROUP, 6000)
-    try:
-        topic = consumer.list_topics(REOPTIMIZE_TOPIC, timeout=10).topics[REOPTIMIZE_TOPIC]
-        offsets = consumer.committed([TopicPartition(REOPTIMIZE_TOPIC, p) for p in topic.partitions], timeout=10)
-        return sum(max(tp.offset, 0) for tp in offsets)
-    finally:
-        consumer.close()
-
-
-def test_an_event_becomes_one_job_however_often_it_arrives(farm, client_factory, kafka_settings):
+def test_an_event_becomes_one_job_however_often_it_arrives(farm, client_factory, kafka_settings, ingest_key):
     client_id, _ = client_factory()
+    keys = {client_id: ingest_key(client_id)}
     base_id, solution = solved_job(farm, client_id, base_problem(1))
     vehicle = solution["routes"][0]["vehicle_id"]
     first = [s["id"] for s in solution["routes"][0]["steps"] if s["type"] == "stop"][0]
     ev = event("evt-1", client_id, base_id, at=50, vehicles=[{"id": vehicle, "completed": [first]}])
-    produce(kafka_settings.kafka_bootstrap, REOPTIMIZE_TOPIC, [(client_id, ev), (client_id, ev)])
+    produce(kafka_settings.kafka_bootstrap, REOPTIMIZE_TOPIC, [(client_id, ev), (client_id, ev)], keys)
     with Running(farm, kafka_settings):
         wait_until(lambda: committed(kafka_settings.kafka_bootstrap) == 2, 30, "both offsets committed")
     jobs = reoptimized(farm, client_id)
@@ -83,31 +36,34 @@ def test_an_event_becomes_one_job_however_often_it_arrives(farm, client_factory,
 
 
 def test_poison_events_go_to_the_dead_letter_topic_and_the_events_behind_them_are_taken(
-        farm, client_factory, kafka_settings):
+        farm, client_factory, kafka_settings, ingest_key):
     bootstrap = kafka_settings.kafka_bootstrap
     client_id, _ = client_factory()
     other_id, _ = client_factory("other")
+    keys = {client_id: ingest_key(client_id), other_id: ingest_key(other_id)}
     base_id, _ = solved_job(farm, client_id, base_problem(2))
     queued = submit(farm, client_id, {"problem": base_problem(3)}).document["id"]
     poison = [
-        b"{not json",
-        {"event_id": "p-2", "client_id": client_id, "at": -5},  # no base job; negative time
-        event("p-3", client_id, "00000000-0000-7000-8000-000000000000"),  # no such job
-        event("p-4", other_id, base_id),  # another client's job: not found for this client
-        event("p-5", client_id, queued),  # not solved yet
-        event("p-6", client_id, base_id, cancel_stops=["nowhere"]),  # a change that does not fit
+        (client_id, b"{not json"),
+        (client_id, {"event_id": "p-2", "client_id": client_id, "at": -5}),  # no base job; negative time
+        (client_id, event("p-3", client_id, "00000000-0000-7000-8000-000000000000")),  # no such job
+        (other_id, event("p-4", other_id, base_id)),  # another client's job: not found for this client
+        (client_id, event("p-5", client_id, queued)),  # not solved yet
+        (client_id, event("p-6", client_id, base_id, cancel_stops=["nowhere"])),  # a change that does not fit
     ]
-    # one key, one partition: the good event sits behind every poison one
-    produce(bootstrap, REOPTIMIZE_TOPIC, [(client_id, p) for p in poison] + [(client_id, event("ok", client_id, base_id))])
+    # one partition: the good event sits behind every poison one
+    produce(bootstrap, REOPTIMIZE_TOPIC, [*poison, (client_id, event("ok", client_id, base_id))], keys, partition=0)
     reader = TopicReader(bootstrap, DLQ_TOPIC)
     reader.start()
     try:
         with Running(farm, kafka_settings):
-            letters = reader.wait_for(lambda v: len(v) >= 6)
+            reader.wait_for(lambda v: len(v) >= 6)
             wait_until(lambda: reoptimized(farm, client_id), 30, "the good event's job")
             wait_until(lambda: committed(bootstrap) == 7, 30, "every offset committed")
     finally:
         reader.stop()
+    records = sorted(reader.records, key=lambda r: r["value"]["source"]["offset"])  # in the events' order
+    letters = [r["value"] for r in records]
     assert [j["event_id"] for j in reoptimized(farm, client_id)] == ["ok"]
     kinds = [letter["error"]["type"] for letter in letters]
     assert kinds == ["malformed-event", "invalid-event", "not-found", "not-found", "job-not-succeeded",
@@ -117,14 +73,15 @@ def test_poison_events_go_to_the_dead_letter_topic_and_the_events_behind_them_ar
     assert letters[0]["event"] == "{not json" and letters[2]["event"]["event_id"] == "p-3"
     assert letters[5]["error"]["errors"][0]["pointer"] == "/cancel_stops/0"
     assert all(letter["source"]["topic"] == REOPTIMIZE_TOPIC for letter in letters)
-    assert [r["key"] for r in reader.records] == [client_id] * 6
+    assert [r["key"] for r in records] == [client_id] * 3 + [other_id] + [client_id] * 2  # the events' keys
 
 
-def test_ingest_pauses_while_the_solve_queue_is_full(farm, client_factory, kafka_settings):
+def test_ingest_pauses_while_the_solve_queue_is_full(farm, client_factory, kafka_settings, ingest_key):
     client_id, _ = client_factory()
     base_id, _ = solved_job(farm, client_id, base_problem(4))
     produce(kafka_settings.kafka_bootstrap, REOPTIMIZE_TOPIC,
-            [(client_id, event(f"bp-{i}", client_id, base_id, at=i)) for i in range(8)])
+            [(client_id, event(f"bp-{i}", client_id, base_id, at=i)) for i in range(8)],
+            {client_id: ingest_key(client_id)})
     broker_db = redis.Redis.from_url(kafka_settings.redis_url)
     broker_db.flushdb()  # the base job's message (it was solved here, not by a worker)
     with Running(farm, kafka_settings, max_depth=3) as ingest:
@@ -140,7 +97,7 @@ def test_ingest_pauses_while_the_solve_queue_is_full(farm, client_factory, kafka
 
 @pytest.mark.slow
 def test_a_thousand_events_with_duplicates_and_a_killed_consumer_make_a_thousand_jobs(
-        farm, client_factory, kafka_settings, tmp_path):
+        farm, client_factory, kafka_settings, ingest_key, tmp_path):
     """Acceptance: 1,000 events, 200 of them sent twice, the stream process killed with
     SIGKILL mid-stream and started again: exactly 1,000 jobs."""
     import random
@@ -148,15 +105,16 @@ def test_a_thousand_events_with_duplicates_and_a_killed_consumer_make_a_thousand
     from support import Processes
 
     bootstrap = kafka_settings.kafka_bootstrap
-    bases = []
+    bases, keys = [], {}
     for i in range(4):
         client_id, _ = client_factory(f"fleet{i}")
+        keys[client_id] = ingest_key(client_id)
         bases.append((client_id, solved_job(farm, client_id, base_problem(10 + i))[0]))
     events = [event(f"k-{n}", *bases[n % 4], at=n % 100) for n in range(1000)]
     rng = random.Random(7)
     stream = events + rng.sample(events, 200)
     rng.shuffle(stream)
-    produce(bootstrap, REOPTIMIZE_TOPIC, [(e["client_id"], e) for e in stream])
+    produce(bootstrap, REOPTIMIZE_TOPIC, [(e["client_id"], e) for e in stream], keys)
 
     metrics_port = free_port()
     settings = kafka_settings.model_copy(update={"ingest_max_queue_depth": 5000, "metrics_port": metrics_port})

@@ -10,16 +10,17 @@ from kafka_support import TopicReader, outbox_rows, per_job
 from support import SMALL_PROBLEM, free_port, solved_job
 
 from routefarm.jobs.submit import submit
-from routefarm.kafka import clients
 from routefarm.kafka.names import JOB_EVENTS_TOPIC
-from routefarm.kafka.relay import Relay, backlog
+from routefarm.kafka.relay import Relay, backlog, producer
 
 TIMEOUT_MS = 3000
 
 
-def relay_for(farm, bootstrap: str, batch: int = 500) -> Relay:
-    producer = clients.producer(bootstrap, client_id="test-relay", **{"message.timeout.ms": TIMEOUT_MS})
-    return Relay(farm.db, producer, batch, retention=3600, message_timeout=TIMEOUT_MS / 1000)
+def relay_for(farm, bootstrap: str, batch: int = 500, max_event_bytes: int | None = None, **config) -> Relay:
+    """A relay as the stream process makes one (its producer takes ``config`` on top)."""
+    limit = max_event_bytes or farm.settings.relay_max_event_bytes
+    return Relay(farm.db, producer(bootstrap, limit, TIMEOUT_MS, "test-relay", **config), batch, retention=3600,
+                 message_timeout=TIMEOUT_MS / 1000, max_event_bytes=limit)
 
 
 def problem(n: int) -> dict:
