@@ -66,7 +66,8 @@ def _build() -> dict[str, Any]:
         ["shard"])
     REAPER_ACTIONS = Counter(
         "routefarm_reaper_actions_total",
-        "Reaper actions: requeued, failed (worker_lost), resent (lost message), deliveries, skipped shards",
+        "Reaper actions: requeued, failed (worker_lost), cancelled (asked to stop), resent (lost message),"
+        " deliveries, skipped shards",
         ["action"])
     # Kafka: ingest of re-optimization events, relay of the outbox
     INGEST_EVENTS = Counter(
@@ -108,7 +109,7 @@ SHARD_UP = "routefarm_shard_up"
 OUTBOX_BACKLOG = "routefarm_outbox_backlog"
 KAFKA_LAG = "routefarm_kafka_lag"  # on the stream process's metrics port (workers.stream.IngestLag)
 SCRAPE_TIME_FAMILIES = (QUEUE_DEPTH, WORKERS, SHARD_UP, OUTBOX_BACKLOG, KAFKA_LAG)
-REAPER_ACTION_NAMES = ("requeued", "failed", "resent", "deliveries", "unavailable")  # fields of reaper.Reaped
+REAPER_ACTION_NAMES = ("requeued", "failed", "cancelled", "resent", "deliveries", "unavailable")  # fields of reaper.Reaped
 # From prometheus-client's process collector on the worker metrics port.
 PROCESS_FAMILIES = ("process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds")
 
