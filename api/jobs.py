@@ -20,6 +20,7 @@ from routefarm.webhooks.events import deferred
 from .auth import farm, require_client, resource_id
 from .bodies import json_body, query
 from .openapi import documented, json
+from .waiter import held_open
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 require_client(bp)
@@ -71,30 +72,33 @@ def read(job_id: uuid.UUID, include: frozenset[str] = frozenset()) -> dict:
 
 @bp.get("/<job_id>")
 @documented("A job's status, progress and solution", {
-    200: json(doc.Job, "The job"), 400: "Bad parameter", 404: "No such job"}, query=JobReadQuery)
+    200: json(doc.Job, "The job"), 400: "Bad parameter", 404: "No such job",
+    429: ("Rate limit exceeded, or (with wait) as many long-polls of this client open as it may hold at once "
+          "(ROUTEFARM_MAX_LONG_POLLS_PER_CLIENT, 16 by default, farm-wide); see Retry-After")}, query=JobReadQuery)
 def get(job_id: str):
     jid = resource_id(job_id, "job")
     asked = query(JobReadQuery)
     include = frozenset([asked.include] if asked.include else [])
     wait = asked.wait
-    if wait is None:
+    if not wait:
         return jsonify(read(jid, include))
     if not 0 <= wait <= farm().settings.max_wait_s:
         raise BadRequest(f"wait must be between 0 and {farm().settings.max_wait_s:g} seconds")
     waiter = current_app.extensions["routefarm.waiter"]
-    event = waiter.register(str(jid))
-    try:
-        deadline = time.monotonic() + wait
-        doc = read(jid, include)
-        while not is_terminal(doc):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not event.wait(remaining):
-                break
-            event.clear()
+    with held_open(farm(), g.client_id, wait):
+        event = waiter.register(str(jid))
+        try:
+            deadline = time.monotonic() + wait
             doc = read(jid, include)
-        return jsonify(doc)
-    finally:
-        waiter.unregister(str(jid), event)
+            while not is_terminal(doc):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not event.wait(remaining):
+                    break
+                event.clear()
+                doc = read(jid, include)
+            return jsonify(doc)
+        finally:
+            waiter.unregister(str(jid), event)
 
 
 @bp.get("")

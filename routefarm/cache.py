@@ -2,9 +2,9 @@
 
 Keys: ``rf:job:{id}`` status document (JSON, TTL), ``rf:progress:{id}`` the running
 solve's best objective, ``rf:incumbent:{id}`` its best solution so far, ``rf:cancel:{id}``
-a cancel request, ``rf:rate:{client}`` a
-token bucket. Channel ``rf:done:{id}`` wakes long-polls when a job ends. Every call fails
-soft: a Redis outage makes the cache miss, never makes a request fail.
+a cancel request (the rate-limit buckets ``rf:rate:`` and the slots ``rf:slots:`` are
+``routefarm.fairness``'s). Channel ``rf:done:{id}`` wakes long-polls when a job ends. Every
+call fails soft: a Redis outage makes the cache miss, never makes a request fail.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import time
 
 import redis
 
@@ -26,27 +25,6 @@ RUNNING_TTL = 120  # seconds a running solve's progress and incumbent are kept
 # that read "queued" from the shard just before a worker claimed the job (and dropped the
 # cached document) may write it back after the drop; it must not be served for long.
 OPEN_DOCUMENT_TTL = 2
-
-# token bucket: KEYS[1] bucket; ARGV rate/s, burst, now (s). Returns {allowed, retry_after_ms}
-_BUCKET = """
-local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-local allowed = 0
-local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
-else
-  wait = math.ceil((1 - tokens) / rate * 1000)
-end
-redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return {allowed, wait}
-"""
-
 
 def _soft(default=None):
     """Turn a Redis failure into ``default`` (logged): the cache is never load-bearing."""
@@ -70,7 +48,6 @@ class Cache:
         self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
                                            health_check_interval=30)
         self.ttl = int(ttl)
-        self._bucket = self.client.register_script(_BUCKET)
 
     @_soft()
     def get_job(self, job_id: str) -> dict | None:
@@ -146,12 +123,6 @@ class Cache:
     @_soft(default=False)
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.client.exists(f"rf:cancel:{job_id}"))
-
-    @_soft(default=(True, 0.0))
-    def take_token(self, client_id: str, rate: float, burst: int) -> tuple[bool, float]:
-        """Token bucket per client: (allowed, seconds to wait). Fails open."""
-        allowed, wait_ms = self._bucket(keys=[f"rf:rate:{client_id}"], args=[rate, burst, time.time()])
-        return bool(allowed), wait_ms / 1000
 
     def ping(self) -> bool:
         try:

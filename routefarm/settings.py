@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     rate_limit: float = Field(50.0, gt=0)  # requests per second per client, sustained
     rate_burst: int = Field(200, ge=1)  # requests a client may send at once
     max_wait_s: float = Field(60.0, gt=0)  # seconds a long-poll may hold a request
+    # long-polls one client may hold open at once, farm-wide (a quarter of a web process's
+    # 64 threads: one client never holds a whole process); past it: 429
+    max_long_polls_per_client: int = Field(16, ge=1)
     base_url: str = ""  # prefix for links in responses; empty: relative links
     max_batch_jobs: int = Field(1000, ge=1)  # jobs in one POST /v1/batches
     metrics_port: int = Field(0, ge=0, le=65535)  # worker/webhook/stream metrics port; 0 = off
