@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import time
 import uuid
 
@@ -17,6 +16,7 @@ from routefarm.jobs.retention import absent
 from routefarm.jobs.submit import submit
 from routefarm.webhooks.events import deferred
 
+from . import pages
 from .auth import farm, require_client, resource_id
 from .bodies import json_body, query
 from .openapi import documented, json
@@ -106,27 +106,9 @@ def get(job_id: str):
     200: json(doc.JobPage, "A page of jobs"), 400: "Bad parameter"}, query=JobListQuery)
 def index():
     asked = query(JobListQuery)
-    status, limit = asked.status, asked.limit
-    before = _cursor(asked.cursor)
-    rows = farm().store.page(g.client_id, status, limit + 1, before)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    body = {"jobs": [status_document(r, farm().settings.base_url) for r in rows],
-            "next_cursor": _encode_cursor(rows[-1]["id"]) if more else None}
-    return jsonify(body)
-
-
-def _encode_cursor(job_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(job_id.bytes).decode().rstrip("=")
-
-
-def _cursor(value: str | None) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(bytes=base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-    except ValueError:
-        raise BadRequest("cursor is not one this API returned") from None
+    before = pages.cursor(asked.cursor)
+    rows, next_cursor = pages.split(farm().store.page(g.client_id, asked.status, asked.limit + 1, before), asked.limit)
+    return jsonify({"jobs": [status_document(r, farm().settings.base_url) for r in rows], "next_cursor": next_cursor})
 
 
 @bp.delete("/<job_id>")

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # one request's DNS lookups of webhook hosts, all hosts together (a host not resolved by then: 422)
     webhook_resolve_deadline_s: float = Field(2.0, gt=0)
     webhook_rotation_grace_s: float = Field(86400.0, ge=0)  # seconds a rotated-out secret still signs
+    # one client's deliveries in flight at once, across every webhook process (one more waits
+    # for its turn, not counted as an attempt): a client's slow receivers hold that many threads
+    webhook_deliveries_per_client: int = Field(2, ge=1)
+    max_webhook_endpoints: int = Field(20, ge=1)  # endpoints per client (one more: 409)
 
     # Kafka: empty bootstrap = no Kafka (no ingest, no relay; outbox rows wait for a relay)
     kafka_bootstrap: str = ""

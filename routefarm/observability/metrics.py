@@ -56,6 +56,9 @@ def _build() -> dict[str, Any]:
         "routefarm_webhook_attempts_total",
         "Webhook delivery attempts by outcome (succeeded, retry, exhausted, gone, disabled)",
         ["outcome"])
+    WEBHOOK_POSTPONED = Counter(
+        "routefarm_webhook_postponed_total",
+        "Webhook deliveries put off to their client's turn (its share of deliveries was in flight)")
     WEBHOOK_LATENCY = Histogram(
         "routefarm_webhook_latency_seconds", "Duration of one webhook POST", buckets=FAST)
     SHARD_SECONDS = Histogram(

@@ -24,7 +24,7 @@ def batch_of_two(farm, client_id: str) -> tuple[str, uuid.UUID, uuid.UUID]:
     """A batch of two jobs for a client with an endpoint for every event: (batch id, the job
     that will run, the other one)."""
     farm.store.on_shard(client_id, lambda conn: endpoints.create(conn, client_id, {
-        "url": PUBLIC_HOOK, "event_types": ["job.cancelled", "batch.completed"]}))
+        "url": PUBLIC_HOOK, "event_types": ["job.cancelled", "batch.completed"]}, limit=20))
     problems = [{**SMALL_PROBLEM, "options": {"time_limit": t}} for t in (0.31, 0.32)]
     accepted = submit_batch(farm, client_id, {"jobs": [{"problem": p} for p in problems]})
     first, second = (uuid.UUID(i) for i in accepted["job_ids"])
