@@ -10,11 +10,11 @@ import signal
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from pipeline_support import kill_group, log_tail, pipeline_settings, random_problem
-from support import PUBLIC_HOOK, SMALL_PROBLEM
+from support import PUBLIC_HOOK, SMALL_PROBLEM, http_server, send_json, stop_http
 
 INSTEAD = "job cancelled (asked to stop) instead of going back to the queue"
 
@@ -91,19 +91,12 @@ class StallingRoads:
                 if "annotations=duration,distance" in self.path:
                     roads.asked.set()
                     roads.failing.wait(30)
-                body = json.dumps({"code": "Error", "message": "overloaded"}).encode()
-                self.send_response(503)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_json(self, 503, json.dumps({"code": "Error", "message": "overloaded"}).encode())
 
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+        self.server = http_server(Handler)
 
     @property
     def url(self) -> str:
@@ -114,8 +107,7 @@ class StallingRoads:
 
     def stop(self) -> None:
         self.fail()
-        self.server.shutdown()
-        self.server.server_close()
+        stop_http(self.server)
 
 
 @pytest.fixture
