@@ -33,7 +33,7 @@ def create():
             "as one batch", {
                 202: json(BatchAccepted, "Accepted"), 429: BATCH_TOKENS,
                 422: ("Invalid body, every error with its JSON pointer; or, at /jobs, more to derive than one "
-                      "request may (ROUTEFARM_MAX_REOPTIMIZE_BATCH_BYTES, 64 MiB of base problems and changes)")},
+                      "request may (ROUTEFARM_MAX_REOPTIMIZE_BATCH_BYTES, 16 MiB of base problems and changes)")},
             body=BatchReoptimizeRequest)
 def reoptimize():
     """Re-plan many succeeded jobs with shared changes, as one batch."""

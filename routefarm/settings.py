@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     base_url: str = ""  # prefix for links in responses; empty: relative links
     max_batch_jobs: int = Field(1000, ge=1)  # jobs in one POST /v1/batches
     # bytes one POST /v1/batches/reoptimize may derive, all its jobs together (each base job's
-    # problem and the changes, as JSON): bounds the request's memory and its one insert
-    max_reoptimize_batch_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    # problem and the changes, as JSON): bounds the request's memory and its one insert, as
+    # max_body_bytes bounds a POST /v1/batches
+    max_reoptimize_batch_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     metrics_port: int = Field(0, ge=0, le=65535)  # worker/webhook/stream metrics port; 0 = off
     log_level: str = "INFO"  # of every process's JSON log lines
     # a local farm's folder (routefarm up --data-dir): where operator commands find its state.json
