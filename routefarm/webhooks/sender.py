@@ -42,6 +42,7 @@ from .transport import Outcome, post
 log = logging.getLogger(__name__)
 LEASE_MARGIN = 30.0  # seconds beyond the timeout before a claimed attempt counts as lost
 POSTPONE_MAX_S = 30.0  # seconds: the longest a delivery over its client's share is put off at once
+SLOT_MARGIN_S = 5.0  # seconds a client's delivery slot outlives the attempt's timeout (a killed process's)
 EXPECTED_HOLD_S = 1.0  # seconds one delivery is taken to last until a client's are measured
 
 
@@ -67,8 +68,8 @@ def deliver(farm, delivery_id: str, client_id: str, token: str) -> str | None:
     did = uuid.UUID(delivery_id)
     settings = farm.settings
     lease = settings.webhook_timeout_s + LEASE_MARGIN
-    slots = Slots(farm.cache.client, "webhooks", settings.webhook_deliveries_per_client, lease,
-                  max_wait_s=POSTPONE_MAX_S)
+    slots = Slots(farm.cache.client, "webhooks", settings.webhook_deliveries_per_client,
+                  settings.webhook_timeout_s + SLOT_MARGIN_S, max_wait_s=POSTPONE_MAX_S)
     try:
         with slots.hold(client_id, expected_hold_s=EXPECTED_HOLD_S, what="webhook deliveries"):
             return _attempt(farm, did, client_id, token, lease)
