@@ -8,7 +8,8 @@ from flask import Blueprint, current_app, g, request
 
 from routefarm.cache import KEY_TTL
 from routefarm.db.directory import hash_key
-from routefarm.errors import NotFound, RateLimited, Unauthorized
+from routefarm.errors import NotFound, Unauthorized
+from routefarm.fairness import rates
 from routefarm.observability import logs
 
 
@@ -41,11 +42,7 @@ def current_client(farm) -> str:
 
 
 def rate_limit(farm, client_id: str) -> None:
-    settings = farm.settings
-    allowed, wait = farm.cache.take_token(client_id, settings.rate_limit, settings.rate_burst)
-    if not allowed:
-        seconds = max(1, int(wait + 0.999))
-        raise RateLimited(f"more than {settings.rate_limit:g} requests per second; retry in {seconds} s", seconds)
+    rates.charge(farm, client_id)
 
 
 def farm():

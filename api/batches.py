@@ -18,15 +18,23 @@ bp = Blueprint("batches", __name__, url_prefix="/v1/batches")
 require_client(bp)
 
 
+BATCH_TOKENS = "Rate limit exceeded: a batch takes one token per job (nothing is created); see Retry-After"
+
+
 @bp.post("")
-@documented("Submit up to 1,000 jobs at once", {202: json(BatchAccepted, "Accepted")}, body=BatchRequest)
+@documented("Submit up to 1,000 jobs at once", {202: json(BatchAccepted, "Accepted"), 429: BATCH_TOKENS},
+            body=BatchRequest)
 def create():
     return _accepted(submit_batch(farm(), g.client_id, json_body(), request_id=g.get("request_id")))
 
 
 @bp.post("/reoptimize")
 @documented("Re-plan many succeeded jobs with shared changes (a depot closed, a stop cancelled everywhere), "
-            "as one batch", {202: json(BatchAccepted, "Accepted")}, body=BatchReoptimizeRequest)
+            "as one batch", {
+                202: json(BatchAccepted, "Accepted"), 429: BATCH_TOKENS,
+                422: ("Invalid body, every error with its JSON pointer; or, at /jobs, more to derive than one "
+                      "request may (ROUTEFARM_MAX_REOPTIMIZE_BATCH_BYTES, 16 MiB of base problems and changes)")},
+            body=BatchReoptimizeRequest)
 def reoptimize():
     """Re-plan many succeeded jobs with shared changes, as one batch."""
     return _accepted(reoptimize_batch(farm(), g.client_id, json_body(), request_id=g.get("request_id")))

@@ -6,10 +6,13 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify
 
 from routefarm.contract.documents import Delivery, DeliveryList
+from routefarm.contract.requests import PageQuery
 from routefarm.errors import Conflict, NotFound
 from routefarm.webhooks import deliveries, endpoints
 
+from . import pages
 from .auth import farm, require_client, resource_id
+from .bodies import query
 from .openapi import documented, json
 
 bp = Blueprint("deliveries", __name__, url_prefix="/v1")
@@ -23,31 +26,35 @@ def _documents(conn, rows: list[dict]) -> list[dict]:
 
 
 @bp.get("/jobs/<job_id>/deliveries")
-@documented("The job's webhook deliveries, each with its attempts", {
-    200: json(DeliveryList, "Deliveries"), 404: "No such job"})
+@documented("The job's webhook deliveries, each with its attempts, oldest first", {
+    200: json(DeliveryList, "A page of deliveries"), 400: "Bad parameter", 404: "No such job"}, query=PageQuery)
 def of_job(job_id: str):
     return _deliveries_of("jobs", resource_id(job_id, "job"), "job", deliveries.for_job)
 
 
 @bp.get("/batches/<batch_id>/deliveries")
-@documented("The batch.completed deliveries", {200: json(DeliveryList, "Deliveries"), 404: "No such batch"})
+@documented("The batch.completed deliveries, oldest first", {
+    200: json(DeliveryList, "A page of deliveries"), 400: "Bad parameter", 404: "No such batch"}, query=PageQuery)
 def of_batch(batch_id: str):
     return _deliveries_of("batches", resource_id(batch_id, "batch"), "batch", deliveries.for_batch)
 
 
 def _deliveries_of(table: str, owner_id, what: str, fetch):
-    """The delivery log of one of the client's jobs or batches (404 for another's)."""
+    """A page of the delivery log of one of the client's jobs or batches (404 for another's)."""
+    asked = query(PageQuery)
+    after = pages.cursor(asked.cursor)
 
     def read(conn):
         if conn.execute(f"SELECT 1 FROM {table} WHERE id = %s AND client_id = %s",
                         (owner_id, g.client_id)).fetchone() is None:
             return None
-        return _documents(conn, fetch(conn, g.client_id, owner_id))
+        rows, next_cursor = pages.split(fetch(conn, g.client_id, owner_id, asked.limit + 1, after), asked.limit)
+        return {"deliveries": _documents(conn, rows), "next_cursor": next_cursor}
 
-    docs = farm().store.on_shard(g.client_id, read)
-    if docs is None:
+    found = farm().store.on_shard(g.client_id, read)
+    if found is None:
         raise NotFound(f"no {what} {owner_id}")
-    return jsonify({"deliveries": docs})
+    return jsonify(found)
 
 
 @bp.get("/deliveries/<delivery_id>")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import time
 import uuid
 
@@ -17,9 +16,11 @@ from routefarm.jobs.retention import absent
 from routefarm.jobs.submit import submit
 from routefarm.webhooks.events import deferred
 
+from . import pages
 from .auth import farm, require_client, resource_id
 from .bodies import json_body, query
 from .openapi import documented, json
+from .waiter import held_open
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 require_client(bp)
@@ -71,30 +72,33 @@ def read(job_id: uuid.UUID, include: frozenset[str] = frozenset()) -> dict:
 
 @bp.get("/<job_id>")
 @documented("A job's status, progress and solution", {
-    200: json(doc.Job, "The job"), 400: "Bad parameter", 404: "No such job"}, query=JobReadQuery)
+    200: json(doc.Job, "The job"), 400: "Bad parameter", 404: "No such job",
+    429: ("Rate limit exceeded, or (with wait) as many long-polls of this client open as it may hold at once "
+          "(ROUTEFARM_MAX_LONG_POLLS_PER_CLIENT, 16 by default, farm-wide); see Retry-After")}, query=JobReadQuery)
 def get(job_id: str):
     jid = resource_id(job_id, "job")
     asked = query(JobReadQuery)
     include = frozenset([asked.include] if asked.include else [])
     wait = asked.wait
-    if wait is None:
+    if not wait:
         return jsonify(read(jid, include))
     if not 0 <= wait <= farm().settings.max_wait_s:
         raise BadRequest(f"wait must be between 0 and {farm().settings.max_wait_s:g} seconds")
     waiter = current_app.extensions["routefarm.waiter"]
-    event = waiter.register(str(jid))
-    try:
-        deadline = time.monotonic() + wait
-        doc = read(jid, include)
-        while not is_terminal(doc):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not event.wait(remaining):
-                break
-            event.clear()
+    with held_open(farm(), g.client_id, wait):
+        event = waiter.register(str(jid))
+        try:
+            deadline = time.monotonic() + wait
             doc = read(jid, include)
-        return jsonify(doc)
-    finally:
-        waiter.unregister(str(jid), event)
+            while not is_terminal(doc):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not event.wait(remaining):
+                    break
+                event.clear()
+                doc = read(jid, include)
+            return jsonify(doc)
+        finally:
+            waiter.unregister(str(jid), event)
 
 
 @bp.get("")
@@ -102,27 +106,9 @@ def get(job_id: str):
     200: json(doc.JobPage, "A page of jobs"), 400: "Bad parameter"}, query=JobListQuery)
 def index():
     asked = query(JobListQuery)
-    status, limit = asked.status, asked.limit
-    before = _cursor(asked.cursor)
-    rows = farm().store.page(g.client_id, status, limit + 1, before)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    body = {"jobs": [status_document(r, farm().settings.base_url) for r in rows],
-            "next_cursor": _encode_cursor(rows[-1]["id"]) if more else None}
-    return jsonify(body)
-
-
-def _encode_cursor(job_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(job_id.bytes).decode().rstrip("=")
-
-
-def _cursor(value: str | None) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(bytes=base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-    except ValueError:
-        raise BadRequest("cursor is not one this API returned") from None
+    before = pages.cursor(asked.cursor)
+    rows, next_cursor = pages.split(farm().store.page(g.client_id, asked.status, asked.limit + 1, before), asked.limit)
+    return jsonify({"jobs": [status_document(r, farm().settings.base_url) for r in rows], "next_cursor": next_cursor})
 
 
 @bp.delete("/<job_id>")

@@ -3,6 +3,15 @@
 A request waiting on a job registers an event; the listener thread sets it when
 ``rf:done:{id}`` is published. When the subscription breaks (Redis restarted), every waiter
 is woken so it re-reads the job from the store: nobody sleeps through a lost message.
+
+``held_open`` is the share of one client: every request held open (a long-poll, an event
+stream alike) takes one of the client's ``max_long_polls_per_client`` slots, farm-wide, for
+as long as it is held; past them the request is refused at once (429, ``Retry-After``).
+The slots are counted in Redis (``routefarm.fairness.slots``), not per process: a client's
+share does not grow with the number of web processes, and whatever process serves its
+requests, it never holds more threads than that (a quarter of one process by default). A
+slot's lease is the request's wait plus ``HELD_OPEN_MARGIN_S``: a process that dies holding
+slots does not keep them.
 """
 
 from __future__ import annotations
@@ -16,9 +25,20 @@ from collections import defaultdict
 import redis
 
 from routefarm.cache import DONE_PATTERN
+from routefarm.fairness.slots import Slots
 
 log = logging.getLogger(__name__)
 RECONNECT_DELAY = 1.0  # seconds between attempts to re-subscribe
+HELD_OPEN_MARGIN_S = 10.0  # seconds a held-open request's slot outlives its wait (reads around it)
+
+
+def held_open(farm, client_id: str, seconds: float, what: str = "long-polls"):
+    """Context manager around a request the client holds open for up to ``seconds``: one of
+    the client's slots, or ``TooManyAtOnce`` (429 with ``Retry-After``) when all are held."""
+    settings = farm.settings
+    slots = Slots(farm.cache.client, "held-open", settings.max_long_polls_per_client,
+                  seconds + HELD_OPEN_MARGIN_S, max_wait_s=settings.max_wait_s)
+    return slots.hold(client_id, expected_hold_s=seconds, what=what)
 
 
 class Waiter:

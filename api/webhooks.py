@@ -10,12 +10,13 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify
 
 from routefarm.contract import documents as doc
-from routefarm.contract.requests import WebhookEndpointCreate, WebhookEndpointUpdate
+from routefarm.contract.requests import PageQuery, WebhookEndpointCreate, WebhookEndpointUpdate
 from routefarm.errors import NotFound
 from routefarm.webhooks import endpoints
 
+from . import pages
 from .auth import farm, require_client, resource_id
-from .bodies import json_body
+from .bodies import json_body, query
 from .openapi import documented, empty, json
 
 bp = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks")
@@ -34,11 +35,14 @@ def _found(row, endpoint_id):
 
 
 @bp.post("/endpoints")
-@documented("Create a webhook endpoint (its secret is returned this once)",
-            {201: json(doc.WebhookEndpoint, "Created")}, body=WebhookEndpointCreate)
+@documented("Create a webhook endpoint (its secret is returned this once)", {
+    201: json(doc.WebhookEndpoint, "Created"),
+    409: "The client has as many endpoints as it may (ROUTEFARM_MAX_WEBHOOK_ENDPOINTS, 20 by default)"},
+    body=WebhookEndpointCreate)
 def create():
     fields = endpoints.validate(json_body(), farm().webhook_targets)
-    row = _on_shard(lambda conn: endpoints.create(conn, g.client_id, fields))
+    limit = farm().settings.max_webhook_endpoints
+    row = _on_shard(lambda conn: endpoints.create(conn, g.client_id, fields, limit))
     doc = endpoints.document(row, farm().settings.base_url)
     response = jsonify(doc)
     response.status_code = 201
@@ -47,10 +51,15 @@ def create():
 
 
 @bp.get("/endpoints")
-@documented("List the client's webhook endpoints", {200: json(doc.WebhookEndpointList, "Endpoints")})
+@documented("List the client's webhook endpoints, oldest first", {
+    200: json(doc.WebhookEndpointList, "A page of endpoints"), 400: "Bad parameter"}, query=PageQuery)
 def index():
-    rows = _on_shard(lambda conn: endpoints.listing(conn, g.client_id))
-    return jsonify({"endpoints": [endpoints.document(r, farm().settings.base_url) for r in rows]})
+    asked = query(PageQuery)
+    after = pages.cursor(asked.cursor)
+    rows = _on_shard(lambda conn: endpoints.listing(conn, g.client_id, asked.limit + 1, after))
+    rows, next_cursor = pages.split(rows, asked.limit)
+    return jsonify({"endpoints": [endpoints.document(r, farm().settings.base_url) for r in rows],
+                    "next_cursor": next_cursor})
 
 
 @bp.get("/endpoints/<endpoint_id>")

@@ -3,9 +3,10 @@
 Keys: ``rf:job:{id}`` status document (JSON, TTL), ``rf:svg:{id}`` an ended job's pictures
 (a hash: one field per client and query, TTL), ``rf:progress:{id}`` the running
 solve's best objective, ``rf:incumbent:{id}`` its best solution so far, ``rf:cancel:{id}``
-a cancel request, ``rf:rate:{client}`` a
-token bucket, ``rf:key:{sha256 of an API key}`` the client of a verified key (or ``""``: refused). Channel ``rf:done:{id}`` wakes long-polls when a job ends. Every call fails
-soft: a Redis outage makes the cache miss, never makes a request fail.
+a cancel request, ``rf:key:{sha256 of an API key}`` the client of a verified key (or ``""``:
+refused); the rate-limit buckets ``rf:rate:`` and the slots ``rf:slots:`` are
+``routefarm.fairness``'s. Channel ``rf:done:{id}`` wakes long-polls when a job ends. Every
+call fails soft: a Redis outage makes the cache miss, never makes a request fail.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import time
 
 import redis
 
@@ -31,27 +31,6 @@ OPEN_DOCUMENT_TTL = 2
 # revocation, which overwrites the entry, is seen by all of them at once)
 KEY_TTL = 30.0
 REFUSED = ""  # the cached value of a key revoked or rotated out
-
-# token bucket: KEYS[1] bucket; ARGV rate/s, burst, now (s). Returns {allowed, retry_after_ms}
-_BUCKET = """
-local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-local allowed = 0
-local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
-else
-  wait = math.ceil((1 - tokens) / rate * 1000)
-end
-redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return {allowed, wait}
-"""
-
 
 def _soft(default=None):
     """Turn a Redis failure into ``default`` (logged): the cache is never load-bearing."""
@@ -75,7 +54,6 @@ class Cache:
         self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
                                            health_check_interval=30)
         self.ttl = int(ttl)
-        self._bucket = self.client.register_script(_BUCKET)
 
     @_soft()
     def get_job(self, job_id: str) -> dict | None:
@@ -192,12 +170,6 @@ class Cache:
             pipe.set(f"rf:key:{digest.hex()}", value.encode(), px=max(1, int(seconds * 1000)))
         pipe.execute()
         return True
-
-    @_soft(default=(True, 0.0))
-    def take_token(self, client_id: str, rate: float, burst: int) -> tuple[bool, float]:
-        """Token bucket per client: (allowed, seconds to wait). Fails open."""
-        allowed, wait_ms = self._bucket(keys=[f"rf:rate:{client_id}"], args=[rate, burst, time.time()])
-        return bool(allowed), wait_ms / 1000
 
     def ping(self) -> bool:
         try:

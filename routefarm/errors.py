@@ -15,6 +15,8 @@ RoutefarmError
  │    ├── TooLarge             what the request asks is beyond a size limit (a picture of too
  │    │                        many places)
  │    ├── RateLimited          more requests than the client's rate; retry after ``retry_after_s``
+ │    │    └── TooManyAtOnce   more held at once than the client's share (open long-polls,
+ │    │                        webhook deliveries in flight): its turn comes in ``wait_s``
  │    └── RoadSnapError        a coordinate lies farther from every road than the snapping limit
  └── Unavailable               a service the request needs cannot be reached; retry later
       ├── ShardUnavailable     a database cannot be reached
@@ -27,6 +29,7 @@ A ``RequestError`` may carry a ``slug`` (the last part of the problem type URI) 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -97,6 +100,13 @@ class RateLimited(RequestError):
     def __init__(self, detail: str, retry_after_s: int):
         super().__init__(detail)
         self.retry_after_s = retry_after_s
+
+
+class TooManyAtOnce(RateLimited):
+    def __init__(self, detail: str, wait_s: float):
+        self.wait_s = wait_s  # seconds until the caller's turn (a whole number in Retry-After)
+        seconds = max(1, math.ceil(wait_s))
+        super().__init__(f"{detail}; retry in {seconds} s", seconds)
 
 
 class Unavailable(RoutefarmError):

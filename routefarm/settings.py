@@ -56,10 +56,17 @@ class Settings(BaseSettings):
     rate_limit: float = Field(50.0, gt=0)  # requests per second per client, sustained
     rate_burst: int = Field(200, ge=1)  # requests a client may send at once
     max_wait_s: float = Field(60.0, gt=0)  # seconds a long-poll may hold a request
+    # long-polls one client may hold open at once, farm-wide (a quarter of a web process's
+    # 64 threads: one client never holds a whole process); past it: 429
+    max_long_polls_per_client: int = Field(16, ge=1)
     base_url: str = ""  # prefix for links in responses; empty: relative links
     max_batch_jobs: int = Field(1000, ge=1)  # jobs in one POST /v1/batches
     picture_max_places: int = Field(2000, ge=1)  # places a routes.svg draws; a plan using more: 422
     picture_layout_s: float = Field(2.0, gt=0)  # seconds a matrix problem's layout may refine
+    # bytes one POST /v1/batches/reoptimize may derive, all its jobs together (each base job's
+    # problem and the changes, as JSON): bounds the request's memory and its one insert, as
+    # max_body_bytes bounds a POST /v1/batches
+    max_reoptimize_batch_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     metrics_port: int = Field(0, ge=0, le=65535)  # worker/webhook/stream metrics port; 0 = off
     # the interface the metrics port binds: every one in a pod (Prometheus scrapes the pod's
     # address); `routefarm up` sets 127.0.0.1
@@ -88,6 +95,10 @@ class Settings(BaseSettings):
     # one request's DNS lookups of webhook hosts, all hosts together (a host not resolved by then: 422)
     webhook_resolve_deadline_s: float = Field(2.0, gt=0)
     webhook_rotation_grace_s: float = Field(86400.0, ge=0)  # seconds a rotated-out secret still signs
+    # one client's deliveries in flight at once, across every webhook process (one more waits
+    # for its turn, not counted as an attempt): a client's slow receivers hold that many threads
+    webhook_deliveries_per_client: int = Field(2, ge=1)
+    max_webhook_endpoints: int = Field(20, ge=1)  # endpoints per client (one more: 409)
 
     # Kafka: empty bootstrap = no Kafka (no ingest, no relay; outbox rows wait for a relay)
     kafka_bootstrap: str = ""

@@ -10,7 +10,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +134,29 @@ class Processes:
     def stop_all(self) -> None:
         for name in list(self.children):
             self.stop(name, timeout=15)
+
+
+def http_server(handler) -> ThreadingHTTPServer:
+    """An HTTP server on 127.0.0.1 (a free port) serving ``handler`` (a
+    ``BaseHTTPRequestHandler`` class) from daemon threads; ``stop_http`` ends it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    return server
+
+
+def stop_http(server: ThreadingHTTPServer) -> None:
+    server.shutdown()  # returns once serve_forever has
+    server.server_close()
+
+
+def send_json(handler, status: int, body: bytes) -> None:
+    """Answer the request ``handler`` serves with ``body`` as JSON."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
 
 
 def wait_http(url: str, timeout: float = 30.0) -> None:

@@ -9,7 +9,8 @@ How the solve ends decides what is stored:
 - it ran to its time limit: ``succeeded`` (``failed`` with ``no_solution`` if nothing was found);
 - cancel: ``cancelled``, with the best incumbent when there was one;
 - the worker is shutting down: the best incumbent is kept as ``succeeded`` once
-  ``KEEP_IF_DONE`` of the time limit has run, else the job is handed back to the queue;
+  ``KEEP_IF_DONE`` of the time limit has run, else the job is handed back to the queue
+  (a job asked to stop ends ``cancelled`` instead: it never goes back to the queue);
 - the lease was lost (another worker has the job): nothing is stored;
 - the child could not solve (``memory_limit``, ``solver_crashed``, ``solver_error``,
   ``invalid_problem``): ``failed`` with that reason, and the best incumbent if any. The
@@ -142,16 +143,30 @@ def _roads(rt, job: dict, jid, client_id: str, worker: str, context: dict) -> Ro
 
 
 def _retry(rt, jid, client_id, worker, delay_s: float, why: str, context) -> None:
+    if _requeue(rt, rt.farm.store.retry, jid, client_id, worker, delay_s, context):
+        log.warning("%s; the job is tried again in %g s", why, delay_s, extra=context)
+
+
+def _requeue(rt, transition, jid, client_id: str, worker: str, delay_s: float | None, context) -> bool:
+    """Put the job back in the queue (``transition``: the store's ``hand_back`` or ``retry``)
+    and send its new message; True when it went back. A job asked to stop ends ``cancelled``
+    there instead, as a cancel seen by the solve would have ended it."""
     farm = rt.farm
     message = solve_message(jid, client_id)
-    if farm.store.retry(client_id, jid, worker, message.message_id) is None:
-        return
-    farm.cache.drop_job(str(jid))
-    log.warning("%s; the job is tried again in %g s", why, delay_s, extra=context)
+    effects, webhooks = deferred()
+    row = transition(client_id, jid, worker, message.message_id, effects=effects)
+    if row is None:
+        return False
+    if row["status"] == "cancelled":
+        ended(farm, [Ended(row, client_id)], webhooks)
+        log.info("job cancelled (asked to stop) instead of going back to the queue", extra=context)
+        return False
+    farm.cache.drop_job(str(jid))  # the cached document says running: readers go to the shard
     try:
         enqueue(farm.broker, message, delay=delay_s)
     except BrokerUnavailable:
-        log.warning("not sent; the reaper will send it", extra=context)
+        log.warning("back in the queue; the reaper will send it", extra=context)
+    return True
 
 
 def _stopped(solution: dict, elapsed: float) -> dict:
@@ -176,14 +191,5 @@ def _since(moment) -> float:
 
 
 def _hand_back(rt, jid, client_id, worker, context) -> None:
-    farm = rt.farm
-    message = solve_message(jid, client_id)
-    row = farm.store.hand_back(client_id, jid, worker, message.message_id)
-    if row is None:
-        return
-    farm.cache.drop_job(str(jid))  # the cached document says running: readers go to the shard
-    try:
-        enqueue(farm.broker, message)
-    except BrokerUnavailable:
-        log.warning("handed back; the reaper will send it", extra=context)
-    log.info("shutting down: job handed back", extra=context)
+    if _requeue(rt, rt.farm.store.hand_back, jid, client_id, worker, None, context):
+        log.info("shutting down: job handed back", extra=context)

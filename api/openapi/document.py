@@ -61,6 +61,8 @@ def _models(operations) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
 
 def _content(answer: Answer, refs) -> dict[str, Any]:
     out: dict[str, Any] = {"description": answer.description}
+    if answer.headers:
+        out["headers"] = dict(answer.headers)
     if answer.model is not None:
         out["content"] = {answer.media or "application/json": {"schema": refs[(answer.model, "serialization")]}}
     elif answer.media is not None:

@@ -26,14 +26,20 @@ class Answer:
     description: str
     model: type[BaseModel] | None = None  # application/json (problem+json for an error)
     media: str | None = None  # another content type, its body a string
+    headers: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # name: header object
 
 
 def json(model: type[BaseModel], description: str) -> Answer:
     return Answer(description, model)
 
 
-def problem(description: str) -> Answer:
-    return Answer(description, ProblemDetails, PROBLEM_JSON)
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again",
+                               "schema": {"type": "integer", "minimum": 1}}}
+WITH_RETRY_AFTER = (429, 503)  # statuses whose problem details come with Retry-After
+
+
+def problem(description: str, status: int | None = None) -> Answer:
+    return Answer(description, ProblemDetails, PROBLEM_JSON, RETRY_AFTER if status in WITH_RETRY_AFTER else {})
 
 
 def text(media: str, description: str) -> Answer:
@@ -72,9 +78,9 @@ def documented(summary: str, answers: Mapping[int, Answer | str], *, body: type[
         shared |= SECURED
         if shard:
             shared |= SHARD
-    declared = {status: problem(a) if isinstance(a, str) else a for status, a in answers.items()}
+    declared = {status: problem(a, status) if isinstance(a, str) else a for status, a in answers.items()}
     for status, text_ in shared.items():
-        declared.setdefault(status, problem(text_))
+        declared.setdefault(status, problem(text_, status))
     operation = Operation(summary, dict(sorted(declared.items())), body, query, headers or {}, description,
                           secured)
 

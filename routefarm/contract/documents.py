@@ -133,7 +133,10 @@ class WebhookEndpoint(_Document):
 
 
 class WebhookEndpointList(_Document):
+    """A page of the client's endpoints, oldest first."""
+
     endpoints: list[WebhookEndpoint]
+    next_cursor: str | None = Field(description="the cursor of the next page; null on the last")
 
 
 class WebhookSecret(_Document):
@@ -171,7 +174,10 @@ class Delivery(_Document):
 
 
 class DeliveryList(_Document):
+    """A page of deliveries, oldest first."""
+
     deliveries: list[Delivery]
+    next_cursor: str | None = Field(description="the cursor of the next page; null on the last")
 
 
 class WorkerCounts(_Document):

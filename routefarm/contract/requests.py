@@ -151,6 +151,13 @@ class JobListQuery(_Query):
     cursor: str = absent("next_cursor of the previous page")
 
 
+class PageQuery(_Query):
+    """A page of a list: webhook endpoints, a job's or a batch's deliveries."""
+
+    limit: int = Field(50, ge=1, le=100, description="items per page")
+    cursor: str = absent("next_cursor of the previous page")
+
+
 class JobReadQuery(_Query):
     """``GET /v1/jobs/{id}``."""
 

@@ -1,9 +1,12 @@
 """Batches: many jobs submitted at once, one status, one ``batch.completed`` callback.
 
-``POST /v1/batches`` validates every job first (errors point into ``/jobs/<index>/…``;
-nothing is created when any job is invalid), inserts the batch and its jobs in one shard
-transaction, then sends every message in one Redis round trip. Jobs already solved within
-the de-duplication window start ``succeeded``, as single jobs do.
+``POST /v1/batches`` takes one token of the client's rate limit per job (``fairness.rates``;
+429 and nothing created when the bucket cannot pay), validates every job (errors point into
+``/jobs/<index>/…``; nothing is created when any job is invalid), inserts the batch and its
+jobs in one shard transaction (at most ``max_batch_jobs`` jobs, a body of at most
+``max_body_bytes``), then sends every message in one Redis round trip. Jobs already solved
+within the de-duplication window start ``succeeded``, as single jobs do. ``create_batch`` is
+that insert, for jobs validated already (``reoptimize.batch``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from optimizer import Issue
 from ..broker import enqueue_all, solve_message
 from ..contract.requests import BatchRequest, shape_issues
 from ..errors import BrokerUnavailable, InvalidInput
+from ..fairness.rates import charge_jobs
 from ..farm import Farm
 from ..ids import canonical_hash, new_job_id
 from ..observability import metrics
@@ -40,8 +44,10 @@ class Cancelled:
     stopping: list[str]  # running jobs asked to stop
 
 
-def validate(body: Any, farm: Farm) -> list[dict]:
-    """Every job of a batch body, checked; all errors at once, pointing into the body."""
+def validate(body: Any, farm: Farm, client_id: str) -> list[dict]:
+    """Every job of a batch body, checked; all errors at once, pointing into the body. The
+    client's rate limit is charged one token per job once their number is known (before the
+    work of checking them)."""
     issues = shape_issues(body, BatchRequest)
     if not isinstance(body, dict):
         raise InvalidInput(issues, "problem")
@@ -53,6 +59,7 @@ def validate(body: Any, farm: Farm) -> list[dict]:
     if not isinstance(jobs, list) or not 1 <= len(jobs) <= limit:
         issues.append(Issue("/jobs", f"must be a list of 1 to {limit} jobs"))
         raise InvalidInput(issues, "problem")
+    charge_jobs(farm, client_id, len(jobs))
     for index, job in enumerate(jobs):
         mine: list[tuple[str, Any]] = []
         try:
@@ -69,18 +76,25 @@ def validate(body: Any, farm: Farm) -> list[dict]:
 
 def submit_batch(farm: Farm, client_id: str, body: Any, request_id: str | None = None) -> dict[str, Any]:
     """Create the batch and its jobs; the 202 body ``{id, status, total, job_ids, links}``."""
-    jobs = validate(body, farm)
+    jobs = validate(body, farm, client_id)
+    return create_batch(farm, client_id, jobs, body.get("metadata", {}), (body.get("webhook") or {}).get("url"),
+                        request_id)
+
+
+def create_batch(farm: Farm, client_id: str, jobs: list[dict], metadata: dict, batch_url: str | None,
+                 request_id: str | None = None) -> dict[str, Any]:
+    """Insert a batch of valid jobs (``{"problem", "metadata", "webhook"}``) in one transaction
+    and send their messages; the 202 body."""
     settings = farm.settings
     batch_id = new_job_id()
     messages = [solve_message(new_job_id(), client_id) for _ in jobs]
     hashes = [canonical_hash(job["problem"]) for job in jobs]
-    batch_url = (body.get("webhook") or {}).get("url")
     queued: list = []  # the solve messages of the jobs not solved yet
     done: list[dict] = []  # the de-duplicated jobs, succeeded at once
     effects: list = []  # their webhook deliveries (and the batch's, when all were)
 
     def create(conn) -> dict:
-        states.create_batch(conn, batch_id, client_id, len(jobs), body.get("metadata", {}), batch_url)
+        states.create_batch(conn, batch_id, client_id, len(jobs), metadata, batch_url)
         solved = states.prior_solutions(conn, client_id, hashes, settings.dedup_window_s)
         rows = []
         for job, message, problem_hash in zip(jobs, messages, hashes, strict=True):

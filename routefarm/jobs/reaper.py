@@ -1,7 +1,8 @@
 """The reaper: jobs whose worker vanished or whose message was lost get going again.
 
 - ``running`` with an expired lease: back to ``queued`` with a new message, or ``failed``
-  (``worker_lost``) once ``max_attempts`` claims have been made.
+  (``worker_lost``) once ``max_attempts`` claims have been made, or ``cancelled`` when it was
+  asked to stop (never queued again); ``queued`` jobs asked to stop are ``cancelled`` too.
 - ``queued`` for longer than the grace period whose message is in no broker queue (Redis
   restarted or flushed, or Redis was down when the job was accepted): sent again. A message
   that a killed worker had taken goes back to its queue first (Dramatiq's maintenance, run
@@ -44,6 +45,7 @@ BATCH = 500
 class Reaped:
     requeued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)  # asked to stop: ended instead of queued
     resent: list[str] = field(default_factory=list)
     deliveries: list[str] = field(default_factory=list)  # webhook deliveries re-sent
     unavailable: list[str] = field(default_factory=list)
@@ -69,9 +71,11 @@ def _reap_shard(farm: Farm, shard: str, total: Reaped) -> None:
     effects = []  # webhook deliveries of the jobs failed here
     with farm.db.shard(shard) as conn:
         finished, to_send = states.expire_leases(conn, BATCH, solve_message)
+        finished += states.cancel_stranded(conn, BATCH)
         for row in finished:
             effects += on_job_terminal(conn, row)
-        result.failed = [str(row["id"]) for row in finished]
+        result.failed = [str(row["id"]) for row in finished if row["status"] == "failed"]
+        result.cancelled = [str(row["id"]) for row in finished if row["status"] == "cancelled"]
         result.requeued = [m.args[0] for m in to_send]
         waiting = states.orphans(conn, farm.settings.orphan_grace_s, BATCH)
         try:
@@ -94,10 +98,12 @@ def _reap_shard(farm: Farm, shard: str, total: Reaped) -> None:
             log.warning("reaper could not send job %s now (%s); next pass retries", message.args[0], exc)
     ended(farm, [Ended(row, row["client_id"]) for row in finished], effects)
     result.deliveries = resend_lost(farm, shard)
-    if result.requeued or result.failed or result.resent or result.deliveries:
-        log.info("reaper %s: requeued %d, failed %d, re-sent %d jobs and %d webhook deliveries", shard,
-                 len(result.requeued), len(result.failed), len(result.resent), len(result.deliveries))
+    if result.requeued or result.failed or result.cancelled or result.resent or result.deliveries:
+        log.info("reaper %s: requeued %d, failed %d, cancelled %d, re-sent %d jobs and %d webhook deliveries",
+                 shard, len(result.requeued), len(result.failed), len(result.cancelled), len(result.resent),
+                 len(result.deliveries))
     total.requeued += result.requeued
     total.failed += result.failed
+    total.cancelled += result.cancelled
     total.resent += result.resent
     total.deliveries += result.deliveries

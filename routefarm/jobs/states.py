@@ -23,7 +23,15 @@ transition                from -> to                  by
                                                        (attempt counted; failed after the last)
 ``expire_leases``         running -> queued | failed   reaper: lease expired (failed:
                                                        ``worker_lost`` after max attempts)
+``cancel_stranded``       queued -> cancelled          reaper: a queued job asked to stop
 ========================  ==========================  =======================================
+
+Cancelled means cancelled: a job asked to stop (``cancel_requested``) is never queued
+again. Every way back to the queue (``hand_back``, ``retry``, ``expire_leases``) is one
+statement (``_REQUEUE``) that ends such a job ``cancelled`` instead, as its worker would
+have: the caller sees the terminal row and runs its effects (webhook deliveries, the batch's
+completion) in the same transaction, as for any cancel. ``cancel_stranded`` ends the queued
+jobs asked to stop that an earlier version of this code left waiting.
 
 A batch's status follows from its jobs and two marks, each set once: ``cancel_requested_at``
 (``request_batch_cancel``) and ``completed_at`` (``complete_batch``, when its last open job
@@ -48,9 +56,10 @@ TRANSITIONS: dict[str, frozenset[tuple[str | None, str]]] = {
     "finish": frozenset({("running", "succeeded"), ("running", "failed"), ("running", "cancelled")}),
     "cancel": frozenset({("queued", "cancelled")}),
     "cancel_batch_jobs": frozenset({("queued", "cancelled")}),
-    "hand_back": frozenset({("running", "queued")}),
-    "retry": frozenset({("running", "queued")}),
-    "expire_leases": frozenset({("running", "queued"), ("running", "failed")}),
+    "hand_back": frozenset({("running", "queued"), ("running", "cancelled")}),
+    "retry": frozenset({("running", "queued"), ("running", "cancelled")}),
+    "expire_leases": frozenset({("running", "queued"), ("running", "failed"), ("running", "cancelled")}),
+    "cancel_stranded": frozenset({("queued", "cancelled")}),
 }
 ALLOWED = frozenset(pair for pairs in TRANSITIONS.values() for pair in pairs)
 
@@ -141,52 +150,44 @@ def finish(conn, client_id: str, job_id: uuid.UUID, worker: str, status: str,
 
 
 def hand_back(conn, client_id: str, job_id: uuid.UUID, worker: str, message_id: str) -> dict | None:
-    """running -> queued (the worker is stopping); the attempt is not counted."""
-    return _one(conn,
-                "UPDATE jobs SET status = 'queued', attempts = greatest(attempts - 1, 0),"
-                " worker = NULL, lease_until = NULL, message_id = %s, queued_at = now(), updated_at = now()"
-                " WHERE id = %s AND client_id = %s AND status = 'running' AND worker = %s"
-                f" RETURNING {SUMMARY_COLUMNS}",
-                (message_id, job_id, client_id, worker))
+    """running -> queued (the worker is stopping); the attempt is not counted. A job asked to
+    stop ends ``cancelled`` instead."""
+    return _one(conn, _REQUEUE.format(attempts="greatest(attempts - 1, 0)", where=_WORKER_HOLDS),
+                {"message_id": message_id, "id": job_id, "client_id": client_id, "worker": worker})
 
 
 def retry(conn, client_id: str, job_id: uuid.UUID, worker: str, message_id: str) -> dict | None:
-    """running -> queued to be tried again later; the attempt counts (``max_attempts``)."""
-    return _one(conn,
-                "UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, message_id = %s,"
-                " queued_at = now(), updated_at = now()"
-                " WHERE id = %s AND client_id = %s AND status = 'running' AND worker = %s"
-                f" RETURNING {SUMMARY_COLUMNS}",
-                (message_id, job_id, client_id, worker))
+    """running -> queued to be tried again later; the attempt counts (``max_attempts``). A job
+    asked to stop ends ``cancelled`` instead."""
+    return _one(conn, _REQUEUE.format(attempts="attempts", where=_WORKER_HOLDS),
+                {"message_id": message_id, "id": job_id, "client_id": client_id, "worker": worker})
 
 
 def cancel(conn, client_id: str, job_id: uuid.UUID) -> dict | None:
-    """queued -> cancelled at once; a running job gets ``cancel_requested`` (its worker ends it)."""
-    row = _one(conn,
-               "UPDATE jobs SET status = 'cancelled', finished_at = now(), updated_at = now()"
-               f" WHERE id = %s AND client_id = %s AND status = 'queued' RETURNING {SUMMARY_COLUMNS}",
-               (job_id, client_id))
-    if row is None:
-        row = _one(conn,
-                   "UPDATE jobs SET cancel_requested = true, updated_at = now()"
-                   f" WHERE id = %s AND client_id = %s AND status = 'running' RETURNING {SUMMARY_COLUMNS}",
-                   (job_id, client_id))
-    return row
+    """queued -> cancelled at once; a running job gets ``cancel_requested`` (its worker ends
+    it). One statement: a job handed back at that moment is cancelled, not missed."""
+    return _one(conn,
+                "UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,"
+                " finished_at = CASE WHEN status = 'queued' THEN now() END,"
+                " cancel_requested = (status = 'running'), updated_at = now()"
+                " WHERE id = %s AND client_id = %s AND status IN ('queued', 'running')"
+                f" RETURNING {SUMMARY_COLUMNS}",
+                (job_id, client_id))
 
 
 def cancel_batch_jobs(conn, client_id: str, batch_id: uuid.UUID) -> tuple[list[dict], list[str]]:
-    """Every queued job of the batch -> cancelled, every running one asked to stop:
-    (the cancelled rows, the ids of the running ones)."""
-    open_jobs = ("SELECT id FROM jobs WHERE batch_id = %s AND client_id = %s AND status = %s"
-                 " ORDER BY id FOR UPDATE")  # one lock order for every canceller
+    """Every queued job of the batch -> cancelled, every running one asked to stop, in one
+    statement (a job claimed or handed back meanwhile is not missed): (the cancelled rows, the
+    ids of the running ones)."""
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute("UPDATE jobs SET status = 'cancelled', finished_at = now(), updated_at = now()"
-                    f" WHERE id IN ({open_jobs}) RETURNING {SUMMARY_COLUMNS}", (batch_id, client_id, "queued"))
-        ended = cur.fetchall()
-        cur.execute("UPDATE jobs SET cancel_requested = true, updated_at = now()"
-                    f" WHERE id IN ({open_jobs}) RETURNING id", (batch_id, client_id, "running"))
-        stopping = [str(r["id"]) for r in cur.fetchall()]
-    return ended, stopping
+        cur.execute("UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,"
+                    " finished_at = CASE WHEN status = 'queued' THEN now() END,"
+                    " cancel_requested = (status = 'running'), updated_at = now()"
+                    " WHERE id IN (SELECT id FROM jobs WHERE batch_id = %s AND client_id = %s"
+                    " AND status IN ('queued', 'running') ORDER BY id FOR UPDATE)"  # one lock order for all
+                    f" RETURNING {SUMMARY_COLUMNS}", (batch_id, client_id))
+        rows = cur.fetchall()
+    return [r for r in rows if r["status"] == "cancelled"], [str(r["id"]) for r in rows if r["status"] == "running"]
 
 
 def request_batch_cancel(conn, batch_id: uuid.UUID) -> None:
@@ -210,32 +211,47 @@ def complete_batch(conn, client_id: str, batch_id: uuid.UUID) -> str | None | bo
 
 def expire_leases(conn, limit: int, message_for) -> tuple[list[dict], list[Any]]:
     """Running jobs whose lease expired: back to queued with a new message (``message_for(id,
-    client_id)``), or failed with ``worker_lost`` once ``max_attempts`` claims were made.
-    Rows are taken with ``FOR UPDATE SKIP LOCKED``: (the failed rows, the messages to send)."""
-    failed, messages = [], []
+    client_id)``), failed with ``worker_lost`` once ``max_attempts`` claims were made, or
+    cancelled when asked to stop. Rows are taken with ``FOR UPDATE SKIP LOCKED``: (the rows
+    that ended, the messages to send)."""
+    ended, messages = [], []
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute("SELECT id, client_id, attempts, max_attempts FROM jobs"
+        cur.execute("SELECT id, client_id, attempts, max_attempts, cancel_requested FROM jobs"
                     " WHERE status = 'running' AND lease_until < now()"
                     " ORDER BY lease_until LIMIT %s FOR UPDATE SKIP LOCKED", (limit,))
         for job in cur.fetchall():
-            if job["attempts"] >= job["max_attempts"]:
+            if job["attempts"] >= job["max_attempts"] and not job["cancel_requested"]:
                 error = {"reason": "worker_lost",
                          "detail": f"the worker stopped answering on each of {job['attempts']} attempts"}
                 cur.execute("UPDATE jobs SET status = 'failed', error = %s, finished_at = now(), updated_at = now(),"
                             " lease_until = NULL WHERE id = %s RETURNING *", (Jsonb(error), job["id"]))
-                failed.append(cur.fetchone())
-            else:
-                message = message_for(job["id"], job["client_id"])
-                cur.execute("UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, message_id = %s,"
-                            " queued_at = now(), updated_at = now() WHERE id = %s", (message.message_id, job["id"]))
+                ended.append(cur.fetchone())
+                continue
+            message = message_for(job["id"], job["client_id"])
+            cur.execute(_REQUEUE.format(attempts="attempts", where="id = %(id)s"),
+                        {"message_id": message.message_id, "id": job["id"]})
+            row = cur.fetchone()
+            if row["status"] == "queued":
                 messages.append(message)
-    return failed, messages
+            else:
+                ended.append(row)
+    return ended, messages
+
+
+def cancel_stranded(conn, limit: int) -> list[dict]:
+    """Queued jobs asked to stop -> cancelled (no claim takes them); the rows, locked."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("UPDATE jobs SET status = 'cancelled', finished_at = now(), updated_at = now(),"
+                    " message_id = NULL WHERE id IN (SELECT id FROM jobs WHERE status = 'queued'"
+                    " AND cancel_requested LIMIT %s FOR UPDATE SKIP LOCKED)"
+                    f" RETURNING {SUMMARY_COLUMNS}", (limit,))
+        return cur.fetchall()
 
 
 def orphans(conn, grace_s: float, limit: int) -> list[dict]:
     """Queued jobs waiting longer than ``grace_s`` (their message may be lost), locked."""
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute("SELECT id, client_id, message_id FROM jobs WHERE status = 'queued'"
+        cur.execute("SELECT id, client_id, message_id FROM jobs WHERE status = 'queued' AND NOT cancel_requested"
                     " AND queued_at < now() - make_interval(secs => %s)"
                     " ORDER BY queued_at LIMIT %s FOR UPDATE SKIP LOCKED", (grace_s, limit))
         return cur.fetchall()
@@ -254,6 +270,17 @@ def _check(transition: str, before: str | None, after: str) -> None:
     if not allowed(transition, before, after):
         raise ValueError(f"{transition}: {before} -> {after} is not a transition of the job state machine")
 
+
+_WORKER_HOLDS = ("id = %(id)s AND client_id = %(client_id)s AND status = 'running'"
+                 " AND worker = %(worker)s")
+# Back to the queue, or cancelled when the job was asked to stop (never queued again)
+_REQUEUE = (
+    "UPDATE jobs SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,"
+    " finished_at = CASE WHEN cancel_requested THEN now() END,"
+    " message_id = CASE WHEN cancel_requested THEN NULL ELSE %(message_id)s END,"
+    " queued_at = CASE WHEN cancel_requested THEN queued_at ELSE now() END,"
+    " attempts = {attempts}, worker = NULL, lease_until = NULL, updated_at = now()"
+    f" WHERE {{where}} RETURNING {SUMMARY_COLUMNS}")
 
 _CREATE = """
 INSERT INTO jobs (id, client_id, status, problem, problem_hash, metadata, max_attempts,

@@ -148,13 +148,19 @@ class JobStore:
         return self._transition(client_id, lambda conn: states.finish(conn, client_id, job_id, worker, status,
                                                                       solution, error), effects)
 
-    def hand_back(self, client_id: str, job_id: uuid.UUID, worker: str, message_id: str) -> dict | None:
-        """running -> queued (the worker is stopping); the attempt is not counted."""
-        return self.on_shard(client_id, lambda conn: states.hand_back(conn, client_id, job_id, worker, message_id))
+    def hand_back(self, client_id: str, job_id: uuid.UUID, worker: str, message_id: str,
+                  effects: Effects | None = None) -> dict | None:
+        """running -> queued (the worker is stopping); the attempt is not counted. A job asked
+        to stop ends ``cancelled`` instead, with ``effects``."""
+        return self._transition(client_id, lambda conn: states.hand_back(conn, client_id, job_id, worker,
+                                                                         message_id), effects)
 
-    def retry(self, client_id: str, job_id: uuid.UUID, worker: str, message_id: str) -> dict | None:
-        """running -> queued, to be tried again; the attempt counts."""
-        return self.on_shard(client_id, lambda conn: states.retry(conn, client_id, job_id, worker, message_id))
+    def retry(self, client_id: str, job_id: uuid.UUID, worker: str, message_id: str,
+              effects: Effects | None = None) -> dict | None:
+        """running -> queued, to be tried again; the attempt counts. A job asked to stop ends
+        ``cancelled`` instead, with ``effects``."""
+        return self._transition(client_id, lambda conn: states.retry(conn, client_id, job_id, worker,
+                                                                     message_id), effects)
 
     def cancel(self, client_id: str, job_id: uuid.UUID, effects: Effects | None = None) -> dict | None:
         """queued -> cancelled at once; running -> cancel_requested (the worker stops it)."""

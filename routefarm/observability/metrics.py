@@ -56,6 +56,9 @@ def _build() -> dict[str, Any]:
         "routefarm_webhook_attempts_total",
         "Webhook delivery attempts by outcome (succeeded, retry, exhausted, gone, disabled)",
         ["outcome"])
+    WEBHOOK_POSTPONED = Counter(
+        "routefarm_webhook_postponed_total",
+        "Webhook deliveries put off to their client's turn (its share of deliveries was in flight)")
     WEBHOOK_LATENCY = Histogram(
         "routefarm_webhook_latency_seconds", "Duration of one webhook POST", buckets=FAST)
     SHARD_SECONDS = Histogram(
@@ -66,7 +69,8 @@ def _build() -> dict[str, Any]:
         ["shard"])
     REAPER_ACTIONS = Counter(
         "routefarm_reaper_actions_total",
-        "Reaper actions: requeued, failed (worker_lost), resent (lost message), deliveries, skipped shards",
+        "Reaper actions: requeued, failed (worker_lost), cancelled (asked to stop), resent (lost message),"
+        " deliveries, skipped shards",
         ["action"])
     # Kafka: ingest of re-optimization events, relay of the outbox
     INGEST_EVENTS = Counter(
@@ -117,7 +121,7 @@ OUTBOX_BACKLOG = "routefarm_outbox_backlog"
 OUTBOX_PARKED_ROWS = "routefarm_outbox_parked_rows"
 KAFKA_LAG = "routefarm_kafka_lag"  # on the stream process's metrics port (workers.stream.IngestLag)
 SCRAPE_TIME_FAMILIES = (QUEUE_DEPTH, WORKERS, SHARD_UP, OUTBOX_BACKLOG, OUTBOX_PARKED_ROWS, KAFKA_LAG)
-REAPER_ACTION_NAMES = ("requeued", "failed", "resent", "deliveries", "unavailable")  # fields of reaper.Reaped
+REAPER_ACTION_NAMES = ("requeued", "failed", "cancelled", "resent", "deliveries", "unavailable")  # fields of reaper.Reaped
 # From prometheus-client's process collector on the worker metrics port.
 PROCESS_FAMILIES = ("process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds")
 

@@ -52,7 +52,9 @@ REPLACED = ("stops", "shipments", "vehicles", "locked", "initial_routes")
 
 class Derivation:
     def __init__(self, base: Mapping[str, Any], solution: Mapping[str, Any], changes: ReoptimizeChanges):
-        self.base = copy.deepcopy(dict(base))
+        # only what a derivation changes is copied: the rest (the matrix above all) is shared
+        # with the base problem, so many derivations of one base (a batch) hold it once
+        self.base = {k: copy.deepcopy(v) if k in REPLACED else v for k, v in base.items()}
         self.changes = changes
         self.reports = Reports(self.base, solution, changes)
         self.origin: dict[str, str] = {}  # pointer prefix in the derived problem -> in the request

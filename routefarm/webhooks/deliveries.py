@@ -92,6 +92,17 @@ def reschedule(conn, delivery: dict, delay: float, error: str) -> tuple[dramatiq
     return message, row[0]
 
 
+def postpone(conn, delivery_id: uuid.UUID, client_id: str, token: str, delay: float) -> dramatiq.Message | None:
+    """The attempt ``token`` stands for, moved ``delay`` seconds later by a new message (send it
+    after commit); not an attempt. None when the token is stale."""
+    message = delivery_message(str(delivery_id), client_id)
+    row = conn.execute(
+        "UPDATE webhook_deliveries SET message_id = %s, next_attempt_at = now() + make_interval(secs => %s),"
+        " updated_at = now() WHERE id = %s AND client_id = %s AND status = 'pending' AND message_id = %s"
+        " RETURNING id", (message.message_id, delay, delivery_id, client_id, token)).fetchone()
+    return None if row is None else message
+
+
 def close_pending(conn, endpoint_id: uuid.UUID, reason: str) -> int:
     """Stop every pending delivery to an endpoint (disabled or deleted); their messages go stale."""
     return conn.execute(
@@ -119,19 +130,22 @@ def get(conn, client_id: str, delivery_id: uuid.UUID) -> dict | None:
         return cur.fetchone()
 
 
-def for_job(conn, client_id: str, job_id: uuid.UUID) -> list[dict]:
-    """The deliveries of the job's terminal event (one per target)."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(f"SELECT {COLUMNS} FROM webhook_deliveries WHERE client_id = %s AND job_id = %s"
-                    " ORDER BY id", (client_id, job_id))
-        return cur.fetchall()
+def for_job(conn, client_id: str, job_id: uuid.UUID, limit: int, after: uuid.UUID | None = None) -> list[dict]:
+    """The deliveries of the job's terminal event (one per target), in id order: up to
+    ``limit`` after ``after``."""
+    return _page(conn, "job_id = %s", [job_id], client_id, limit, after)
 
 
-def for_batch(conn, client_id: str, batch_id: uuid.UUID) -> list[dict]:
-    """The batch's own deliveries (batch.completed)."""
+def for_batch(conn, client_id: str, batch_id: uuid.UUID, limit: int, after: uuid.UUID | None = None) -> list[dict]:
+    """The batch's own deliveries (batch.completed), as ``for_job``."""
+    return _page(conn, "batch_id = %s AND job_id IS NULL", [batch_id], client_id, limit, after)
+
+
+def _page(conn, where: str, params: list, client_id: str, limit: int, after: uuid.UUID | None) -> list[dict]:
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(f"SELECT {COLUMNS} FROM webhook_deliveries WHERE client_id = %s AND batch_id = %s"
-                    " AND job_id IS NULL ORDER BY id", (client_id, batch_id))
+        cur.execute(f"SELECT {COLUMNS} FROM webhook_deliveries WHERE client_id = %s AND {where}"
+                    + (" AND id > %s" if after else "") + " ORDER BY id LIMIT %s",
+                    [client_id, *params, *([after] if after else []), limit])
         return cur.fetchall()
 
 

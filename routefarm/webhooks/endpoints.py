@@ -1,5 +1,9 @@
 """Webhook endpoints and signing secrets, in the client's shard.
 
+A client has at most ``max_webhook_endpoints`` endpoints (enabled or not): one more is a
+409 (``too-many-endpoints``). Creations of one client are serialized by a transaction lock,
+so two at once cannot pass the limit together. Lists are pages in id order (``listing``).
+
 An endpoint's secret is shown once, when it is created or rotated. After a rotation the
 previous secret keeps signing (beside the new one) for the grace period. A client's
 *default* secret signs its one-off targets (a job's or a batch's ``"webhook": {"url": …}``);
@@ -21,7 +25,7 @@ from ..contract.requests import (
     WebhookEndpointUpdate,
     shape_issues,
 )
-from ..errors import InvalidInput
+from ..errors import Conflict, InvalidInput
 from ..ids import new_job_id
 from ..jobs.documents import iso_time
 from . import deliveries
@@ -60,8 +64,14 @@ def _said(issue: Issue) -> Issue:
     return issue
 
 
-def create(conn, client_id: str, fields: dict[str, Any]) -> dict:
-    """A new endpoint; the returned row carries its ``secret`` (shown this once)."""
+def create(conn, client_id: str, fields: dict[str, Any], limit: int) -> dict:
+    """A new endpoint; the returned row carries its ``secret`` (shown this once). ``Conflict``
+    when the client has ``limit`` endpoints already."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"webhook_endpoints:{client_id}",))
+    count = conn.execute("SELECT count(*) FROM webhook_endpoints WHERE client_id = %s", (client_id,)).fetchone()[0]
+    if count >= limit:
+        raise Conflict(f"the client has {count} webhook endpoints, the most it may have ({limit}); "
+                       "delete one to add another", "too-many-endpoints", limit=limit)
     secret = new_secret()
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
@@ -72,9 +82,12 @@ def create(conn, client_id: str, fields: dict[str, Any]) -> dict:
         return {**cur.fetchone(), "secret": secret}
 
 
-def listing(conn, client_id: str) -> list[dict]:
+def listing(conn, client_id: str, limit: int, after: uuid.UUID | None = None) -> list[dict]:
+    """Up to ``limit`` of the client's endpoints, in id order, after ``after``."""
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(f"SELECT {COLUMNS} FROM webhook_endpoints WHERE client_id = %s ORDER BY id", (client_id,))
+        cur.execute(f"SELECT {COLUMNS} FROM webhook_endpoints WHERE client_id = %s"
+                    + (" AND id > %s" if after else "") + " ORDER BY id LIMIT %s",
+                    (client_id, *([after] if after else []), limit))
         return cur.fetchall()
 
 

@@ -1,5 +1,10 @@
 """One delivery attempt, from claim to recorded outcome (the ``deliver_webhook`` actor's work).
 
+0. take one of the client's ``webhook_deliveries_per_client`` slots, counted across every
+   webhook process (``fairness.slots``): a client's slow receivers hold that many of the
+   webhook threads, never all of them. Past its share the attempt is postponed to the client's
+   next turn (the slots' pace, at most ``POSTPONE_MAX_S`` later) by a new message: not
+   lost, not an attempt, its schedule untouched;
 1. claim the delivery by its message token, build the body, pick the signing secrets
    (one shard transaction; no connection is held during the HTTP call);
 2. check the target with the SSRF guard (DNS may have changed since the URL was accepted),
@@ -23,7 +28,8 @@ import dramatiq
 from psycopg.rows import dict_row
 
 from ..broker import enqueue
-from ..errors import BrokerUnavailable
+from ..errors import BrokerUnavailable, TooManyAtOnce
+from ..fairness.slots import Slots
 from ..jobs.batches import batch_document
 from ..jobs.documents import iso_time, status_document
 from ..jobs.states import SUMMARY_COLUMNS
@@ -35,6 +41,9 @@ from .transport import Outcome, post
 
 log = logging.getLogger(__name__)
 LEASE_MARGIN = 30.0  # seconds beyond the timeout before a claimed attempt counts as lost
+POSTPONE_MAX_S = 30.0  # seconds: the longest a delivery over its client's share is put off at once
+SLOT_MARGIN_S = 5.0  # seconds a client's delivery slot outlives the attempt's timeout (a killed process's)
+EXPECTED_HOLD_S = 1.0  # seconds one delivery is taken to last until a client's are measured
 
 
 @dataclass(frozen=True)
@@ -54,13 +63,25 @@ class Done:
 
 
 def deliver(farm, delivery_id: str, client_id: str, token: str) -> str | None:
-    """Make the attempt that message ``token`` stands for; the delivery's status after it."""
+    """Make the attempt that message ``token`` stands for, in one of the client's slots (else
+    put it off to the client's turn); the delivery's status after it."""
     did = uuid.UUID(delivery_id)
     settings = farm.settings
     lease = settings.webhook_timeout_s + LEASE_MARGIN
+    slots = Slots(farm.cache.client, "webhooks", settings.webhook_deliveries_per_client,
+                  settings.webhook_timeout_s + SLOT_MARGIN_S, max_wait_s=POSTPONE_MAX_S)
+    try:
+        with slots.hold(client_id, expected_hold_s=EXPECTED_HOLD_S, what="webhook deliveries"):
+            return _attempt(farm, did, client_id, token, lease)
+    except TooManyAtOnce as busy:
+        return _postpone(farm, did, client_id, token, busy.wait_s)
+
+
+def _attempt(farm, did: uuid.UUID, client_id: str, token: str, lease: float) -> str | None:
+    settings = farm.settings
     prepared = farm.store.on_shard(client_id, lambda conn: _prepare(conn, farm, did, client_id, token, lease))
     if prepared is None:
-        log.info("delivery %s: nothing to do (done, or another message owns it)", delivery_id)
+        log.info("delivery %s: nothing to do (done, or another message owns it)", did)
         return None
     if isinstance(prepared, Done):
         return prepared.status
@@ -74,11 +95,26 @@ def deliver(farm, delivery_id: str, client_id: str, token: str) -> str | None:
     done = farm.store.on_shard(client_id, lambda conn: _record(conn, settings, prepared, outcome))
     _observe(outcome, done)
     if done.message is not None:
-        try:
-            enqueue(farm.broker, done.message, delay=done.delay)
-        except BrokerUnavailable as exc:
-            log.warning("delivery %s: next attempt not sent now (%s); the reaper will send it", delivery_id, exc)
+        _send(farm, done.message, done.delay, did)
     return done.status
+
+
+def _postpone(farm, did: uuid.UUID, client_id: str, token: str, delay: float) -> str | None:
+    """The client has as many deliveries in flight as it may: this one goes later."""
+    message = farm.store.on_shard(client_id, lambda conn: deliveries.postpone(conn, did, client_id, token, delay))
+    if message is None:
+        return None
+    metrics.WEBHOOK_POSTPONED.inc()
+    log.debug("delivery %s postponed %.2f s: its client has its share of deliveries in flight", did, delay)
+    _send(farm, message, delay, did)
+    return "pending"
+
+
+def _send(farm, message: dramatiq.Message, delay: float, did: uuid.UUID) -> None:
+    try:
+        enqueue(farm.broker, message, delay=delay)
+    except BrokerUnavailable as exc:
+        log.warning("delivery %s: next attempt not sent now (%s); the reaper will send it", did, exc)
 
 
 def _observe(outcome: Outcome, done: Done) -> None:

@@ -106,6 +106,7 @@ def test_hundred_jobs_five_clients(processes, client_factory, databases):
 def test_long_polls_do_not_block_submissions(processes, client_factory):
     """50 long-polls held open (no worker yet) while new submissions are answered at once."""
     _, key = client_factory("long-poll")
+    processes.env["ROUTEFARM_MAX_LONG_POLLS_PER_CLIENT"] = "50"  # one client holds them all: above its default share
     processes.web()
     api = Api(processes.url)
     rng = random.Random(5)

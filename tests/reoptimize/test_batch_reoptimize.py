@@ -97,3 +97,23 @@ def test_openapi_documents_batch_reoptimize(http):
     post = spec["paths"]["/v1/batches/reoptimize"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/BatchReoptimizeRequest")
     assert "VehicleState" in spec["components"]["schemas"]
+
+
+def test_a_thousand_entries_naming_one_base_job(http, auth, farm):
+    """One base job named a thousand times (read once, its problem shared by the derivations):
+    one batch of a thousand derived jobs, each with its own request applied."""
+    client_id, headers = auth("thousand")
+    base, _ = solved_job(farm, client_id, base_problem())
+    body = {"jobs": [{"job_id": base, **({"at": 40 + i} if i % 2 else {})} for i in range(1000)],
+            "changes": {"at": 40, "cancel_stops": ["e4"]}}
+    response = http.post("/v1/batches/reoptimize", json=body, headers=headers)
+    assert response.status_code == 202, response.get_json()
+    accepted = response.get_json()
+    assert accepted["total"] == 1000 and len(set(accepted["job_ids"])) == 1000
+    with farm.db.shard(farm.directory.shard_of(client_id)) as conn:
+        rows = conn.execute("SELECT problem, metadata FROM jobs WHERE batch_id = %s",
+                            (uuid.UUID(accepted["id"]),)).fetchall()
+    assert len(rows) == 1000 and {m["reoptimized_from"] for _, m in rows} == {base}
+    assert all("e4" not in {s["id"] for s in p["stops"]} for p, _ in rows)
+    assert {p["vehicles"][0]["time_window"][0] for p, _ in rows} == {40} | {40 + i for i in range(1, 1000, 2)}
+    assert all(p["matrix"] == base_problem()["matrix"] for p, _ in rows)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
 from roads_support import RoadServer, graph_arrays
+from support import http_server, send_json, stop_http
 
 from routefarm.errors import RoadSnapError, RoutefarmError, TravelSourceUnavailable
 from routefarm.roads.client import ClientSettings, RoadClient
@@ -104,12 +104,7 @@ class _Garbage(BaseHTTPRequestHandler):
     answers: list[tuple[int, bytes]] = []
 
     def do_GET(self):  # noqa: N802 (http.server's name)
-        status, body = self.answers[0]
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, *self.answers[0])
 
     def log_message(self, *args):
         pass
@@ -124,15 +119,11 @@ class _Garbage(BaseHTTPRequestHandler):
 ])
 def test_garbage_answers_are_unavailable(status, body):
     _Garbage.answers = [(status, body)]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Garbage)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = http_server(_Garbage)
     try:
         client = RoadClient(f"http://127.0.0.1:{server.server_port}", "car",
                             ClientSettings(timeout_s=1, retries=1, backoff_s=0.05, deadline_s=3))
         with pytest.raises(TravelSourceUnavailable):
             client.table([(24.94, 60.17), (24.95, 60.17)])
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        stop_http(server)

@@ -101,8 +101,8 @@ def test_a_hanging_receiver_does_not_slow_solving(processes, client_factory, rec
     api.ok("POST", "/v1/webhooks/endpoints", {"url": receiver.url, "event_types": ["job.succeeded"]})
     hanging = solve_all(200, 30)
 
-    receiver.wait_for(lambda rs: len(rs) >= 8, timeout=5, what="every webhook thread waiting")
-    assert receiver.in_flight >= 8  # all delivery threads are stuck on the receiver...
+    receiver.wait_for(lambda rs: len(rs) >= 2, timeout=5, what="the client's share of webhook threads waiting")
+    assert receiver.in_flight == 2  # the client's share of the delivery threads is stuck on the receiver...
     print(f"baseline {baseline:.2f} s, with a hanging receiver {hanging:.2f} s")
     assert hanging <= 1.5 * baseline + 1.0, (baseline, hanging)  # ...and solving kept its pace
     _, listing = api.call("GET", f"/v1/jobs/{api_last_job(api)}/deliveries")

@@ -8,12 +8,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import redis
 from standardwebhooks import Webhook
-from support import call_api, close_open_work, make_settings
+from support import call_api, close_open_work, http_server, make_settings, stop_http
 
 from routefarm.contract.documents import WebhookEvent
 
@@ -102,11 +102,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
-                                       daemon=True)
-        self.thread.start()
+        self.server = http_server(Handler)
         return self
 
     @property
@@ -118,9 +114,7 @@ class Receiver:
 
     def stop(self) -> None:
         self.release()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        stop_http(self.server)
 
     def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float, what: str = "") -> list[Received]:
         deadline = time.monotonic() + timeout
