@@ -15,7 +15,7 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
-from optimizer import Issue
+from optimizer import Issue, Issues
 
 from ..broker import enqueue_all, solve_message
 from ..contract.requests import BatchRequest, shape_issues
@@ -40,36 +40,45 @@ class Cancelled:
     stopping: list[str]  # running jobs asked to stop
 
 
-def validate(body: Any, farm: Farm) -> list[dict]:
-    """Every job of a batch body, checked; all errors at once, pointing into the body."""
-    issues = shape_issues(body, BatchRequest)
+def validate(body: Any, farm: Farm, derived: bool = False) -> list[dict]:
+    """Every job of a batch body, checked; all errors at once, pointing into the body. Jobs
+    are validated one by one until the errors listed reach ``MAX_ISSUES``: the number of
+    jobs left is then said (``jobs_unchecked``)."""
+    shape = shape_issues(body, BatchRequest)
     if not isinstance(body, dict):
-        raise InvalidInput(issues, "problem")
-    issues = [i for i in issues if i.pointer != "/jobs"]  # said below, with the size
+        raise InvalidInput(shape, "problem")
+    issues = Issues(i for i in shape if i.pointer != "/jobs")  # said below, with the size
+    issues.count(shape.omitted)
     urls: list[tuple[str, Any]] = []  # every webhook URL, checked together below
-    issues += webhook_issues(body.get("webhook"), farm, urls)
+    issues.extend(webhook_issues(body.get("webhook"), farm, urls))
     jobs = body.get("jobs")
     limit = farm.settings.max_batch_jobs
     if not isinstance(jobs, list) or not 1 <= len(jobs) <= limit:
-        issues.append(Issue("/jobs", f"must be a list of 1 to {limit} jobs"))
+        issues.add("/jobs", f"must be a list of 1 to {limit} jobs")
         raise InvalidInput(issues, "problem")
+    unchecked = 0
     for index, job in enumerate(jobs):
+        if issues.full:
+            unchecked = len(jobs) - index
+            break
         mine: list[tuple[str, Any]] = []
-        try:
-            validate_body(job, farm, snap=False, webhooks=mine)  # one request must not ask a road source per job
+        try:  # one request must not ask a road source per job
+            validate_body(job, farm, snap=False, webhooks=mine, derived=derived)
         except InvalidInput as exc:
-            issues += InvalidInput.of(exc, f"/jobs/{index}").issues
+            exc.into(issues, f"/jobs/{index}")
         urls += [(f"/jobs/{index}{pointer}", url) for pointer, url in mine]
-    # each distinct host resolved once, all at once, within the request's deadline
-    issues += [Issue(pointer, text) for pointer, text in farm.webhook_targets.issues(urls)]
+    if not unchecked:  # each distinct host resolved once, all at once, within the request's deadline
+        issues.extend(Issue(pointer, text) for pointer, text in farm.webhook_targets.issues(urls))
     if issues:
-        raise InvalidInput(issues, "problem")
+        raise InvalidInput(issues, "problem", **({"jobs_unchecked": unchecked} if unchecked else {}))
     return jobs
 
 
-def submit_batch(farm: Farm, client_id: str, body: Any, request_id: str | None = None) -> dict[str, Any]:
-    """Create the batch and its jobs; the 202 body ``{id, status, total, job_ids, links}``."""
-    jobs = validate(body, farm)
+def submit_batch(farm: Farm, client_id: str, body: Any, request_id: str | None = None,
+                 derived: bool = False) -> dict[str, Any]:
+    """Create the batch and its jobs; the 202 body ``{id, status, total, job_ids, links}``.
+    ``derived``: the jobs' problems are re-optimizations (``validate_body``)."""
+    jobs = validate(body, farm, derived)
     settings = farm.settings
     batch_id = new_job_id()
     messages = [solve_message(new_job_id(), client_id) for _ in jobs]
