@@ -55,8 +55,9 @@ def _sentence(error: dict) -> str:
     if kind == "too_short" and ctx.get("min_length") == 1:
         return "must not be empty"
     if kind == "too_long" and "max_length" in ctx:
-        what = "characters" if error["msg"].startswith("String") else "items"
-        return f"must have at most {ctx['max_length']} {what} (it has {ctx.get('actual_length', 'more')})"
+        return f"must have at most {ctx['max_length']} items (it has {ctx.get('actual_length', 'more')})"
+    if kind == "string_too_long":
+        return f"must have at most {ctx.get('max_length')} characters (it has {len(error['input'])})"
     if message.startswith("Input should be "):
         return "must be " + message.removeprefix("Input should be ")
     return message

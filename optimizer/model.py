@@ -46,8 +46,6 @@ def _list(item: object, most: int, least: int = 0) -> object:
     return Annotated[list[item], Field(min_length=least, max_length=most)]  # type: ignore[valid-type]
 
 
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # unbounded: derived values only
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Time = _number(0, MAX_TIME)
 Duration = _number(0, MAX_DURATION)
 Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
