@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from routefarm.contract.requests import parse_query
 from routefarm.errors import BadRequest, InvalidInput
-from routefarm.untrusted import loads, storage_issues
+from routefarm.untrusted import loads, storage_findings
 
 NOT_JSON = "the body must be JSON (Content-Type: application/json)"
 
@@ -29,7 +29,7 @@ def json_body() -> Any:
         body = loads(raw)
     except ValueError as exc:
         raise BadRequest(f"{NOT_JSON}: {exc}") from None
-    issues = storage_issues(body)
+    issues = storage_findings(body)
     if issues:
         raise InvalidInput(issues)
     return body

@@ -87,7 +87,12 @@ def answer(exc: RoutefarmError) -> Response:
         if exc.about == "problem":
             title, slug = "Invalid problem", "invalid-problem"
         extra["errors"] = [{"pointer": i.pointer or "/", "detail": i.message} for i in exc.issues]
-        detail = f"{len(exc.issues)} error(s) in the request body"
+        detail = f"{len(exc.issues) + exc.omitted} error(s) in the request body"
+        if exc.omitted:
+            extra["errors_omitted"] = exc.omitted
+            detail += f"; the first {len(exc.issues)} are listed"
+        if exc.extra.get("jobs_unchecked"):
+            detail += f"; {exc.extra['jobs_unchecked']} job(s) not checked (they may have errors too)"
     elif isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="routefarm"' + (f', error="{exc.error}"' if exc.error else "")
     elif isinstance(exc, RateLimited):

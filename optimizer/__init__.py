@@ -10,7 +10,7 @@ benchmark converters (``optimizer.convert``) are public too; the rest is interna
 """
 
 from .check import Violation, check
-from .errors import InvalidProblem, Issue, OptimizerError
+from .errors import MAX_ISSUES, InvalidProblem, Issue, Issues, OptimizerError
 from .model import Problem
 from .priced import on_roads
 from .solution import Solution
@@ -19,8 +19,10 @@ from .travel import places
 from .validate import Limits, parse_problem, pointer, pydantic_issues
 
 __all__ = [
+    "MAX_ISSUES",
     "InvalidProblem",
     "Issue",
+    "Issues",
     "Limits",
     "OptimizerError",
     "Problem",

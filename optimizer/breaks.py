@@ -29,7 +29,9 @@ def add_breaks(model: Model) -> None:
             )
             # a used vehicle takes each break within its route; an unused one takes none
             solver.Add(iv.PerformedExpr() == routing.ActiveVehicleVar(v))
-            solver.Add(iv.SafeStartExpr(2**40) >= model.time.CumulVar(routing.Start(v)))
+            # unperformed (an unused vehicle): the start is taken as the latest end, which holds
+            latest = model.time.CumulVar(routing.End(v)).Max()
+            solver.Add(iv.SafeStartExpr(latest) >= model.time.CumulVar(routing.Start(v)))
             solver.Add(iv.SafeEndExpr(0) <= model.time.CumulVar(routing.End(v)))
             reach = spans[0][1]
             for a, b in spans[1:]:

@@ -126,14 +126,20 @@ class Plan:
     def solution(self, stopped_by: str = "time_limit") -> Solution:
         layout, p = self.layout, self.layout.problem
         routes = [r for r in self.solved if r is not None and r.steps]
+        # a route of the first routes that no region has scheduled yet is not in the solution:
+        # its work is unserved (when the time ran out before the first pass covered it)
+        kept = [route if self.solved[v] is not None else [] for v, route in enumerate(self.routes)]
+        unscheduled = np.array([r is None for r in self.solved] + [False])  # [-1]: unserved already
+        out = unscheduled[self.vehicle_of] | (self.vehicle_of < 0)
+        unserved = np.flatnonzero(out).tolist()
         unassigned = []
-        for item in np.flatnonzero(self.vehicle_of < 0).tolist():
+        for item in unserved:
             if item not in self._reasons:
                 self._reasons[item] = reason(layout, self.items.nodes(item))
             kind = "stop" if item < self.items.stops else "shipment"
             thing = p.stops[item] if kind == "stop" else p.shipments[item - self.items.stops]
             unassigned.append(Unassigned(id=thing.id, type=kind, reason=self._reasons[item]))
-        mandatory = any(not self.items.optional(i) for i in np.flatnonzero(self.vehicle_of < 0).tolist())
+        mandatory = any(not self.items.optional(i) for i in unserved)
         summary = Summary(distance=round(sum(r.distance for r in routes), 6),
                           duration=round(sum(r.duration for r in routes), 6),
                           cost=round(sum(r.cost for r in routes), 6),
@@ -143,7 +149,7 @@ class Plan:
                             objective=self.improvements[-1][1] if self.improvements else None,
                             improvements=list(self.improvements), stopped_by=stopped_by)
         return Solution(status="infeasible" if mandatory else "feasible", summary=summary, routes=routes,
-                        unassigned=unassigned, solver=solver, changes=plan_changes(layout, self.routes))
+                        unassigned=unassigned, solver=solver, changes=plan_changes(layout, kept))
 
 
 class Incumbent:

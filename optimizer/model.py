@@ -14,10 +14,46 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 DEFAULT_TIME_LIMIT = 10.0  # seconds
 DEFAULT_SPEED_KMH = 40.0  # travel speed for coordinate problems without a duration matrix
 
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0)]
+# Upper bounds of the contract's numbers and lists (the OpenAPI schema shows them as
+# ``maximum`` and ``maxItems``). At these bounds, together, every engine computes in its
+# integers at its finest scale (a millisecond, a millimetre) without overflow: checked by
+# ``bench/bounds.py`` and ``tests/optimizer/test_bounds.py``.
+MAX_TIME = 1e10  # seconds: a time window's ends, a shift, a route's duration (Unix time until 2286)
+MAX_DURATION = 1e7  # seconds: a service, a break, one matrix duration (115 days)
+MAX_DISTANCE = 1e8  # metres: one matrix distance (100,000 km)
+MAX_ROUTE_DISTANCE = 1e12  # metres: a vehicle's max_distance
+MAX_AMOUNT = 10**9  # units of a capacity, demand or amount dimension
+MAX_COUNT = 10**7  # a matrix index, a vehicle's max_stops
+MAX_FIXED_COST = 1e9  # currency units: a vehicle's fixed_cost
+MAX_RATE = 1e6  # currency units: cost_per_km, cost_per_hour
+MAX_PENALTY = 1e12  # objective units: drop_penalty, reassign_penalty
+MIN_SPEED_KMH, MAX_SPEED_KMH = 1.0, 1000.0  # options.speed_kmh
+MAX_TIME_LIMIT = 7 * 86_400.0  # seconds: options.time_limit (a farm may allow less)
+MAX_SEED = 2**31 - 1  # options.seed
+MAX_DIMENSIONS = 16  # capacity, demand and amount dimensions
+MAX_WINDOWS = 100  # time windows of one stop, shipment end or break
+MAX_SKILLS = 1000  # skills of one vehicle, stop or shipment
+MAX_BREAKS = 50  # breaks of one vehicle
+MAX_STEPS = 100_000  # steps of one route in initial_routes or locked
+
+
+def _number(low: float, high: float, above: bool = False) -> object:
+    return Annotated[float, Field(gt=low, le=high, allow_inf_nan=False) if above else
+                     Field(ge=low, le=high, allow_inf_nan=False)]
+
+
+def _list(item: object, most: int, least: int = 0) -> object:
+    return Annotated[list[item], Field(min_length=least, max_length=most)]  # type: ignore[valid-type]
+
+
+Time = _number(0, MAX_TIME)
+Duration = _number(0, MAX_DURATION)
+Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+Penalty = _number(0, MAX_PENALTY)
 Identifier = Annotated[str, Field(min_length=1, max_length=200)]
+Amounts = _list(Amount, MAX_DIMENSIONS)
+Skills = _list(Identifier, MAX_SKILLS)
 
 
 def _ordered(window: tuple[float, float]) -> tuple[float, float]:
@@ -43,13 +79,15 @@ def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
-Window = Annotated[tuple[NonNegative, NonNegative], AfterValidator(_ordered)]
+Window = Annotated[tuple[Time, Time], AfterValidator(_ordered)]
+Windows = _list(Window, MAX_WINDOWS)
 Coordinate = Annotated[
     tuple[Annotated[float, Field(allow_inf_nan=False)], Annotated[float, Field(allow_inf_nan=False)]],
     AfterValidator(_on_earth),
 ]
 # A matrix cell: a non-negative number, or null where no road connects the two places.
-Cell = Annotated[float, Field(ge=0, allow_inf_nan=False)] | None
+DistanceCell = _number(0, MAX_DISTANCE) | None
+DurationCell = _number(0, MAX_DURATION) | None
 
 
 class _Frozen(BaseModel):
@@ -60,8 +98,8 @@ class Break(_Frozen):
     """A driver's pause; ``time_windows`` bound when it may start."""
 
     id: Identifier
-    time_windows: Annotated[list[Window], Field(min_length=1)]
-    duration: NonNegative
+    time_windows: _list(Window, MAX_WINDOWS, least=1)
+    duration: Duration
 
 
 class Vehicle(_Frozen):
@@ -70,27 +108,27 @@ class Vehicle(_Frozen):
     start_index: Count | None = None
     end: Coordinate | None = None
     end_index: Count | None = None
-    capacity: list[Count] = []  # one per dimension; omitted: no capacity limit
+    capacity: Amounts = []  # one per dimension; omitted: no capacity limit
     time_window: Window | None = None
-    skills: list[Identifier] = []
-    max_distance: NonNegative | None = None
-    max_duration: NonNegative | None = None
+    skills: Skills = []
+    max_distance: _number(0, MAX_ROUTE_DISTANCE) | None = None
+    max_duration: Time | None = None
     max_stops: Count | None = None
-    fixed_cost: NonNegative = 0.0
-    cost_per_km: NonNegative = 1.0
-    cost_per_hour: NonNegative = 0.0
-    breaks: list[Break] = []
+    fixed_cost: _number(0, MAX_FIXED_COST) = 0.0
+    cost_per_km: _number(0, MAX_RATE) = 1.0
+    cost_per_hour: _number(0, MAX_RATE) = 0.0
+    breaks: _list(Break, MAX_BREAKS) = []
 
 
 class Stop(_Frozen):
     id: Identifier
     location: Coordinate | None = None
     location_index: Count | None = None
-    demand: list[Count] = []
-    service: NonNegative = 0.0
-    time_windows: list[Window] = []
-    skills: list[Identifier] = []
-    drop_penalty: NonNegative | None = None  # absent: the stop is mandatory
+    demand: Amounts = []
+    service: Duration = 0.0
+    time_windows: Windows = []
+    skills: Skills = []
+    drop_penalty: Penalty | None = None  # absent: the stop is mandatory
 
 
 class Task(_Frozen):
@@ -98,22 +136,22 @@ class Task(_Frozen):
 
     location: Coordinate | None = None
     location_index: Count | None = None
-    service: NonNegative = 0.0
-    time_windows: list[Window] = []
+    service: Duration = 0.0
+    time_windows: Windows = []
 
 
 class Shipment(_Frozen):
     id: Identifier
-    amount: list[Count] = []
+    amount: Amounts = []
     pickup: Task
     delivery: Task
-    skills: list[Identifier] = []
-    drop_penalty: NonNegative | None = None
+    skills: Skills = []
+    drop_penalty: Penalty | None = None
 
 
 class Matrix(_Frozen):
-    distances: list[list[Cell]] | None = None  # metres
-    durations: list[list[Cell]] | None = None  # seconds
+    distances: list[list[DistanceCell]] | None = None  # metres
+    durations: list[list[DurationCell]] | None = None  # seconds
 
 
 FirstSolution = Literal[
@@ -139,9 +177,9 @@ Engine = Literal["auto", "ortools", "pyvrp", "vroom"]
 
 
 class Options(_Frozen):
-    time_limit: Positive = DEFAULT_TIME_LIMIT  # seconds of search
-    seed: Count = 0
-    speed_kmh: Positive = DEFAULT_SPEED_KMH
+    time_limit: _number(0, MAX_TIME_LIMIT, above=True) = DEFAULT_TIME_LIMIT  # seconds of search
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
+    speed_kmh: _number(MIN_SPEED_KMH, MAX_SPEED_KMH) = DEFAULT_SPEED_KMH
     engine: Engine = "auto"  # auto: chosen by the problem's features and size (optimizer.engines.auto)
     first_solution: FirstSolution = "automatic"
     metaheuristic: Metaheuristic = "automatic"
@@ -151,7 +189,7 @@ class RouteSpec(_Frozen):
     """Steps of one vehicle: stop ids, or ``"<shipment>:pickup"`` / ``"<shipment>:delivery"``."""
 
     vehicle_id: Identifier
-    steps: list[Identifier]
+    steps: _list(Identifier, MAX_STEPS)
 
 
 Objective = Literal["distance", "duration", "cost"]
@@ -176,7 +214,7 @@ class Problem(_Frozen):
     locked: list[RouteSpec] = []
     # Plan stability: what serving a stop or shipment of ``initial_routes`` with another
     # vehicle costs, in objective units (metres, seconds or currency). Absent: no cost.
-    reassign_penalty: NonNegative | None = None
+    reassign_penalty: Penalty | None = None
 
     @property
     def dimensions(self) -> int:

@@ -38,7 +38,7 @@ def build(layout: Layout) -> Model:
     time_cb = routing.RegisterTransitMatrix(time.tolist())
     horizon = _horizon(layout, time)
 
-    model = Model(layout, manager, routing, None, 1.0, COST_UNITS * ts)
+    model = Model(layout, manager, routing, None, 1.0, _cost_scale(layout, distance, horizon))
     model.matrices = (time, distance) if not len(missing) else None
     _forbid_arcs(model, missing)
     if _needs_time(layout):
@@ -207,6 +207,26 @@ def _skills(model: Model) -> None:
         routing.VehicleVar(model.index(node)).SetValues([-1, *allowed])
 
 
+def _most_cost(layout: Layout, distance, horizon: int) -> float:
+    """An upper bound on what all routes together can cost, in currency units."""
+    p = layout.problem
+    per_km = max(v.cost_per_km for v in p.vehicles)
+    per_hour = max(v.cost_per_hour for v in p.vehicles)
+    km = float(distance.max(axis=1).sum()) / layout.distance_scale / 1000
+    hours = horizon * len(p.vehicles) / layout.time_scale / 3600
+    return per_km * km + per_hour * hours + sum(v.fixed_cost for v in p.vehicles)
+
+
+def _cost_scale(layout: Layout, distance, horizon: int) -> int:
+    """Internal units per currency unit: ``COST_UNITS`` per unit of the time scale, fewer when
+    what all routes could cost would not fit in ``MAX_TOTAL // 8`` of them (a plan of such
+    costs is searched on a coarser grid; the costs it reports are the caller's, exact)."""
+    unit = COST_UNITS * layout.time_scale
+    if layout.problem.objective != "cost":
+        return unit
+    return max(1, min(unit, int(MAX_TOTAL // 8 / (_most_cost(layout, distance, horizon) + 1))))
+
+
 def _route_bound(model: Model, distance, time, horizon: int) -> int:
     """An upper bound on what all routes together can cost, in objective units."""
     p = model.layout.problem
@@ -215,12 +235,7 @@ def _route_bound(model: Model, distance, time, horizon: int) -> int:
     elif p.objective == "duration":
         arcs = float(time.max(axis=1).sum()) + horizon * len(p.vehicles)
     else:
-        per_km = max(v.cost_per_km for v in p.vehicles)
-        per_hour = max(v.cost_per_hour for v in p.vehicles)
-        km = float(distance.max(axis=1).sum()) / model.layout.distance_scale / 1000
-        hours = horizon * len(p.vehicles) / model.layout.time_scale / 3600
-        fixed = sum(v.fixed_cost for v in p.vehicles)
-        arcs = (per_km * km + per_hour * hours + fixed) * model.cost_scale
+        arcs = _most_cost(model.layout, distance, horizon) * model.cost_scale
     return int(min(arcs + 1, MAX_TOTAL // 4))
 
 
@@ -234,11 +249,11 @@ def _drops(model: Model, bound: int) -> None:
     tasks = max(layout.task_count, 1)
     mandatory = min(2 * (bound + vehicles_fee) + 1, MAX_TOTAL // (4 * tasks))
     scale = model.objective_scale
-    for i, stop in enumerate(p.stops):
-        pen = mandatory if stop.drop_penalty is None else to_int(stop.drop_penalty, scale)
+    for i, stop in enumerate(p.stops):  # a penalty above a mandatory stop's is as good as mandatory
+        pen = mandatory if stop.drop_penalty is None else min(to_int(stop.drop_penalty, scale), mandatory)
         routing.AddDisjunction([model.index(i)], pen)
     for s, shipment in enumerate(p.shipments):
-        pen = mandatory if shipment.drop_penalty is None else to_int(shipment.drop_penalty, scale)
+        pen = mandatory if shipment.drop_penalty is None else min(to_int(shipment.drop_penalty, scale), mandatory)
         pickup, delivery = (model.index(n) for n in layout.shipment_nodes(s))
         routing.AddDisjunction([pickup], pen // 2)
         routing.AddDisjunction([delivery], pen - pen // 2)

@@ -1,52 +1,55 @@
-"""Turn untrusted JSON into a ``Problem``, reporting every error at once.
+"""Turn untrusted JSON into a ``Problem``, reporting every error at once (up to ``MAX_ISSUES``).
 
-Two passes run over the same input and their findings are merged: the typed models check
-each value on its own (``model``), and the rules below check how the parts relate (ids,
-dimensions, matrix indices, route references, size limits). The second pass reads the raw
+First the sizes (``sizes``): a problem too big for the limits gets no further. Then passes
+over the same input whose findings are merged: the typed models check each value on its
+own (``model``; the matrices row by row, ``cells``), and the rules below check how the parts
+relate (ids, dimensions, matrix indices, route references). The last pass reads the raw
 input defensively, so one malformed item never hides the errors of the others.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from .cells import cells, split
 from .engines.features import present, unsupported_by
-from .errors import InvalidProblem, Issue
+from .errors import InvalidProblem, Issue, Issues
+from .issues import add_errors, pointer, pydantic_issues
 from .model import Problem
+from .sizes import Limits, size_issues
 
-DEFAULT_MAX_STOPS = 5_000
-DEFAULT_MAX_VEHICLES = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Size limits; a task is a stop or one end of a shipment."""
-
-    max_stops: int = DEFAULT_MAX_STOPS
-    max_vehicles: int = DEFAULT_MAX_VEHICLES
+__all__ = ["Limits", "parse_problem", "pointer", "pydantic_issues"]
 
 
 def parse_problem(data: Any, limits: Limits | None = None) -> Problem:
     """Validate ``data`` (decoded JSON) and return the immutable problem.
 
-    Raises ``InvalidProblem`` listing every error with its JSON pointer.
+    Raises ``InvalidProblem`` with the errors and their JSON pointers (the first
+    ``MAX_ISSUES``, and how many more). Sizes come first: a problem too big for ``limits``
+    is answered with its sizes only.
     """
     limits = limits or Limits()
-    issues: list[Issue] = []
+    if isinstance(data, Mapping):
+        too_big = size_issues(data, limits)
+        if too_big:
+            raise InvalidProblem(too_big)
+    issues = Issues()
+    rest, matrix = split(data) if isinstance(data, Mapping) else (data, None)
     problem = None
     try:
-        problem = Problem.model_validate(data)
+        problem = Problem.model_validate(rest)
     except ValidationError as exc:
-        issues.extend(pydantic_issues(exc))
+        add_errors(exc, Problem, rest, issues)
+    rows = cells(matrix, issues) if matrix is not None else None
     if isinstance(data, Mapping):
-        issues.extend(_Relations(data, limits).check())
-    if problem is not None:
+        issues.extend(_Relations(data).check())
+    if problem is not None and (matrix is None or rows is not None):
+        if rows is not None:  # the rows validated apart, put back (as pydantic would have built them)
+            problem = problem.model_copy(update={"matrix": problem.matrix.model_copy(update=rows)})
         issues.extend(_engine_issues(problem))
-    issues = _unique(issues)
     if issues:
         raise InvalidProblem(issues)
     assert problem is not None
@@ -63,43 +66,6 @@ def _engine_issues(problem: Problem) -> list[Issue]:
         return []
     return [Issue("/options/engine", f"{chosen} cannot model this problem exactly ({', '.join(refused)});"
                                      " choose auto or ortools")]
-
-
-def pointer(*parts: object) -> str:
-    """RFC 6901 JSON pointer for a path of keys and indices."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-_MESSAGES = {
-    "extra_forbidden": "unknown field",
-    "missing": "required field is missing",
-    "finite_number": "must be a finite number",
-    "dict_type": "must be an object",
-    "model_type": "must be an object",
-    "model_attributes_type": "must be an object",
-    "list_type": "must be a list",
-}
-
-
-def pydantic_issues(exc: ValidationError) -> Iterator[Issue]:
-    """The errors of a pydantic validation as issues with JSON pointers and plain sentences."""
-    for error in exc.errors(include_url=False):
-        loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-        message = _MESSAGES.get(error["type"], error["msg"])
-        if error["type"] == "value_error":
-            message = message.removeprefix("Value error, ")
-        elif error["type"] == "greater_than_equal":
-            message = f"must not be negative (got {error['input']!r})"
-        elif error["type"] == "too_short" and error.get("ctx", {}).get("min_length") == 1:
-            message = "must not be empty"
-        elif message.startswith("Input should be "):
-            message = "must be " + message.removeprefix("Input should be ")
-        yield Issue(pointer(*loc), message)
-
-
-def _unique(issues: list[Issue]) -> list[Issue]:
-    seen: set[Issue] = set()
-    return [i for i in issues if not (i in seen or seen.add(i))]
 
 
 def _items(data: Mapping, key: str) -> list[tuple[int, Mapping]]:
@@ -121,9 +87,8 @@ def _list_len(value: Any) -> int | None:
 class _Relations:
     """Rules that relate the parts of one problem, read from the raw input."""
 
-    def __init__(self, data: Mapping, limits: Limits):
+    def __init__(self, data: Mapping):
         self.data = data
-        self.limits = limits
         self.issues: list[Issue] = []
         self.vehicles = _items(data, "vehicles")
         self.stops = _items(data, "stops")
@@ -133,33 +98,14 @@ class _Relations:
         self.issues.append(Issue(pointer(*path), message))
 
     def check(self) -> list[Issue]:
-        self._sizes()
+        if self.data.get("vehicles") == []:
+            self.add("at least one vehicle is required", "vehicles")
         self._unique_ids()
         self._dimensions()
         self._locations()
         self._routes("initial_routes")
         self._routes("locked")
         return self.issues
-
-    def _sizes(self) -> None:
-        vehicles = self.data.get("vehicles")
-        if isinstance(vehicles, list):
-            if not vehicles:
-                self.add("at least one vehicle is required", "vehicles")
-            elif len(vehicles) > self.limits.max_vehicles:
-                self.add(
-                    f"{len(vehicles)} vehicles exceed the limit of {self.limits.max_vehicles}",
-                    "vehicles",
-                )
-        tasks = (_list_len(self.data.get("stops")) or 0) + 2 * (
-            _list_len(self.data.get("shipments")) or 0
-        )
-        if tasks > self.limits.max_stops:
-            self.add(
-                f"{tasks} stops (a shipment counts twice) exceed the limit of "
-                f"{self.limits.max_stops}",
-                "stops",
-            )
 
     def _unique_ids(self) -> None:
         for key in ("vehicles", "stops", "shipments"):
@@ -243,15 +189,9 @@ class _Relations:
             rows = matrix.get(key)
             if not isinstance(rows, list):
                 continue
-            n = len(rows)
-            if n == 0:
+            if not rows:
                 self.add("the matrix is empty", "matrix", key)
-            for r, row in enumerate(rows):
-                if isinstance(row, list) and len(row) != n:
-                    self.add(f"row has {len(row)} entries; a {n}x{n} matrix needs {n}", "matrix", key, r)
-            sizes.append(n)
-        if len(set(sizes)) > 1:
-            self.add(f"durations are {sizes[1]}x{sizes[1]} but distances are {sizes[0]}x{sizes[0]}", "matrix", "durations")
+            sizes.append(len(rows))
         return min(sizes) if sizes else None
 
     def _routes(self, key: str) -> None:

@@ -5,8 +5,9 @@ RoutefarmError
  ├── RequestError              the client's request cannot be served as it is
  │    ├── BadRequest           a malformed parameter or body (not JSON, a bad query value)
  │    ├── Unauthorized         no API key, or one that is unknown or revoked
- │    ├── InvalidInput         a body that breaks its contract: every error at once, each
- │    │                        with a JSON pointer into the body (problem, batch, request)
+ │    ├── InvalidInput         a body that breaks its contract: every error at once (the
+ │    │                        first ``MAX_ISSUES``, and how many more), each with a JSON
+ │    │                        pointer into the body (problem, batch, request)
  │    ├── NotFound             a job, batch, delivery or client that does not exist (for this client)
  │    │    └── Gone            a job or batch older than the client's retention (it may have been purged)
  │    ├── Conflict             the resource's state forbids it (a job that ended, a base job
@@ -33,7 +34,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from optimizer import InvalidProblem, Issue
+from optimizer import InvalidProblem, Issue, Issues
+from optimizer.errors import describe
 
 
 class RoutefarmError(Exception):
@@ -62,18 +64,28 @@ class Unauthorized(RequestError):
 
 
 class InvalidInput(RequestError):
-    """Every error of a request body at once; ``about`` names what broke its contract
-    ("problem": a routing problem, or a body of which one is a part; "request": another body)."""
+    """Every error of a request body at once: ``issues`` (at most ``MAX_ISSUES``) and the
+    number of others (``omitted``). ``about`` names what broke its contract ("problem": a
+    routing problem, or a body of which one is a part; "request": another body); ``extra``
+    members go into the problem document."""
 
-    def __init__(self, issues: Iterable[Issue | tuple[str, str]], about: str = "request"):
-        self.issues = [i if isinstance(i, Issue) else Issue(*i) for i in issues]
+    def __init__(self, issues: Issues | Iterable[Issue | tuple[str, str]], about: str = "request",
+                 omitted: int = 0, **extra: Any):
+        found = issues if isinstance(issues, Issues) else Issues(
+            (i if isinstance(i, Issue) else Issue(*i) for i in issues), omitted)
+        self.issues = list(found.kept)
+        self.omitted = found.omitted
         self.about = about
-        super().__init__("; ".join(str(issue) for issue in self.issues))
+        super().__init__(describe(self.issues, self.omitted, "; "), **extra)
 
     @classmethod
     def of(cls, exc: InvalidProblem | InvalidInput, under: str = "", about: str = "problem") -> InvalidInput:
         """The issues of ``exc`` with their pointers moved under ``under`` (``/problem``)."""
-        return cls([Issue(under + i.pointer, i.message) for i in exc.issues], about)
+        return cls(Issues(exc.issues, exc.omitted).under(under), about)
+
+    def into(self, issues: Issues, under: str = "") -> None:
+        """Add these issues (pointers moved under ``under``) and their omitted count to ``issues``."""
+        issues.extend(Issues(self.issues, self.omitted).under(under))
 
 
 class NotFound(RequestError):

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from optimizer import Limits
+
 from .broker import enqueue_all, make_broker
 from .cache import Cache
 from .db.directory import Directory
@@ -25,6 +29,9 @@ class Farm:
         self.store = JobStore(self.db, self.directory, send=lambda messages: enqueue_all(self.broker, messages))
         self.webhook_allowlist = parse_allowlist(settings.webhook_allowlist)
         self.webhook_targets = Targets(self.webhook_allowlist, settings.webhook_resolve_deadline_s)
+        # the sizes of problems this farm takes; a derived or accepted problem may keep a larger matrix
+        self.limits = Limits(max_stops=settings.max_stops, max_vehicles=settings.max_vehicles)
+        self.derived_limits = replace(self.limits, fitted_matrix=False)
 
     def open(self, wait: bool = False) -> Farm:
         self.db.open(wait=wait)

@@ -5,7 +5,8 @@ too large for a float), and a document nested too deeply for the decoder is an e
 crash. ``storage_issues`` lists what PostgreSQL would refuse in a decoded document: strings
 (keys too) with a NUL character or an unpaired surrogate; and values nested more than
 ``MAX_DEPTH`` levels deep, which no contract needs and which every later encoding would
-have to recurse through. Each issue is a (JSON pointer, sentence) pair. ``time_limit_issues``
+have to recurse through. Each issue is a (JSON pointer, sentence) pair; at most
+``MAX_ISSUES`` are kept (``storage_findings`` counts the others). ``time_limit_issues``
 holds a time limit against the farm's maximum. (The shape of each request body is its
 ``routefarm.contract`` model's to check.)
 """
@@ -16,7 +17,7 @@ import json
 import math
 from typing import Any
 
-from optimizer import Issue
+from optimizer import Issue, Issues
 
 MAX_DEPTH = 64
 
@@ -54,29 +55,36 @@ def _string_issue(text: str) -> str | None:
     return None
 
 
-def storage_issues(document: Any, pointer: str = "") -> list[tuple[str, str]]:
+def storage_findings(document: Any, pointer: str = "") -> Issues:
     """Every string a database cannot store and every value nested too deeply (walked
-    without recursion, so any depth the decoder accepted is safe here)."""
-    issues: list[tuple[str, str]] = []
+    without recursion, so any depth the decoder accepted is safe here): the first
+    ``MAX_ISSUES`` found, sorted by pointer, and how many more."""
+    found = Issues()
     pending: list[tuple[str, Any, int]] = [(pointer, document, 0)]
     while pending:
         where, value, depth = pending.pop()
         if isinstance(value, str):
             reason = _string_issue(value)
             if reason:
-                issues.append((where, reason))
+                found.add(where, reason)
         elif isinstance(value, dict | list):
             if depth >= MAX_DEPTH:
-                issues.append((where, f"is nested more than {MAX_DEPTH} levels deep"))
+                found.add(where, f"is nested more than {MAX_DEPTH} levels deep")
                 continue
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
                 here = f"{where}/{_escape(key)}"
                 reason = _string_issue(key) if isinstance(key, str) else None
                 if reason:
-                    issues.append((here, f"key {reason}"))
+                    found.add(here, f"key {reason}")
                 pending.append((here, item, depth + 1))
-    return sorted(issues)
+    found.kept.sort(key=lambda issue: (issue.pointer, issue.message))
+    return found
+
+
+def storage_issues(document: Any, pointer: str = "") -> list[tuple[str, str]]:
+    """``storage_findings`` as (pointer, sentence) pairs (the first ``MAX_ISSUES``)."""
+    return [(i.pointer, i.message) for i in storage_findings(document, pointer)]
 
 
 def time_limit_issues(seconds: Any, max_s: float, pointer: str) -> list[Issue]:

@@ -88,6 +88,19 @@ def test_invalid_problem_lists_every_error_and_exits_2(tmp_path):
     assert result.stdout == ""
 
 
+def test_many_errors_print_the_first_ones_and_how_many_more(tmp_path):
+    bad = json.loads(json.dumps(SMALL))
+    bad["stops"] = [{"id": f"s{i}", "location_index": 1, "service": -1} for i in range(150)]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    result = routefarm("check", path, path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 101
+    assert lines[0] == f"error: {path}: /stops/0/service: must not be negative (got -1)"
+    assert lines[-1] == f"error: {path}: 50 more error(s) not listed"
+
+
 @pytest.mark.parametrize("content, expected", [("{not json", "not valid JSON"), ("[]", "/")])
 def test_unreadable_input_exits_2(tmp_path, content, expected):
     path = tmp_path / "p.json"

@@ -127,7 +127,7 @@ def _roads(rt, job: dict, jid, client_id: str, worker: str, context: dict) -> Ro
     if not (isinstance(job["problem"], dict) and job["problem"].get("travel") is not None):
         return None
     try:
-        found = matrices(rt.settings, rt.farm.cache.client, parse_problem(job["problem"]))
+        found = matrices(rt.settings, rt.farm.cache.client, parse_problem(job["problem"], rt.runner.limits))
     except (InvalidProblem, RoadSnapError) as exc:
         _store(rt, jid, client_id, worker, "failed", None, {"reason": "invalid_problem", "detail": str(exc)}, context)
         raise _Settled from exc

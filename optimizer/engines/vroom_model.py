@@ -45,8 +45,11 @@ def _matrices(layout: Layout):
     ends += [b + brk.duration for v in p.vehicles for brk in v.breaks for _, b in brk.time_windows]
     biggest = max([int(distance.max(initial=0)), a.time_bound, to_int(max(ends, default=0.0), ts)]
                   + [int(m.max(initial=0)) for m in costs.values()])
-    if biggest > MAX_UINT32:
-        raise NotExact("vroom: travel, times or costs in exact integer units exceed 32 bits")
+    # a max_distance beyond every route's longest possible distance is the same limit as that one
+    limits = [min(to_int(v.max_distance, layout.distance_scale), a.bound) for v in p.vehicles
+              if v.max_distance is not None]
+    if biggest > MAX_UINT32 or max(limits, default=0) > MAX_UINT32:
+        raise NotExact("vroom: travel, times, costs or limits in exact integer units exceed 32 bits")
     fee = u.bound(a) if p.min_vehicles else 0
     if fee + max(u.fixed, default=0) > MAX_FEE:
         raise NotExact("vroom: fixed costs in exact integer units are too large")
@@ -87,7 +90,7 @@ def translate(layout: Layout) -> Translation:
             extra["time_window"] = vroom.TimeWindow(*(to_int(x, ts) for x in vehicle.time_window))
         if vehicle.max_stops is not None:
             extra["max_tasks"] = vehicle.max_stops
-        limit = to_int(vehicle.max_distance, ds) if vehicle.max_distance is not None else None
+        limit = min(to_int(vehicle.max_distance, ds), a.bound) if vehicle.max_distance is not None else None
         if capped:
             limit = min(limit if limit is not None else a.bound, a.bound)
         if limit is not None:

@@ -26,7 +26,8 @@ def read_problem(path: str):
     try:
         return data, parse_problem(data)
     except InvalidProblem as exc:
-        raise BadInput([f"{path}: {issue}" for issue in exc.issues]) from None
+        more = [f"{path}: {exc.omitted} more error(s) not listed"] if exc.omitted else []
+        raise BadInput([f"{path}: {issue}" for issue in exc.issues] + more) from None
 
 
 def load_problem(path: str):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from optimizer import MAX_ISSUES
+
 
 class FieldError(BaseModel):
     """One error in a request body, at its JSON pointer."""
@@ -23,4 +25,10 @@ class ProblemDetails(BaseModel):
     status: int
     detail: str
     instance: str | None = Field(None, description="the request's path")
-    errors: list[FieldError] | None = Field(None, description="422: every error of the body at once")
+    errors: list[FieldError] | None = Field(None, max_length=MAX_ISSUES, description=(
+        f"422: every error of the body at once, at most {MAX_ISSUES} of them"))
+    errors_omitted: int | None = Field(None, ge=1, description=(
+        f"422: how many more errors the body has than the {MAX_ISSUES} listed (absent: none)"))
+    jobs_unchecked: int | None = Field(None, ge=1, description=(
+        "422 of a batch: jobs not validated because the errors listed had reached the limit "
+        "(they may have errors of their own)"))

@@ -10,10 +10,12 @@ error keeps its pointer into the body.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,17 +25,20 @@ from pydantic import (
     create_model,
 )
 
-from optimizer import Issue, Problem, pydantic_issues
-from optimizer.model import NonNegative
+from optimizer import Issues, Problem, pydantic_issues
+from optimizer.issues import collect
+from optimizer.model import Time
 
 from ..jobs.states import STATUSES
-from ..reoptimize.request import ReoptimizeChanges, VehicleState
+from ..reoptimize.request import MAX_VEHICLE_STATES, ReoptimizeChanges, VehicleState
 from ..settings import Settings
 
 EventType = Literal["job.succeeded", "job.failed", "job.cancelled", "batch.completed"]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 JobStatus = Literal[STATUSES]  # type: ignore[valid-type]  # the state machine's, in its order
 MAX_DESCRIPTION = 500
+MAX_METADATA_BYTES = 16 * 1024  # a body's (or a batch job's) metadata, as compact JSON
+MAX_URL = 2048  # characters of a webhook URL
 MAX_BATCH_JOBS = Settings.model_fields["max_batch_jobs"].default  # documented; a farm may set another
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -70,13 +75,24 @@ class _Query(BaseModel):
     model_config = ConfigDict(extra="ignore")  # a cache-buster or a tracking parameter is no error
 
 
-Metadata = Annotated[dict[str, Any], Field(description="the client's own, returned as given")]
+def _compact(metadata: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace"))
+    if size > MAX_METADATA_BYTES:
+        raise ValueError(f"is {size:,} bytes as compact JSON; at most {MAX_METADATA_BYTES:,} are kept")
+    return metadata
+
+
+Metadata = Annotated[dict[str, Any], AfterValidator(_compact), Field(description=(
+    f"the client's own, returned as given: at most {MAX_METADATA_BYTES // 1024} KiB as compact JSON "
+    "(UTF-8, no spaces)"))]
+URL_DESCRIPTION = f"http or https; public addresses only; at most {MAX_URL} characters"
+Url = Annotated[str, Field(max_length=MAX_URL, description=URL_DESCRIPTION, json_schema_extra={"format": "uri"})]
 
 
 class WebhookTarget(_Body):
     """A one-off target, signed with the client's secret (GET /v1/webhooks/secret)."""
 
-    url: str = Field(description="http or https; public addresses only", json_schema_extra={"format": "uri"})
+    url: Url
 
 
 class JobRequest(_Body):
@@ -102,8 +118,9 @@ class BatchReoptimizeJob(_Body):
     (those two are checked with the shared changes, as one re-optimization request)."""
 
     job_id: uuid.UUID
-    vehicles: later(list[VehicleState], list) = absent("the states of this job's vehicles")
-    at: later(NonNegative, object) = absent("this job's own time of re-plan; absent: changes.at")
+    vehicles: later(list[VehicleState], list) = absent("the states of this job's vehicles",
+                                                       maxItems=MAX_VEHICLE_STATES)
+    at: later(Time, object) = absent("this job's own time of re-plan; absent: changes.at")
 
 
 SharedChanges = create_model(
@@ -112,7 +129,7 @@ SharedChanges = create_model(
             "without vehicles (they belong to one plan: set per job)",
     **{name: (field.annotation, field) for name, field in ReoptimizeChanges.model_fields.items()
        if name not in ("vehicles", "at")},
-    at=(NonNegative | None, Field(None, description="seconds: the time of the re-plan, unless a job sets its own")),
+    at=(Time | None, Field(None, description="seconds: the time of the re-plan, unless a job sets its own")),
 )
 
 
@@ -129,16 +146,17 @@ class BatchReoptimizeRequest(_Body):
 class WebhookEndpointCreate(_Body):
     """``POST /v1/webhooks/endpoints``."""
 
-    url: str = Field(description="http or https; public addresses only", json_schema_extra={"format": "uri"})
-    event_types: list[EventType] = Field(list(EVENT_TYPES), min_length=1, description="default: every event type")
+    url: Url
+    event_types: list[EventType] = Field(list(EVENT_TYPES), min_length=1, max_length=len(EVENT_TYPES),
+                                         description="default: every event type")
     description: str = Field("", max_length=MAX_DESCRIPTION)
 
 
 class WebhookEndpointUpdate(_Body):
     """``PATCH /v1/webhooks/endpoints/{id}``: the members sent change; none may be null."""
 
-    url: str = absent("http or https; public addresses only", format="uri")
-    event_types: Annotated[list[EventType], Field(min_length=1)] = absent()
+    url: Annotated[str, Field(max_length=MAX_URL)] = absent(URL_DESCRIPTION, format="uri")
+    event_types: Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT_TYPES))] = absent()
     description: Annotated[str, Field(max_length=MAX_DESCRIPTION)] = absent()
     enabled: Annotated[bool, Strict()] = absent("false disables the endpoint, true re-enables it")
 
@@ -174,17 +192,17 @@ class PictureQuery(_Query):
         "a job priced on roads: draw its routes along the roads (asked of the road source it was priced on)"))
 
 
-def shape_issues(body: Any, model: type[BaseModel]) -> list[Issue]:
-    """What is wrong with ``body`` against ``model``, every issue at once (none: it fits)."""
+def shape_issues(body: Any, model: type[BaseModel]) -> Issues:
+    """What is wrong with ``body`` against ``model``, every issue at once (the first
+    ``MAX_ISSUES``, and how many more; none: it fits)."""
+    found = Issues()
     if not isinstance(body, dict):
         required = [n for n, f in model.model_fields.items() if f.is_required()]
         wanted = " and ".join(f"'{name}'" for name in required)
-        return [Issue("", "the body must be a JSON object" + (f" with {wanted}" if wanted else ""))]
-    try:
-        model.model_validate(body)
-    except ValidationError as exc:
-        return list(pydantic_issues(exc))
-    return []
+        found.add("", "the body must be a JSON object" + (f" with {wanted}" if wanted else ""))
+    else:
+        collect(model, body, found)
+    return found
 
 
 def parse_query(args: dict[str, str], model: type[Model]) -> Model:

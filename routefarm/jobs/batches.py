@@ -4,7 +4,8 @@
 429 and nothing created when the bucket cannot pay), validates every job (errors point into
 ``/jobs/<index>/…``; nothing is created when any job is invalid), inserts the batch and its
 jobs in one shard transaction (at most ``max_batch_jobs`` jobs, a body of at most
-``max_body_bytes``), then sends every message in one Redis round trip. Jobs already solved
+``max_body_bytes``), then sends every message in one Redis round trip. Jobs are validated
+until ``MAX_ISSUES`` errors are listed; the 422 then says how many were left unchecked. Jobs already solved
 within the de-duplication window start ``succeeded``, as single jobs do. ``create_batch`` is
 that insert, for jobs validated already (``reoptimize.batch``).
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
-from optimizer import Issue
+from optimizer import Issue, Issues
 
 from ..broker import enqueue_all, solve_message
 from ..contract.requests import BatchRequest, shape_issues
@@ -47,30 +48,36 @@ class Cancelled:
 def validate(body: Any, farm: Farm, client_id: str) -> list[dict]:
     """Every job of a batch body, checked; all errors at once, pointing into the body. The
     client's rate limit is charged one token per job once their number is known (before the
-    work of checking them)."""
-    issues = shape_issues(body, BatchRequest)
+    work of checking them). Jobs are validated one by one until the errors listed reach
+    ``MAX_ISSUES``: the number of jobs left is then said (``jobs_unchecked``)."""
+    shape = shape_issues(body, BatchRequest)
     if not isinstance(body, dict):
-        raise InvalidInput(issues, "problem")
-    issues = [i for i in issues if i.pointer != "/jobs"]  # said below, with the size
+        raise InvalidInput(shape, "problem")
+    issues = Issues(i for i in shape if i.pointer != "/jobs")  # said below, with the size
+    issues.count(shape.omitted)
     urls: list[tuple[str, Any]] = []  # every webhook URL, checked together below
-    issues += webhook_issues(body.get("webhook"), farm, urls)
+    issues.extend(webhook_issues(body.get("webhook"), farm, urls))
     jobs = body.get("jobs")
     limit = farm.settings.max_batch_jobs
     if not isinstance(jobs, list) or not 1 <= len(jobs) <= limit:
-        issues.append(Issue("/jobs", f"must be a list of 1 to {limit} jobs"))
+        issues.add("/jobs", f"must be a list of 1 to {limit} jobs")
         raise InvalidInput(issues, "problem")
     charge_jobs(farm, client_id, len(jobs))
+    unchecked = 0
     for index, job in enumerate(jobs):
+        if issues.full:
+            unchecked = len(jobs) - index
+            break
         mine: list[tuple[str, Any]] = []
-        try:
-            validate_body(job, farm, snap=False, webhooks=mine)  # one request must not ask a road source per job
+        try:  # one request must not ask a road source per job
+            validate_body(job, farm, snap=False, webhooks=mine)
         except InvalidInput as exc:
-            issues += InvalidInput.of(exc, f"/jobs/{index}").issues
+            exc.into(issues, f"/jobs/{index}")
         urls += [(f"/jobs/{index}{pointer}", url) for pointer, url in mine]
-    # each distinct host resolved once, all at once, within the request's deadline
-    issues += [Issue(pointer, text) for pointer, text in farm.webhook_targets.issues(urls)]
+    if not unchecked:  # each distinct host resolved once, all at once, within the request's deadline
+        issues.extend(Issue(pointer, text) for pointer, text in farm.webhook_targets.issues(urls))
     if issues:
-        raise InvalidInput(issues, "problem")
+        raise InvalidInput(issues, "problem", **({"jobs_unchecked": unchecked} if unchecked else {}))
     return jobs
 
 

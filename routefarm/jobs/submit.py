@@ -11,10 +11,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from optimizer import InvalidProblem, Issue, Limits, parse_problem
+from optimizer import InvalidProblem, Issue, parse_problem
 
 from ..broker import enqueue, solve_message
-from ..contract.requests import JobRequest, shape_issues
+from ..contract.requests import MAX_URL, JobRequest, shape_issues
 from ..errors import BrokerUnavailable, IdempotencyKeyReused, InvalidInput, TravelSourceUnavailable
 from ..farm import Farm
 from ..ids import canonical_hash, new_job_id
@@ -35,29 +35,28 @@ class Accepted:
 
 
 def validate_body(body: Any, farm: Farm, snap: bool = True,
-                  webhooks: list[tuple[str, Any]] | None = None) -> tuple[Any, dict]:
+                  webhooks: list[tuple[str, Any]] | None = None, derived: bool = False) -> tuple[Any, dict]:
     """Check a ``{"problem": ..., "metadata": ..., "webhook": {"url": ...}}`` body; return
     (Problem, metadata). A webhook URL must pass the SSRF guard (checked here, or left in
     ``webhooks`` as (pointer, url) for the caller to check with others). A problem priced on roads
     needs the farm's road source, and (``snap``) every place near a road: the source is asked
     within ``roads.matrices.SNAP_DEADLINE_S``; when it cannot answer that fast, the worker
-    finds out."""
+    finds out. A ``derived`` problem (a re-optimization's) may keep a matrix larger than its places."""
     issues = shape_issues(body, JobRequest)
     if not isinstance(body, dict):
         raise InvalidInput(issues, "problem")
-    issues += webhook_issues(body.get("webhook"), farm, webhooks)
+    issues.extend(webhook_issues(body.get("webhook"), farm, webhooks))
     problem = None
     if isinstance(body.get("problem"), dict):
-        limits = Limits(max_stops=farm.settings.max_stops, max_vehicles=farm.settings.max_vehicles)
         try:
-            problem = parse_problem(body["problem"], limits)
+            problem = parse_problem(body["problem"], farm.derived_limits if derived else farm.limits)
         except InvalidProblem as exc:
-            issues += InvalidInput.of(exc, "/problem").issues
+            InvalidInput.of(exc).into(issues, "/problem")
     if problem is not None:
-        issues += time_limit_issues(problem.options.time_limit, farm.settings.max_time_limit_s,
-                                    "/problem/options/time_limit")
+        issues.extend(time_limit_issues(problem.options.time_limit, farm.settings.max_time_limit_s,
+                                        "/problem/options/time_limit"))
     if problem is not None and problem.travel is not None:
-        issues += _road_issues(problem, farm, snap)
+        issues.extend(_road_issues(problem, farm, snap))
     if issues:
         raise InvalidInput(issues, "problem")
     return problem, body.get("metadata", {})
@@ -83,7 +82,7 @@ def webhook_issues(webhook: Any, farm: Farm, later: list[tuple[str, Any]] | None
     its shape is ``WebhookTarget``'s to check). With ``later``, the URL is added there as
     ("/webhook/url", url) instead of being checked now."""
     url = webhook.get("url") if isinstance(webhook, dict) else None
-    if not isinstance(url, str):
+    if not isinstance(url, str) or len(url) > MAX_URL:  # a URL too long is the contract's to say
         return []
     if later is not None:
         later.append(("/webhook/url", url))
@@ -92,8 +91,8 @@ def webhook_issues(webhook: Any, farm: Farm, later: list[tuple[str, Any]] | None
 
 
 def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = None,
-           request_id: str | None = None) -> Accepted:
-    problem, metadata = validate_body(body, farm)
+           request_id: str | None = None, derived: bool = False) -> Accepted:
+    problem, metadata = validate_body(body, farm, derived=derived)
     problem_hash = canonical_hash(body["problem"])
     request_hash = canonical_hash(body) if idempotency_key else None
     store = farm.store

@@ -9,10 +9,10 @@ The body names the jobs and what they share::
 
 Each job's request is the shared ``changes`` plus its own ``vehicles`` (vehicle states belong
 to one plan) and, when given, its own ``at``. A shared change that names a stop a job does
-not have is an error for that job: every error of every job is reported at once, with
-pointers into the body, and nothing is created unless every job derives. The derived
-problems are then submitted as one batch (``routefarm.jobs.batches``): one status, one
-``batch.completed`` callback.
+not have is an error for that job: every error of every job is reported at once (up to
+``MAX_ISSUES``; the jobs left are then said unchecked), with pointers into the body, and
+nothing is created unless every job derives. The derived problems are then inserted as one
+batch (``routefarm.jobs.batches``): one status, one ``batch.completed`` callback.
 
 The work is bounded before it is done. Once the number of jobs is known the client's rate
 limit is charged one token per job (429, nothing created). The shared changes are validated
@@ -32,9 +32,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from optimizer import Issue, Limits, pydantic_issues
+from optimizer import Issue, Issues, Limits
+from optimizer.issues import adapter, add_errors, collect, field_kind
+from optimizer.model import Time
 
-from ..contract.requests import BatchReoptimizeJob, BatchReoptimizeRequest, shape_issues
+from ..contract.requests import BatchReoptimizeJob, BatchReoptimizeRequest, SharedChanges, shape_issues
 from ..errors import InvalidInput
 from ..fairness.rates import charge_jobs
 from ..farm import Farm
@@ -42,85 +44,100 @@ from ..jobs.batches import create_batch
 from ..jobs.submit import webhook_issues
 from ..untrusted import time_limit_issues
 from .derive import derive
-from .request import ReoptimizeChanges, parse_request
+from .request import ReoptimizeChanges, request_issues
 from .submit import BaseJobNotSucceeded
 
 JOB_FIELDS = ("vehicles", "at")  # what a job entry may set for itself
+VEHICLES = field_kind(ReoptimizeChanges, "vehicles")
 
 
 def reoptimize_batch(farm: Farm, client_id: str, body: Any, request_id: str | None = None) -> dict[str, Any]:
-    """Derive every job's new problem, then submit them as one batch; the batch's 202 body."""
-    issues = shape_issues(body, BatchReoptimizeRequest)
+    """Derive every job's new problem, then insert them as one batch; the batch's 202 body."""
+    shape = shape_issues(body, BatchReoptimizeRequest)
     if not isinstance(body, dict):
-        raise InvalidInput(issues, "problem")
-    issues = [i for i in issues if i.pointer != "/jobs"]  # said below, with the size
+        raise InvalidInput(shape, "problem")
+    issues = Issues(i for i in shape if i.pointer != "/jobs")  # said below, with the size
+    issues.count(shape.omitted)
     shared = body.get("changes", {})
     if not isinstance(shared, dict):
         shared = {}
-    issues += [Issue(f"/changes/{k}", "set per job in /jobs/<index>/vehicles") for k in shared if k == "vehicles"]
+    if "vehicles" in shared:
+        issues.add("/changes/vehicles", "set per job in /jobs/<index>/vehicles")
+        shared = {k: v for k, v in shared.items() if k != "vehicles"}
     entries = body.get("jobs")
     limit = farm.settings.max_batch_jobs
     if not isinstance(entries, list) or not 1 <= len(entries) <= limit:
-        raise InvalidInput([*issues, Issue("/jobs", f"must be a list of 1 to {limit} jobs")], "problem")
-    issues += time_limit_issues(shared.get("time_limit"), farm.settings.max_time_limit_s, "/changes/time_limit")
-    issues += webhook_issues(body.get("webhook"), farm)
+        issues.add("/jobs", f"must be a list of 1 to {limit} jobs")
+        raise InvalidInput(issues, "problem")
+    issues.extend(time_limit_issues(shared.get("time_limit"), farm.settings.max_time_limit_s, "/changes/time_limit"))
+    issues.extend(webhook_issues(body.get("webhook"), farm))
     if issues:
         raise InvalidInput(issues, "problem")
     charge_jobs(farm, client_id, len(entries))
-    common, issues = _shared_changes(shared)
-    wanted = []  # (index, raw entry, its job id)
+    changes = _shared_changes(shared, issues)
+    wanted = []  # (index, raw entry, its job id, its own part of the request)
+    checked = 0
     for index, raw in enumerate(entries):
+        if issues.full:
+            break
+        checked += 1
         try:
-            wanted.append((index, raw, _entry(index, raw)))
+            wanted.append((index, raw, *_entry(index, raw, changes)))
         except InvalidInput as exc:
-            issues += exc.issues
-    sizes = _sizes(farm, client_id, {job_id for *_, job_id in wanted})
+            exc.into(issues)
+    sizes = _sizes(farm, client_id, {job_id for _, _, job_id, _ in wanted})
     found = []
-    for index, raw, job_id in wanted:
+    for index, raw, job_id, own in wanted:
         status, size = sizes.get(job_id, (None, 0))
         if status is None:
-            issues.append(Issue(f"/jobs/{index}/job_id", f"no job {job_id}"))
+            issues.add(f"/jobs/{index}/job_id", f"no job {job_id}")
         elif status != "succeeded":
-            issues.append(Issue(f"/jobs/{index}/job_id", str(BaseJobNotSucceeded(job_id, status))))
+            issues.add(f"/jobs/{index}/job_id", str(BaseJobNotSucceeded(job_id, status)))
         else:
-            found.append((index, raw, job_id, size))
+            found.append((index, raw, job_id, own, size))
     _within_limit(farm, found, shared, issues)
-    bases = _bases(farm, client_id, {job_id for _, _, job_id, _ in found})
-    limits = Limits(max_stops=farm.settings.max_stops, max_vehicles=farm.settings.max_vehicles)
-    jobs = []
-    for index, raw, job_id, _ in found:
-        if job_id not in bases:  # deleted a moment ago (retention)
-            issues.append(Issue(f"/jobs/{index}/job_id", f"no job {job_id}"))
-            continue
-        try:
-            job = _derive_one(index, raw, job_id, bases[job_id], shared, common, limits)
-        except InvalidInput as exc:
-            issues += exc.issues
-        else:
-            jobs += [job] if job is not None else []
+    jobs: list[dict] = []
+    if changes is not None and not issues.full:
+        jobs = _derive_all(farm, client_id, found, changes, issues)
+    unchecked = len(entries) - checked
     if issues:
-        raise InvalidInput(list(dict.fromkeys(issues)), "problem")  # a shared change's error said once
+        raise InvalidInput(issues, "problem", **({"jobs_unchecked": unchecked} if unchecked else {}))
     return create_batch(farm, client_id, jobs, body.get("metadata", {}), (body.get("webhook") or {}).get("url"),
                         request_id)
 
 
-def _shared_changes(shared: dict) -> tuple[ReoptimizeChanges | None, list[Issue]]:
-    """The shared changes, validated once (``at`` stands in until each job's is known)."""
+def _shared_changes(shared: dict, issues: Issues) -> SharedChanges | None:
+    """The shared changes, validated once (None when invalid: their issues are added, under
+    ``/changes``, and each job's own part is still checked)."""
     try:
-        return parse_request({**shared, "at": shared.get("at", 0)}, ReoptimizeChanges), []
-    except InvalidInput as exc:
-        return None, [Issue("/changes" + issue.pointer, issue.message) for issue in exc.issues]
+        return SharedChanges.model_validate(shared)
+    except ValidationError as exc:
+        found = Issues()
+        add_errors(exc, SharedChanges, shared, found)
+        issues.extend(request_issues(found).under("/changes"))
+        return None
 
 
-def _entry(index: int, raw: Any) -> uuid.UUID:
-    """The base job id of one entry of ``/jobs`` (its vehicles are checked with its request)."""
+def _entry(index: int, raw: Any, shared: SharedChanges | None) -> tuple[uuid.UUID, dict]:
+    """The base job id of one entry of ``/jobs`` and its own part of the request (its
+    ``vehicles`` and ``at``), each checked."""
     here = f"/jobs/{index}"
     if not isinstance(raw, dict):
         raise InvalidInput([Issue(here, 'must be an object: {"job_id": ..., "vehicles": [...]}')], "problem")
-    try:
-        return BatchReoptimizeJob.model_validate(raw).job_id
-    except ValidationError as exc:
-        raise InvalidInput([Issue(here + i.pointer, i.message) for i in pydantic_issues(exc)], "problem") from None
+    found = Issues()
+    collect(BatchReoptimizeJob, raw, found)
+    if "vehicles" in raw:
+        collect(VEHICLES, raw["vehicles"], found, ("vehicles",))
+    if "at" in raw:
+        collect(Time, raw["at"], found, ("at",))
+    elif shared is not None and shared.at is None:
+        found.add("/at", "required here or in /changes/at")
+    if found:
+        raise InvalidInput(request_issues(found).under(here), "problem")
+    own = {"vehicles": adapter(VEHICLES).validate_python(raw.get("vehicles", []))}
+    if "at" in raw:
+        own["at"] = adapter(Time).validate_python(raw["at"])
+    return BatchReoptimizeJob.model_validate(raw).job_id, own
 
 
 def _sizes(farm: Farm, client_id: str, job_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[str, int]]:
@@ -136,16 +153,17 @@ def _sizes(farm: Farm, client_id: str, job_ids: set[uuid.UUID]) -> dict[uuid.UUI
     return {job_id: (status, size) for job_id, status, size in farm.store.on_shard(client_id, read) or []}
 
 
-def _within_limit(farm: Farm, found: list, shared: dict, issues: list[Issue]) -> None:
+def _within_limit(farm: Farm, found: list, shared: dict, issues: Issues) -> None:
     """422 at ``/jobs`` (with the issues found so far) when the request would derive more
     than ``max_reoptimize_batch_bytes``."""
     common = len(json.dumps(shared))
-    total = sum(size + common + len(json.dumps(raw)) for _, raw, _, size in found)
+    total = sum(size + common + len(json.dumps(raw)) for _, raw, _, _, size in found)
     limit = farm.settings.max_reoptimize_batch_bytes
     if total > limit:
-        raise InvalidInput([*issues, Issue("/jobs", (
+        issues.add("/jobs", (
             f"these jobs would derive {total:,} bytes of problems (each base job's problem and the changes, "
-            f"as JSON); one request may derive at most {limit:,}: send fewer jobs per request"))], "problem")
+            f"as JSON); one request may derive at most {limit:,}: send fewer jobs per request"))
+        raise InvalidInput(issues, "problem")
 
 
 def _bases(farm: Farm, client_id: str, job_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[dict, dict]]:
@@ -162,25 +180,34 @@ def _bases(farm: Farm, client_id: str, job_ids: set[uuid.UUID]) -> dict[uuid.UUI
     return {job_id: (problem, solution) for job_id, problem, solution in farm.store.on_shard(client_id, read) or []}
 
 
-def _derive_one(index: int, raw: dict, job_id: uuid.UUID, base: tuple[dict, dict], shared: dict,
-                common: ReoptimizeChanges | None, limits: Limits) -> dict | None:
-    """One job of the batch (None when the shared changes are invalid: only its own part is
-    checked then)."""
+def _derive_all(farm: Farm, client_id: str, found: list, shared: SharedChanges, issues: Issues) -> list[dict]:
+    """Each found job's derived problem, its base read once however many entries name it."""
+    bases = _bases(farm, client_id, {job_id for _, _, job_id, _, _ in found})
+    jobs = []
+    for index, raw, job_id, own, _ in found:
+        if issues.full:
+            break
+        if job_id not in bases:  # deleted a moment ago (retention)
+            issues.add(f"/jobs/{index}/job_id", f"no job {job_id}")
+            continue
+        try:
+            jobs.append(_derive_one(index, raw, job_id, bases[job_id], shared, own, farm.limits))
+        except InvalidInput as exc:
+            exc.into(issues)
+    return jobs
+
+
+def _derive_one(index: int, raw: dict, job_id: uuid.UUID, base: tuple[dict, dict], shared: SharedChanges,
+                own: dict, limits: Limits) -> dict:
+    """One job of the batch: the shared changes with its own vehicles and ``at`` (each part
+    validated already), derived from its base job."""
     here = f"/jobs/{index}"
-    own = {k: raw[k] for k in JOB_FIELDS if k in raw}
-    request = {"at": shared["at"]} if "at" in shared else {}
-    request.update(own)
-    if "at" not in request:
-        raise InvalidInput([Issue(f"{here}/at", "required here or in /changes/at")], "problem")
+    changes = ReoptimizeChanges.model_construct(**{**dict(shared), "at": shared.at, **own})
     try:
-        mine = parse_request(request, ReoptimizeChanges)  # this job's at and vehicles
-        if common is None:  # the shared changes are invalid: said once, for the whole batch
-            return None
-        changes = common.model_copy(update={"at": mine.at, "vehicles": mine.vehicles})
         derived = derive(*base, changes, limits)
     except InvalidInput as exc:
         raise InvalidInput([Issue(_locate(issue.pointer, here, raw), issue.message)
-                            for issue in exc.issues], "problem") from None
+                            for issue in exc.issues], "problem", exc.omitted) from None
     return {"problem": derived, "metadata": {"reoptimized_from": str(job_id)}}
 
 

@@ -38,15 +38,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from optimizer import InvalidProblem, Issue, Limits, parse_problem, pointer
+from optimizer.model import MAX_TIME
 
 from ..errors import InvalidInput
 from .reports import Reports, set_place
 from .request import ReoptimizeChanges, VehicleState, parse_request
 
-OPEN_SHIFT = 10 * 365 * 86_400.0  # seconds: the end given to a shift that had none
+OPEN_SHIFT = 10 * 365 * 86_400.0  # seconds: the end given to a shift that had none (at most MAX_TIME)
 REPLACED = ("stops", "shipments", "vehicles", "locked", "initial_routes")
 
 
@@ -58,10 +60,20 @@ class Derivation:
         self.changes = changes
         self.reports = Reports(self.base, solution, changes)
         self.origin: dict[str, str] = {}  # pointer prefix in the derived problem -> in the request
+        # per vehicle id: steps completed, steps reported, shipments on board (read once)
+        self.done_by: dict[str, list[str]] = {}
+        self.reported_by: dict[str, list[str]] = {}
+        self.on_board_by: dict[str, list[str]] = {}
 
     def build(self) -> dict:
         r = self.reports
         r.check()
+        for label, vid in r.done.items():
+            self.done_by.setdefault(vid, []).append(label)
+        for label, (vid, _, _) in r.reported.items():
+            self.reported_by.setdefault(vid, []).append(label)
+        for sid, vid in r.on_board.items():
+            self.on_board_by.setdefault(vid, []).append(sid)
         locks = self._locks()
         problem = {k: v for k, v in self.base.items() if k not in REPLACED}
         problem["vehicles"] = self._vehicles(locks)
@@ -89,11 +101,12 @@ class Derivation:
 
     def locate(self, issue: Issue) -> Issue:
         """An issue of the derived problem, pointed into the request when it came from there."""
-        found = [k for k in self.origin if issue.pointer == k or issue.pointer.startswith(k + "/")]
-        if not found:
-            return Issue("", f"the derived problem is invalid at {issue.pointer or '/'}: {issue.message}")
-        best = max(found, key=len)
-        return Issue(self.origin[best] + issue.pointer[len(best):], issue.message)
+        parts = issue.pointer.split("/")
+        for n in range(len(parts), 1, -1):  # the longest prefix that came from the request
+            prefix = "/".join(parts[:n])
+            if prefix in self.origin:
+                return Issue(self.origin[prefix] + issue.pointer[len(prefix):], issue.message)
+        return Issue("", f"the derived problem is invalid at {issue.pointer or '/'}: {issue.message}")
 
     # -- work ----------------------------------------------------------------------------
 
@@ -182,7 +195,7 @@ class Derivation:
         window = vehicle.get("time_window")
         if not window:
             if ready > 0:
-                vehicle["time_window"] = [ready, ready + OPEN_SHIFT]
+                vehicle["time_window"] = [ready, min(ready + OPEN_SHIFT, MAX_TIME)]
             return
         lo, hi = window
         if max(lo, ready) > hi and (state is not None or has_work):
@@ -196,7 +209,7 @@ class Derivation:
         """Shrink capacity and limits by what the vehicle's day has used so far."""
         r = self.reports
         vid = vehicle["id"]
-        done = [label for label, who in r.done.items() if who == vid]
+        done = self.done_by.get(vid, [])
         stops = [r.stops[label] for label in done if label in r.stops]
         capacity = vehicle.get("capacity")
         if capacity:
@@ -209,8 +222,8 @@ class Derivation:
         started, distances = r.routes.get(vid, (None, {}))
         if vehicle.get("max_duration") is not None and started is not None and started < ready:
             vehicle["max_duration"] = max(0.0, vehicle["max_duration"] - (ready - started))
-        reached = [distances[label] for label, (who, _, _) in r.reported.items()
-                   if who == vid and label in distances and label not in r.dispatched]
+        reached = [distances[label] for label in self.reported_by.get(vid, [])
+                   if label in distances and label not in r.dispatched]
         if vehicle.get("max_distance") is not None and reached:
             vehicle["max_distance"] = max(0.0, vehicle["max_distance"] - max(reached))
 
@@ -220,7 +233,7 @@ class Derivation:
         locks: dict[str, list[tuple[str, str | None]]] = {}
         for vehicle in self.base["vehicles"]:
             vid = vehicle["id"]
-            lock = [(f"{sid}:pickup", None) for sid, who in r.on_board.items() if who == vid]
+            lock = [(f"{sid}:pickup", None) for sid in self.on_board_by.get(vid, [])]
             j, state = r.states.get(vid, (None, None))
             if state is not None and state.in_progress is not None:
                 lock.append((state.in_progress, pointer("vehicles", j, "in_progress")))
@@ -264,12 +277,13 @@ def derive(base_problem: Mapping[str, Any], base_solution: Mapping[str, Any],
     """The new problem (a contract dict) for ``request`` against a solved base problem.
 
     Raises ``InvalidInput`` whose pointers point into the request (``/vehicles/0/completed/2``).
+    The derived problem keeps the base problem's matrix, though its stops may be fewer.
     """
     changes = request if isinstance(request, ReoptimizeChanges) else parse_request(request, ReoptimizeChanges)
     derivation = Derivation(base_problem, base_solution, changes)
     problem = derivation.build()
     try:
-        parse_problem(problem, limits)
+        parse_problem(problem, replace(limits or Limits(), fitted_matrix=False))
     except InvalidProblem as exc:
-        raise InvalidInput([derivation.locate(issue) for issue in exc.issues], "problem") from None
+        raise InvalidInput([derivation.locate(issue) for issue in exc.issues], "problem", exc.omitted) from None
     return problem

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from optimizer import Issue, pointer
+from optimizer import Issues, pointer
 
 from ..errors import InvalidInput
 from .request import ReoptimizeChanges, VehicleState
@@ -30,7 +30,7 @@ class Reports:
     def __init__(self, base: dict, solution: Mapping[str, Any], changes: ReoptimizeChanges):
         self.base = base
         self.changes = changes
-        self.issues: list[Issue] = []
+        self.issues = Issues()
         matrix = base.get("matrix")
         self.matrix_size = _matrix_size(matrix) if isinstance(matrix, Mapping) else None
         self.stops = {s["id"]: s for s in base.get("stops", [])}
@@ -48,7 +48,7 @@ class Reports:
         self.cancelled: set[str] = set()  # stop and shipment ids
 
     def add(self, where: str, message: str) -> None:
-        self.issues.append(Issue(where, message))
+        self.issues.add(where, message)
 
     def check(self) -> None:
         for j, state in enumerate(self.changes.vehicles):

@@ -10,8 +10,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from optimizer import Limits
-
 from ..errors import InvalidInput, NotFound, RoutefarmError
 from ..farm import Farm
 from ..jobs.submit import Accepted, submit
@@ -56,11 +54,10 @@ def reoptimize(farm: Farm, client_id: str, base_job_id: uuid.UUID, changes: Reop
     if too_long:
         raise InvalidInput(too_long, "problem")
     problem, solution = base_job(farm, client_id, base_job_id)
-    limits = Limits(max_stops=settings.max_stops, max_vehicles=settings.max_vehicles)
-    derived = derive(problem, solution, changes, limits)
+    derived = derive(problem, solution, changes, farm.limits)
     metadata: dict[str, Any] = {"reoptimized_from": str(base_job_id)}
     if event_id is not None:
         metadata["event_id"] = event_id
     key = idempotency_key(event_id) if event_id is not None else None
     return submit(farm, client_id, {"problem": derived, "metadata": metadata},
-                  idempotency_key=key, request_id=request_id)
+                  idempotency_key=key, request_id=request_id, derived=True)

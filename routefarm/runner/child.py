@@ -104,7 +104,7 @@ def main(conn, request: dict) -> None:
     signal.signal(STOP_SIGNAL, stream.stop)
     try:
         _limit_memory(request.get("memory_limit"))
-        problem = parse_problem(request["problem"])
+        problem = parse_problem(request["problem"], request.get("limits"))
         if request.get("roads") is not None:  # priced on the farm's roads
             problem = on_roads(problem, *request["roads"])
         seed = request.get("seed")

@@ -24,8 +24,10 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
+
+from optimizer import Limits
 
 from . import child, memory
 
@@ -53,11 +55,14 @@ class Result:
 
 
 class Runner:
-    """Starts solver children with one method and memory limit (bytes)."""
+    """Starts solver children with one method, memory limit (bytes) and size ``limits``."""
 
-    def __init__(self, memory_limit: int, method: str = "forkserver"):
+    def __init__(self, memory_limit: int, method: str = "forkserver", limits: Limits | None = None):
         self.memory_limit = memory_limit
         self.method = method
+        # the sizes the child validates a problem against (the farm's); its matrix may be larger
+        # than its places, as a re-optimization's is
+        self.limits = replace(limits or Limits(), fitted_matrix=False)
         self._context = multiprocessing.get_context(method)
         self._live: set = set()  # children running now
 
@@ -95,7 +100,7 @@ class Runner:
         ``started`` (a ``time.monotonic()`` instant, default now). ``roads``: the (durations,
         distances) matrices its coordinates are priced on (``optimizer.on_roads``)."""
         started = time.monotonic() if started is None else started
-        request = {"problem": problem, "time_limit": time_limit, "seed": seed,
+        request = {"problem": problem, "time_limit": time_limit, "seed": seed, "limits": self.limits,
                    "started": started, "memory_limit": self.memory_limit, "roads": roads}
         reader, writer = self._context.Pipe(duplex=False)
         process = self._context.Process(target=child.main, args=(writer, request), daemon=True,

@@ -86,6 +86,7 @@ def test_coordinates_out_of_range_and_mixed_modes():
 
 def test_missing_location_and_no_vehicles():
     data = base(vehicles=[])
+    data["stops"].append({"id": "c", "location_index": 2})  # 3 places: the 3x3 matrix fits
     data["stops"][0].pop("location_index")
     found = errors(data)
     assert found["/vehicles"] == "at least one vehicle is required"

@@ -5,7 +5,8 @@ import copy
 import pytest
 from reopt_helpers import base_problem, route, routed, solve_checked, solved_base, steps
 
-from optimizer import parse_problem
+from optimizer import MAX_ISSUES, parse_problem
+from optimizer.model import MAX_TIME
 from routefarm.errors import InvalidInput
 from routefarm.reoptimize.derive import derive
 from routefarm.reoptimize.request import ReoptimizeBody, parse_request
@@ -259,3 +260,20 @@ def test_the_rest_body_model():
     assert body.event_id == "evt-1" and body.vehicles == []
     problem = base_problem()
     assert parse_problem(problem)  # the helpers' base problem is valid
+
+
+def test_a_shift_opened_at_the_end_of_time_ends_within_the_contract():
+    base, solution, east, _ = solved_base()
+    for vehicle in base["vehicles"]:
+        vehicle.pop("time_window")
+    late = MAX_TIME - 100
+    derived = derive(base, solution, {"at": late})
+    assert all(v["time_window"] == [late, MAX_TIME] for v in derived["vehicles"])
+
+
+def test_the_first_issues_of_a_request_naming_every_stop_wrong_are_listed_with_a_count():
+    base, solution, _, _ = solved_base()
+    with pytest.raises(InvalidInput) as caught:
+        derive(base, solution, {"at": 0, "cancel_stops": [f"ghost{i}" for i in range(5000)]})
+    assert len(caught.value.issues) == MAX_ISSUES and caught.value.omitted == 5000 - MAX_ISSUES
+    assert caught.value.issues[0].pointer == "/cancel_stops/0"

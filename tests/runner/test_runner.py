@@ -14,7 +14,7 @@ import pytest
 from runner_support import coordinate_problem, matrix_problem
 from support import alive, descendants, solver_children
 
-from optimizer import check, parse_problem
+from optimizer import Limits, check, parse_problem
 from routefarm.runner import Runner
 from routefarm.runner.memory import default_limit, usage
 
@@ -147,3 +147,21 @@ def test_kill_9_of_the_parent_takes_the_forkserver_and_the_child_with_it(tmp_pat
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_the_child_validates_with_the_limits_it_was_given():
+    data = matrix_problem(12, time_limit=0.3)
+    farm = Runner(default_limit(), method="fork", limits=Limits(max_stops=10, max_vehicles=5))
+    result = farm.solve(data, time_limit=0.3)
+    assert result.solution is None and result.failure is not None
+    reason, detail = result.failure
+    assert reason == "invalid_problem" and "12 stops (a shipment counts twice) exceed the limit of 10" in detail
+    roomy = Runner(default_limit(), method="fork", limits=Limits(max_stops=12, max_vehicles=5))
+    assert roomy.solve(data, time_limit=0.3).failure is None
+
+
+def test_the_child_takes_a_matrix_larger_than_the_places_of_a_derived_problem():
+    data = matrix_problem(12, time_limit=0.3)
+    data["stops"] = data["stops"][:3]  # the rows of the other stops stay, as in a re-optimization
+    result = Runner(default_limit(), method="fork").solve(data, time_limit=0.3)
+    assert result.failure is None and check(parse_problem(data, Limits(fitted_matrix=False)), result.solution) == []

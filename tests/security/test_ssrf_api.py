@@ -99,8 +99,9 @@ def test_a_batch_naming_a_thousand_unresolvable_hosts_is_refused_at_every_job(ht
     took = time.monotonic() - began
     problem = assert_problem_json(response, 422)
     assert took < farm.settings.webhook_resolve_deadline_s + 1, took
-    pointers = {e["pointer"]: e["detail"] for e in problem["errors"]}
-    assert set(pointers) == {f"/jobs/{i}/webhook/url" for i in range(1000)}
+    pointers = {e["pointer"]: e["detail"] for e in problem["errors"]}  # every job's, the first 100 listed
+    assert set(pointers) == {f"/jobs/{i}/webhook/url" for i in range(100)}
+    assert problem["errors_omitted"] == 900
     assert all("does not resolve" in d or "did not resolve" in d for d in pointers.values())
     assert http.get("/v1/jobs?limit=1", headers=headers).get_json() == before
 
@@ -127,5 +128,5 @@ def test_a_silent_dns_server_holds_a_batch_for_one_deadline(http, auth, farm):
         release.set()
     problem = assert_problem_json(response, 422)
     assert took < 1.0 + 1, took
-    assert len(problem["errors"]) == 1000
+    assert len(problem["errors"]) + problem["errors_omitted"] == 1000  # the first 100 listed
     assert all("did not resolve within 1 s" in e["detail"] for e in problem["errors"])
