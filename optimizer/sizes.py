@@ -2,8 +2,8 @@
 
 ``size_issues`` reads only list lengths: vehicles and tasks (a task is a stop or one end of
 a shipment) against ``Limits``, routes against the vehicles, and the matrix against the
-places the problem can reference (two per vehicle, one per stop, two per shipment: rows
-beyond those can never be used) and against itself (square, both matrices alike). When a
+places a problem within the limits can reference (``Limits.max_places``) and against itself
+(square, both matrices alike). When a
 size is wrong nothing else is validated, so the work done on a problem is bounded by the
 limits, whatever its body holds.
 """
@@ -24,14 +24,16 @@ MATRICES = ("distances", "durations")
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Size limits; a task is a stop or one end of a shipment. ``fitted_matrix``: a matrix
-    may not have more places than the problem can reference (off for a problem derived from
-    another, which keeps its base's matrix when stops are done, and for a problem already
-    accepted)."""
+    """Size limits; a task is a stop or one end of a shipment. A matrix may have at most
+    ``max_places`` places: what the largest problem within these limits can reference (a
+    matrix shared by several problems may have more places than one of them uses)."""
 
     max_stops: int = DEFAULT_MAX_STOPS
     max_vehicles: int = DEFAULT_MAX_VEHICLES
-    fitted_matrix: bool = True
+
+    @property
+    def max_places(self) -> int:
+        return self.max_stops + 2 * self.max_vehicles
 
 
 def _length(value: Any) -> int:
@@ -53,21 +55,21 @@ def size_issues(data: Mapping, limits: Limits) -> Issues:
             issues.add(f"/{key}", f"{routes} routes exceed the limit of {limits.max_vehicles} vehicles")
     matrix = data.get("matrix")
     if isinstance(matrix, Mapping):
-        places = 2 * vehicles + tasks if limits.fitted_matrix else None
-        _matrix_sizes(matrix, places, issues)
+        _matrix_sizes(matrix, limits.max_places, issues)
     return issues
 
 
-def _matrix_sizes(matrix: Mapping, places: int | None, issues: Issues) -> None:
+def _matrix_sizes(matrix: Mapping, places: int, issues: Issues) -> None:
     sizes = {}
     for key in MATRICES:
         rows = matrix.get(key)
         if not isinstance(rows, list):
             continue
         n = sizes[key] = len(rows)
-        if places is not None and n > places:
-            issues.add(pointer("matrix", key), f"a {n}x{n} matrix has more places than the {places} this problem "
-                                               "can reference (2 per vehicle, 1 per stop, 2 per shipment)")
+        if n > places:
+            issues.add(pointer("matrix", key), f"a {n}x{n} matrix has more places than the {places} a problem "
+                                               "can reference here (the stop limit plus 2 per vehicle of the "
+                                               "vehicle limit)")
             continue
         for r, row in enumerate(rows):
             if isinstance(row, list) and len(row) != n:

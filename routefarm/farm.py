@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from optimizer import Limits
 
 from .broker import enqueue_all, make_broker
@@ -29,9 +27,7 @@ class Farm:
         self.store = JobStore(self.db, self.directory, send=lambda messages: enqueue_all(self.broker, messages))
         self.webhook_allowlist = parse_allowlist(settings.webhook_allowlist)
         self.webhook_targets = Targets(self.webhook_allowlist, settings.webhook_resolve_deadline_s)
-        # the sizes of problems this farm takes; a derived or accepted problem may keep a larger matrix
-        self.limits = Limits(max_stops=settings.max_stops, max_vehicles=settings.max_vehicles)
-        self.derived_limits = replace(self.limits, fitted_matrix=False)
+        self.limits = Limits(max_stops=settings.max_stops, max_vehicles=settings.max_vehicles)  # of a problem
 
     def open(self, wait: bool = False) -> Farm:
         self.db.open(wait=wait)

@@ -35,13 +35,13 @@ class Accepted:
 
 
 def validate_body(body: Any, farm: Farm, snap: bool = True,
-                  webhooks: list[tuple[str, Any]] | None = None, derived: bool = False) -> tuple[Any, dict]:
+                  webhooks: list[tuple[str, Any]] | None = None) -> tuple[Any, dict]:
     """Check a ``{"problem": ..., "metadata": ..., "webhook": {"url": ...}}`` body; return
     (Problem, metadata). A webhook URL must pass the SSRF guard (checked here, or left in
     ``webhooks`` as (pointer, url) for the caller to check with others). A problem priced on roads
     needs the farm's road source, and (``snap``) every place near a road: the source is asked
     within ``roads.matrices.SNAP_DEADLINE_S``; when it cannot answer that fast, the worker
-    finds out. A ``derived`` problem (a re-optimization's) may keep a matrix larger than its places."""
+    finds out."""
     issues = shape_issues(body, JobRequest)
     if not isinstance(body, dict):
         raise InvalidInput(issues, "problem")
@@ -49,7 +49,7 @@ def validate_body(body: Any, farm: Farm, snap: bool = True,
     problem = None
     if isinstance(body.get("problem"), dict):
         try:
-            problem = parse_problem(body["problem"], farm.derived_limits if derived else farm.limits)
+            problem = parse_problem(body["problem"], farm.limits)
         except InvalidProblem as exc:
             InvalidInput.of(exc).into(issues, "/problem")
     if problem is not None:
@@ -91,8 +91,8 @@ def webhook_issues(webhook: Any, farm: Farm, later: list[tuple[str, Any]] | None
 
 
 def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = None,
-           request_id: str | None = None, derived: bool = False) -> Accepted:
-    problem, metadata = validate_body(body, farm, derived=derived)
+           request_id: str | None = None) -> Accepted:
+    problem, metadata = validate_body(body, farm)
     problem_hash = canonical_hash(body["problem"])
     request_hash = canonical_hash(body) if idempotency_key else None
     store = farm.store

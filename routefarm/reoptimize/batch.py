@@ -36,7 +36,12 @@ from optimizer import Issue, Issues, Limits
 from optimizer.issues import adapter, add_errors, collect, field_kind
 from optimizer.model import Time
 
-from ..contract.requests import BatchReoptimizeJob, BatchReoptimizeRequest, SharedChanges, shape_issues
+from ..contract.requests import (
+    BatchReoptimizeJob,
+    BatchReoptimizeRequest,
+    SharedChanges,
+    shape_issues,
+)
 from ..errors import InvalidInput
 from ..fairness.rates import charge_jobs
 from ..farm import Farm

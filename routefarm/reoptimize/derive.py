@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from optimizer import InvalidProblem, Issue, Limits, parse_problem, pointer
@@ -283,7 +282,7 @@ def derive(base_problem: Mapping[str, Any], base_solution: Mapping[str, Any],
     derivation = Derivation(base_problem, base_solution, changes)
     problem = derivation.build()
     try:
-        parse_problem(problem, replace(limits or Limits(), fitted_matrix=False))
+        parse_problem(problem, limits or Limits())
     except InvalidProblem as exc:
         raise InvalidInput([derivation.locate(issue) for issue in exc.issues], "problem", exc.omitted) from None
     return problem

@@ -60,4 +60,4 @@ def reoptimize(farm: Farm, client_id: str, base_job_id: uuid.UUID, changes: Reop
         metadata["event_id"] = event_id
     key = idempotency_key(event_id) if event_id is not None else None
     return submit(farm, client_id, {"problem": derived, "metadata": metadata},
-                  idempotency_key=key, request_id=request_id, derived=True)
+                  idempotency_key=key, request_id=request_id)

@@ -24,7 +24,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 
 from optimizer import Limits
@@ -62,7 +62,7 @@ class Runner:
         self.method = method
         # the sizes the child validates a problem against (the farm's); its matrix may be larger
         # than its places, as a re-optimization's is
-        self.limits = replace(limits or Limits(), fitted_matrix=False)
+        self.limits = limits or Limits()
         self._context = multiprocessing.get_context(method)
         self._live: set = set()  # children running now
 

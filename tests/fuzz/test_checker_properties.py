@@ -17,7 +17,7 @@ from fuzz_support import fuzz_settings
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from optimizer import Limits, Problem, check, parse_problem, solve
+from optimizer import Problem, check, parse_problem, solve
 
 WINDOW = 1000  # stop i may start in [i * WINDOW, i * WINDOW + WINDOW / 2]: far apart, each reachable
 SOLVE_SECONDS = 0.1
@@ -57,7 +57,7 @@ def problems(draw, windows: bool | None = None, vehicles: int | None = None) -> 
 
 
 def solved(data: dict) -> tuple[Problem, dict]:
-    problem = parse_problem(data, Limits(fitted_matrix=False))  # a shared matrix: places by index
+    problem = parse_problem(data)  # a shared matrix: places by index
     return problem, solve(problem, time_limit=SOLVE_SECONDS, seed=1).to_json_dict()
 
 

@@ -42,7 +42,7 @@ def test_many_bad_items_are_listed_up_to_the_cap_with_an_exact_count():
     data = matrix_problem(3)
     data["vehicles"][0]["capacity"] = [5]
     data["stops"] = [{"id": f"s{i}", "location_index": 1, "service": -1, "demand": ["x"]} for i in range(4000)]
-    error = invalid(data, Limits(max_stops=5000, fitted_matrix=False))
+    error = invalid(data, Limits(max_stops=5000))
     assert len(error.issues) == MAX_ISSUES
     assert error.omitted == 2 * 4000 - MAX_ISSUES  # two errors per stop
     assert error.issues[:2] == [i for i in error.issues if i.pointer.startswith("/stops/0/")]
@@ -58,14 +58,16 @@ def test_sizes_come_first_and_alone():
         "/stops": "11 stops (a shipment counts twice) exceed the limit of 10"}
 
 
-def test_a_matrix_larger_than_the_places_it_can_serve_is_refused_unless_derived():
+def test_a_matrix_larger_than_any_problem_of_the_limits_can_serve_is_refused():
     data = matrix_problem(3)
     data["matrix"]["distances"] = [[1] * 6 for _ in range(6)]
     data["matrix"]["durations"] = [[1] * 6 for _ in range(6)]
-    error = invalid(data)
+    small = Limits(max_stops=2, max_vehicles=1)  # 4 places at most
+    error = invalid(data, small)
     assert [i.pointer for i in error.issues] == ["/matrix/distances", "/matrix/durations"]
-    assert "a 6x6 matrix has more places than the 4 this problem can reference" in error.issues[0].message
-    assert parse_problem(data, Limits(fitted_matrix=False)).matrix.distances[5] == [1.0] * 6
+    assert "a 6x6 matrix has more places than the 4 a problem can reference here" in error.issues[0].message
+    # a shared matrix of which the problem uses a few places, within the farm's
+    assert parse_problem(data).matrix.distances[5] == [1.0] * 6
 
 
 def test_rows_of_the_wrong_length_are_sizes():

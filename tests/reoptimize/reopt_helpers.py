@@ -6,7 +6,7 @@ import copy
 
 from optimizer import Limits, check, parse_problem, solve
 
-DERIVED = Limits(fitted_matrix=False)  # a derived problem keeps its base's matrix, with fewer stops
+DERIVED = Limits()  # a derived problem keeps its base's matrix, with fewer stops
 # Places on a line (metres from the depot at index 0; travel takes one second per metre).
 PLACES = [0, 10, 20, 30, 40, -10, -20, -30, -40, 25, 15, 50, -50]
 

@@ -164,4 +164,4 @@ def test_the_child_takes_a_matrix_larger_than_the_places_of_a_derived_problem():
     data = matrix_problem(12, time_limit=0.3)
     data["stops"] = data["stops"][:3]  # the rows of the other stops stay, as in a re-optimization
     result = Runner(default_limit(), method="fork").solve(data, time_limit=0.3)
-    assert result.failure is None and check(parse_problem(data, Limits(fitted_matrix=False)), result.solution) == []
+    assert result.failure is None and check(parse_problem(data, Limits()), result.solution) == []

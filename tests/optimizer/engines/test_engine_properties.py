@@ -14,7 +14,7 @@ from engine_problems import problems
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
-from optimizer import Limits, check, parse_problem
+from optimizer import check, parse_problem
 from optimizer.engines import engine, objective_value
 from optimizer.engines.features import ENGINES, present, unsupported_by
 from optimizer.engines.units import arcs, units
@@ -89,7 +89,7 @@ def solve_and_audit(name: str, problem) -> None:
 def test_any_mix_of_features(data):
     """Every engine refuses the features it lacks, and solves exactly what it accepts."""
     note(repr(data))
-    problem = parse_problem(data, Limits(fitted_matrix=False))  # a shared matrix: places by index
+    problem = parse_problem(data)  # a shared matrix: places by index
     for name, chosen in ENGINE.items():
         lacking = present(problem) & unsupported_by(name)
         refused = chosen.unsupported(problem)
