@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from routefarm.contract.requests import parse_query
 from routefarm.errors import BadRequest, InvalidInput
-from routefarm.untrusted import loads, storage_findings
+from routefarm.untrusted import MAX_CONTAINERS, containers, loads, storage_findings
 
 NOT_JSON = "the body must be JSON (Content-Type: application/json)"
 
@@ -25,6 +25,8 @@ def json_body() -> Any:
         raise RequestEntityTooLarge()  # a chunked body, which the reader cuts at the limit
     if not request.is_json:
         raise BadRequest(NOT_JSON)
+    if containers(raw) > MAX_CONTAINERS:
+        raise RequestEntityTooLarge(f"the body holds more than {MAX_CONTAINERS:,} JSON arrays and objects")
     try:
         body = loads(raw)
     except ValueError as exc:

@@ -123,7 +123,7 @@ def register(app: Flask) -> None:
         status = exc.code or 500
         title = HTTPStatus(status).phrase
         detail = exc.description or title
-        if status == 413:
+        if status == 413 and detail == type(exc).description:  # werkzeug's words: say the limit
             detail = f"the request body exceeds {app.config['MAX_CONTENT_LENGTH']} bytes"
         headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else None
         return problem(status, title, detail, headers=headers)

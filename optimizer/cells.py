@@ -1,10 +1,10 @@
 """Matrix cells: validated row by row, apart from the rest of the problem.
 
-A matrix is most of a large problem's input. It is validated at once by one cached
+A matrix is most of a large problem's input. It is validated row by row by one cached
 validator (pydantic's core, no Python per cell), so a valid matrix costs what validating
-it inside the problem would. When it has bad cells it is validated again row by row: a row
-with bad cells adds its issues until the collection is full, and after that only their
-number, so no list of errors is ever built for every cell. ``split`` takes the matrices out
+it inside the problem would. A row with bad cells adds its issues until the collection is
+full, and after that only their number: pydantic holds the errors of one row at a time,
+never a list of errors for every cell of the matrix. ``split`` takes the matrices out
 of a problem's input, so the rest is validated without them.
 """
 
@@ -41,14 +41,12 @@ def cells(matrix: Mapping, issues: Issues) -> dict[str, list[list[float | None]]
         rows = matrix.get(key)
         if not isinstance(rows, list):
             continue
-        try:
-            out[key] = adapter(list[ROW[key]]).validate_python(rows)
-            continue
-        except ValidationError:
-            bad = True
+        validate, valid = adapter(ROW[key]).validate_python, []
         for r, row in enumerate(rows):
             try:
-                adapter(ROW[key]).validate_python(row)
+                valid.append(validate(row))
             except ValidationError as exc:
+                bad = True
                 add_errors(exc, ROW[key], row, issues, ("matrix", key, r))
+        out[key] = valid
     return None if bad else out

@@ -20,6 +20,11 @@ from typing import Any
 from optimizer import Issue, Issues
 
 MAX_DEPTH = 64
+# arrays and objects one body may hold: each costs the decoder about 100 bytes, however small
+# its text ("[]," is 3 bytes), so this bounds a body's memory where its size alone would not
+# (a problem of the largest size the limits allow holds far fewer: a row per matrix place,
+# a few per stop)
+MAX_CONTAINERS = 1_000_000
 
 
 def _finite(text: str) -> float:
@@ -31,6 +36,12 @@ def _finite(text: str) -> float:
 
 def _no_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def containers(raw: bytes) -> int:
+    """An upper bound of the arrays and objects in ``raw`` (brackets inside strings count
+    too), read at the speed of a byte search, before anything is decoded."""
+    return raw.count(b"[") + raw.count(b"{")
 
 
 def loads(raw: bytes | str) -> Any:
@@ -48,6 +59,8 @@ def _escape(part: object) -> str:
 def _string_issue(text: str) -> str | None:
     if "\x00" in text:
         return "must not contain the NUL character (\\u0000)"
+    if text.isascii():
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -55,29 +68,55 @@ def _string_issue(text: str) -> str | None:
     return None
 
 
+Path = tuple | None  # (parent path, key): a pointer, spelled out only for an issue
+
+
+def _pointer(path: Path, base: str) -> str:
+    parts = []
+    while path is not None:
+        path, key = path
+        parts.append(_escape(key))
+    return base + "".join("/" + part for part in reversed(parts))
+
+
+def _items(value: dict | list):
+    return iter(value.items()) if type(value) is dict else enumerate(value)
+
+
 def storage_findings(document: Any, pointer: str = "") -> Issues:
     """Every string a database cannot store and every value nested too deeply (walked
     without recursion, so any depth the decoder accepted is safe here): the first
-    ``MAX_ISSUES`` found, sorted by pointer, and how many more."""
+    ``MAX_ISSUES`` found, sorted by pointer, and how many more. The walk visits each value
+    once and spells out a pointer only for an issue, so a large document costs one pass."""
     found = Issues()
-    pending: list[tuple[str, Any, int]] = [(pointer, document, 0)]
-    while pending:
-        where, value, depth = pending.pop()
-        if isinstance(value, str):
-            reason = _string_issue(value)
-            if reason:
-                found.add(where, reason)
-        elif isinstance(value, dict | list):
-            if depth >= MAX_DEPTH:
-                found.add(where, f"is nested more than {MAX_DEPTH} levels deep")
-                continue
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for key, item in items:
-                here = f"{where}/{_escape(key)}"
-                reason = _string_issue(key) if isinstance(key, str) else None
-                if reason:
-                    found.add(here, f"key {reason}")
-                pending.append((here, item, depth + 1))
+
+    def check(text: str, path: Path, prefix: str = "") -> None:
+        reason = _string_issue(text)
+        if reason:
+            found.add(_pointer(path, pointer), prefix + reason)
+
+    if isinstance(document, str):
+        check(document, None)
+    if not isinstance(document, dict | list):
+        return found
+    # depth first, one iterator per open container: memory follows the nesting, not the size
+    stack: list[tuple[Any, int, Path]] = [(_items(document), 0, None)]
+    while stack:
+        items, depth, path = stack[-1]
+        for key, item in items:
+            if type(key) is str:
+                check(key, (path, key), "key ")
+            kind = type(item)
+            if kind is str:
+                check(item, (path, key))
+            elif kind is dict or kind is list:
+                if depth + 1 >= MAX_DEPTH:
+                    found.add(_pointer((path, key), pointer), f"is nested more than {MAX_DEPTH} levels deep")
+                    continue
+                stack.append((_items(item), depth + 1, (path, key)))
+                break
+        else:
+            stack.pop()
     found.kept.sort(key=lambda issue: (issue.pointer, issue.message))
     return found
 

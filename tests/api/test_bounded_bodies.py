@@ -133,3 +133,19 @@ def test_the_limits_are_documented(http):
     assert "16 KiB" in schemas["JobRequest"]["properties"]["metadata"]["description"]
     changes = schemas["ReoptimizeBody"]["properties"]
     assert all("maxItems" in changes[k] for k in ("vehicles", "add_stops", "cancel_stops", "update_stops"))
+
+
+def test_a_body_of_too_many_arrays_is_refused_before_it_is_decoded(http, auth):
+    from routefarm.untrusted import MAX_CONTAINERS
+
+    _, headers = auth()
+    problem = copy.deepcopy(SMALL_PROBLEM)
+    problem["stops"][0]["time_windows"] = [[]] * MAX_CONTAINERS  # 3 bytes of text an array
+    raw = json.dumps({"problem": problem}, separators=(",", ":")).encode()
+    assert len(raw) < 4 * MAX_CONTAINERS  # well within the body size limit
+    response = http.post("/v1/jobs", data=raw, headers={**headers, "Content-Type": "application/json"})
+    assert response.status_code == 413 and response.mimetype == PROBLEM_JSON
+    assert f"more than {MAX_CONTAINERS:,} JSON arrays and objects" in response.get_json()["detail"]
+    problem["stops"][0]["time_windows"] = [[0, 10]] * 1000  # many, but not too many: the contract's 422
+    assert pointers(refused(http.post("/v1/jobs", json={"problem": problem}, headers=headers))) == {
+        "/problem/stops/0/time_windows": f"must have at most {m.MAX_WINDOWS} items (it has 1000)"}
