@@ -78,9 +78,9 @@ class _Canvas:
         self.matrix = (problem.matrix is not None)
         raw: dict[Ref, tuple[float, float]] = {}
         if self.matrix:
-            m = problem.matrix
-            cells = (m.distances if m is not None and m.distances is not None
-                     else m.durations if m is not None else None) or []
+            m = problem.matrix  # rows of lists, or an array (``travel.matrix_from_json``)
+            cells = m.distances if m.distances is not None else m.durations
+            cells = [] if cells is None else cells
             inside = [int(r) for r in refs if int(r) < len(cells)]  # type: ignore[arg-type]
             coords = mds_layout(cells, inside, deadline=deadline)
             at = {i: (float(x), float(y)) for i, (x, y) in zip(inside, coords, strict=True)}

@@ -9,6 +9,7 @@ Computed great-circle travel is rounded to whole metres and seconds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,20 @@ def great_circle(points: np.ndarray) -> np.ndarray:
         out[a:b] = np.arcsin(np.sqrt(h, out=h), out=h)
     out *= 2 * EARTH_RADIUS_M
     return out
+
+
+_NOT_NUMBERS = str.maketrans("[],", "   ")
+
+
+def matrix_from_json(text: str) -> np.ndarray:
+    """A square JSON matrix (rows of numbers, ``null`` where no road) as a float array with
+    NaN for ``null``, read from its text without a Python object per cell: a large matrix
+    costs its array and a copy or two of its text, not a float and a list slot per cell."""
+    values = np.fromstring(text.translate(_NOT_NUMBERS).replace("null", "nan"), sep=" ")
+    n = math.isqrt(values.size)
+    if n * n != values.size:
+        raise ValueError(f"a matrix of {values.size} cells is not square")
+    return values.reshape(n, n)
 
 
 def _matrix(rows: list[list[float | None]]) -> np.ndarray:

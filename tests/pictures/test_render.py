@@ -1,5 +1,6 @@
 """render_svg: a parseable SVG with one path per route, unassigned work crossed, a legend."""
 
+import json
 import math
 
 import numpy as np
@@ -165,3 +166,13 @@ def test_a_plan_beyond_the_limit_is_refused_before_any_layout():
         render_svg(problem, solution, max_places=29)
     assert (refused.value.places, refused.value.limit) == (30, 29)
     assert len(route_paths(parse_svg(render_svg(problem, solution, max_places=30)))) == 1
+
+
+def test_a_matrix_read_from_its_text_is_the_array_of_its_cells():
+    from optimizer.travel import matrix_from_json
+
+    cells = matrix_from_json(json.dumps([[0, 1.5, None], [2, 0, 3e2], [None, 4, 0]]))
+    assert cells.shape == (3, 3) and cells[0, 1] == 1.5 and cells[1, 2] == 300.0
+    assert np.isnan(cells[0, 2]) and np.isnan(cells[2, 0])
+    with pytest.raises(ValueError, match="not square"):
+        matrix_from_json("[[0, 1], [2]]")
