@@ -42,6 +42,7 @@ class DeadLetter:
     kind: str  # a short slug: malformed-event, invalid-event, unauthenticated, not-found, ...
     detail: str
     errors: tuple[dict, ...] = ()
+    omitted: int = 0  # errors found but not in ``errors`` (validation lists at most MAX_ISSUES)
 
 
 def record(message: Message, letter: DeadLetter, minimal: bool = False) -> tuple[bytes | None, bytes, list]:
@@ -52,8 +53,8 @@ def record(message: Message, letter: DeadLetter, minimal: bool = False) -> tuple
     if not minimal:
         error["errors"] = [{"pointer": clip(str(e.get("pointer", "")), MAX_TEXT),
                             "detail": clip(str(e.get("detail", "")), MAX_TEXT)} for e in kept]
-    if len(letter.errors) > len(kept):
-        error["errors_omitted"] = len(letter.errors) - len(kept)
+    if len(letter.errors) + letter.omitted > len(kept):
+        error["errors_omitted"] = len(letter.errors) + letter.omitted - len(kept)
     body: dict[str, Any] = {
         "error": error,
         "source": {"topic": message.topic(), "partition": message.partition(), "offset": message.offset()},

@@ -45,7 +45,7 @@ from ..errors import (
 from ..observability import metrics
 from ..reoptimize.request import ReoptimizeRequest, parse_request
 from ..reoptimize.submit import BaseJobNotSucceeded, reoptimize
-from ..untrusted import loads, storage_issues
+from ..untrusted import loads, storage_findings
 from .authenticate import Authenticator, Unauthenticated
 from .clients import ProducerFailed, is_fatal, refusal
 from .dead_letters import DeadLetter, clip, record
@@ -69,10 +69,10 @@ def take(farm, client_id: str, value: bytes | None, request_id: str) -> str | De
         data = loads(value or b"")
     except ValueError as exc:
         return DeadLetter("malformed-event", f"the event is not JSON: {exc}")
-    unstorable = storage_issues(data)
+    unstorable = storage_findings(data)
     if unstorable:
         return DeadLetter("invalid-event", "the event breaks the re-optimization contract",
-                          tuple({"pointer": pointer, "detail": text} for pointer, text in unstorable))
+                          tuple({"pointer": i.pointer, "detail": i.message} for i in unstorable), unstorable.omitted)
     if isinstance(data, dict):
         named = data.setdefault("client_id", client_id)
         if named != client_id:
@@ -84,7 +84,7 @@ def take(farm, client_id: str, value: bytes | None, request_id: str) -> str | De
                               event_id=request.event_id, request_id=request_id)
     except InvalidInput as exc:
         return DeadLetter("invalid-event", "the event breaks the re-optimization contract",
-                          tuple({"pointer": i.pointer, "detail": i.message} for i in exc.issues))
+                          tuple({"pointer": i.pointer, "detail": i.message} for i in exc.issues), exc.omitted)
     except NotFound as exc:
         return DeadLetter("not-found", str(exc))
     except BaseJobNotSucceeded as exc:
