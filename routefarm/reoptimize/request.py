@@ -2,7 +2,7 @@
 
 A request says where each vehicle is and when it can go on, which steps it completed, which
 one it is serving, what was dispatched to its driver, and which stops were added, cancelled
-or changed (``ReoptimizeChanges``; ``ReoptimizeBody`` over the API, ``ReoptimizeRequest`` on
+or changed (and which shipments were added) (``ReoptimizeChanges``; ``ReoptimizeBody`` over the API, ``ReoptimizeRequest`` on
 Kafka). ``parse_request`` validates decoded JSON as one of them, every error with a pointer
 into the request. ``derive`` (in ``derive.py``) turns a request into the new problem.
 """
@@ -16,7 +16,16 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from optimizer import Issue, pydantic_issues
-from optimizer.model import Coordinate, Count, Identifier, NonNegative, Positive, Stop, Window
+from optimizer.model import (
+    Coordinate,
+    Count,
+    Identifier,
+    NonNegative,
+    Positive,
+    Shipment,
+    Stop,
+    Window,
+)
 
 from ..errors import InvalidInput
 
@@ -69,6 +78,7 @@ class ReoptimizeChanges(_Strict):
     at: NonNegative = Field(description="seconds: the time of this re-plan (no vehicle leaves earlier)")
     vehicles: list[VehicleState] = Field([], description="the state of vehicles that have moved or worked")
     add_stops: list[Stop] = Field([], description="new stops, complete as in a problem")
+    add_shipments: list[Shipment] = Field([], description="new shipments, complete as in a problem")
     cancel_stops: list[Identifier] = Field([], description="ids of stops or shipments no longer wanted")
     update_stops: list[StopUpdate] = Field([], description="changed fields of existing stops, by id")
     reassign_penalty: NonNegative | None = Field(None, description=(
