@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     solver_memory_mib: int = Field(0, ge=0)
     max_stops: int = Field(5000, ge=1)
     max_vehicles: int = Field(500, ge=1)
+    # after a solve, unassigned tasks get their smallest fixes (optimizer.decisions.explain):
+    explain_max_tasks: int = Field(200, ge=0)  # tasks explained per solution; 0: none
+    explain_budget_s: float = Field(2.0, ge=0)  # seconds the solver child may spend on it
 
     # API
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
@@ -58,6 +61,9 @@ class Settings(BaseSettings):
     max_wait_s: float = Field(60.0, gt=0)  # seconds a long-poll may hold a request
     base_url: str = ""  # prefix for links in responses; empty: relative links
     max_batch_jobs: int = Field(1000, ge=1)  # jobs in one POST /v1/batches
+    # jobs whose parsed problem, travel and ended solution an API process keeps for insertion
+    # quotes (a 1,000-stop job takes about 20 MiB)
+    decisions_cache_jobs: int = Field(4, ge=0)
     metrics_port: int = Field(0, ge=0, le=65535)  # worker/webhook/stream metrics port; 0 = off
     log_level: str = "INFO"  # of every process's JSON log lines
     # a local farm's folder (routefarm up --data-dir): where operator commands find its state.json

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 
+from optimizer.decisions.explain import BUDGET_S, MAX_TASKS
+
 from . import child, memory
 
 POLL_S = 0.05  # seconds between two looks at stop()
@@ -55,9 +57,11 @@ class Result:
 class Runner:
     """Starts solver children with one method and memory limit (bytes)."""
 
-    def __init__(self, memory_limit: int, method: str = "forkserver"):
+    def __init__(self, memory_limit: int, method: str = "forkserver",
+                 explain: tuple[int, float] = (MAX_TASKS, BUDGET_S)):
         self.memory_limit = memory_limit
         self.method = method
+        self.explain = explain  # (unassigned tasks explained, seconds for it) after each solve
         self._context = multiprocessing.get_context(method)
         self._live: set = set()  # children running now
 
@@ -95,8 +99,8 @@ class Runner:
         ``started`` (a ``time.monotonic()`` instant, default now). ``roads``: the (durations,
         distances) matrices its coordinates are priced on (``optimizer.on_roads``)."""
         started = time.monotonic() if started is None else started
-        request = {"problem": problem, "time_limit": time_limit, "seed": seed,
-                   "started": started, "memory_limit": self.memory_limit, "roads": roads}
+        request = {"problem": problem, "time_limit": time_limit, "seed": seed, "started": started,
+                   "memory_limit": self.memory_limit, "roads": roads, "explain": self.explain}
         reader, writer = self._context.Pipe(duplex=False)
         process = self._context.Process(target=child.main, args=(writer, request), daemon=True,
                                         name="rf-solve")
