@@ -12,23 +12,18 @@ import click
 
 from ..local.command import up
 from ..roads.command import roads
-from .common import EXIT_NEGATIVE, BadInput, read_json, read_text, write_json, write_text
+from .common import (
+    EXIT_NEGATIVE,
+    BadInput,
+    load_problem,
+    read_json,
+    read_problem,
+    read_text,
+    write_json,
+    write_text,
+)
+from .decisions import explain, insert
 from .farm import clients, db, purge, shards
-
-
-def read_problem(path: str):
-    """(the problem's JSON, the parsed problem); every contract error is a BadInput line."""
-    from optimizer import InvalidProblem, parse_problem
-
-    data = read_json(path)
-    try:
-        return data, parse_problem(data)
-    except InvalidProblem as exc:
-        raise BadInput([f"{path}: {issue}" for issue in exc.issues]) from None
-
-
-def load_problem(path: str):
-    return read_problem(path)[1]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -138,5 +133,5 @@ def render(problem: str, solution: str, output: str | None) -> None:
     write_text(svg, output)
 
 
-for _group in (db, clients, shards, purge, up, roads):
+for _group in (insert, explain, db, clients, shards, purge, up, roads):
     main.add_command(_group)
