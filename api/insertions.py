@@ -12,6 +12,7 @@ from routefarm.decisions.quotes import apply, quotes
 from .auth import farm, require_client, resource_id
 from .bodies import json_body
 from .openapi import documented, json
+from .reoptimize import answered
 
 bp = Blueprint("insertions", __name__, url_prefix="/v1/jobs")
 require_client(bp)
@@ -43,10 +44,4 @@ def create(job_id: str):
                    "vehicles)"}, body=InsertionApplyRequest)
 def create_applied(job_id: str):
     jid = resource_id(job_id, "job")
-    accepted = apply(farm(), plans(), g.client_id, jid, json_body(), request_id=g.get("request_id"))
-    response = jsonify(accepted.document)
-    response.status_code = 202
-    response.headers["Location"] = accepted.document["links"]["self"]
-    if not accepted.created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+    return answered(apply(farm(), plans(), g.client_id, jid, json_body(), request_id=g.get("request_id")))
