@@ -48,7 +48,7 @@ class Insertion(_Out):
 
 class Shortfall(_Out):
     constraint: Literal["skills", "unreachable", "capacity", "max_stops", "time_window", "shift", "break",
-                        "max_duration", "max_distance", "locked"]
+                        "max_duration", "max_distance"]
     step: str | None = Field(None, description="where it binds: a step id, 'end' for the shift")
     by: float | None = Field(None, description="how much is missing: seconds, metres, units of capacity or tasks")
     dimension: int | None = Field(None, description="the capacity dimension")

@@ -22,14 +22,15 @@ from dataclasses import dataclass
 
 from ..errors import InvalidProblem, Issue
 from ..model import Problem, Shipment, Stop
-from ..solution import Costs, Route, Solution
+from ..solution import Route, Solution
 from ..travel import Travel
-from .answers import Closest, Insertion, Placement, RouteSlack, Shortfall, TaskQuote
+from .answers import Closest, Insertion, TaskQuote
 from .confirm import confirm
-from .costs import Windows, label, route_costs
+from .costs import Windows, route_costs
 from .misses import Miss, worst
-from .plan import Plan, RouteView, Work
+from .plan import Plan, RouteView, Tasks, Work
 from .profile import Profile, Slot
+from .room import insertion, shortfall
 from .schedule import Timed, timed
 from .work import extend
 
@@ -37,7 +38,7 @@ DEFAULT_LIMIT = 5
 CLOSEST = 3  # vehicles described when nothing fits
 # what one unit of shortfall weighs when ranking the vehicles that came closest
 WEIGHT = {"time_window": 1 / 600, "shift": 1 / 600, "break": 1 / 600, "max_duration": 1 / 600,
-          "max_distance": 1 / 5000, "max_stops": 1.0, "skills": 1.0, "capacity": 1.0, "locked": 1.0}
+          "max_distance": 1 / 5000, "max_stops": 1.0, "skills": 1.0}
 
 
 @dataclass(frozen=True)
@@ -53,47 +54,62 @@ class NewTask:
 
 def quote(problem: Problem, travel: Travel, solution: Solution, stops: list[Stop] = (),
           shipments: list[Shipment] = (), *, at: float | None = None, limit: int = DEFAULT_LIMIT,
-          closest: int = CLOSEST) -> list[TaskQuote]:
+          closest: int = CLOSEST, plan: Plan | None = None) -> list[TaskQuote]:
     """The ``limit`` cheapest feasible insertions of each new stop and shipment into
-    ``solution`` (each alone). The new work must have passed ``work.work_issues``."""
-    grown, grown_travel = extend(problem, travel, list(stops), list(shipments))
-    quoter = Quoter(Plan(grown, grown_travel, solution, at), limit, closest)
+    ``solution`` (each alone). The new work must have passed ``work.work_issues``. ``plan``:
+    the solution already read (``Plan(problem, travel, solution, at)``), to reuse its routes."""
+    quoter = Quoter.with_work(plan or Plan(problem, travel, solution, at), list(stops), list(shipments),
+                              limit, closest)
     return [quoter.quote(task) for task in quoter.new_tasks(stops, shipments)]
 
 
 class Quoter:
-    def __init__(self, plan: Plan, limit: int = DEFAULT_LIMIT, closest: int = CLOSEST):
+    """Places new work in ``plan``'s routes; ``problem`` and ``travel`` are the plan's with the
+    new work in them (``with_work``; default: the plan's own, for its own unassigned work)."""
+
+    def __init__(self, plan: Plan, limit: int = DEFAULT_LIMIT, closest: int = CLOSEST,
+                 problem: Problem | None = None, travel: Travel | None = None):
         self.plan, self.limit, self.closest = plan, limit, closest
-        self.windows = Windows(plan.problem)
-        self._profiles: dict[int, Profile] = {}
+        self.problem, self.travel = problem or plan.problem, travel or plan.travel
+        self.tasks = plan.tasks if problem is None else Tasks(
+            self.problem, self.travel, len(plan.problem.stops), len(plan.problem.shipments))
+        self.windows = Windows(self.problem)
         self._old: dict[int, float] = {}  # each vehicle's route value now
 
+    @classmethod
+    def with_work(cls, plan: Plan, stops: list[Stop], shipments: list[Shipment], limit: int = DEFAULT_LIMIT,
+                  closest: int = CLOSEST) -> Quoter:
+        problem, travel = extend(plan.problem, plan.travel, stops, shipments)
+        return cls(plan, limit, closest, problem, travel)
+
     def new_tasks(self, stops, shipments) -> list[NewTask]:
-        tasks = self.plan.tasks
-        return ([NewTask(s.id, "stop", (tasks.of(s.id),)) for s in stops]
-                + [NewTask(s.id, "shipment", (tasks.of(f"{s.id}:pickup"), tasks.of(f"{s.id}:delivery")))
-                   for s in shipments])
+        def of(label: str) -> Work:
+            return self.tasks.of(label) if label in self.tasks.by_label else self.plan.tasks.of(label)
+
+        return ([NewTask(s.id, "stop", (of(s.id),)) for s in stops]
+                + [NewTask(s.id, "shipment", (of(f"{s.id}:pickup"), of(f"{s.id}:delivery"))) for s in shipments])
 
     def profile(self, view: RouteView) -> Profile:
-        if view.v not in self._profiles:
-            self._profiles[view.v] = Profile(self.plan, view)
-        return self._profiles[view.v]
+        """The route read once for O(1) insertions, kept with the plan."""
+        if view.v not in self.plan.profiles:
+            self.plan.profiles[view.v] = Profile(self.plan, view)
+        return self.plan.profiles[view.v]
 
     # -- judging every place -------------------------------------------------------------
 
     def slots(self, view: RouteView, task: NewTask, skills: bool = True) -> Iterator[Slot]:
         """Every place of ``view``'s route for ``task`` (``skills`` false: as if the vehicle
         had every skill the task needs)."""
-        vehicle = self.plan.problem.vehicles[view.v]
+        vehicle = self.problem.vehicles[view.v]
         lacking = task.skills - frozenset(vehicle.skills)
         if lacking and skills:
             yield Slot(view.v, (), [Miss("skills", len(lacking), skills=tuple(sorted(lacking)))])
         elif vehicle.breaks:
             yield from self._walked(view, task)
         elif task.type == "stop":
-            yield from self.profile(view).stop_slots(task.work[0])
+            yield from self.profile(view).stop_slots(task.work[0], self.travel)
         else:
-            yield from self.profile(view).shipment_slots(*task.work)
+            yield from self.profile(view).shipment_slots(*task.work, self.travel)
 
     def _walked(self, view: RouteView, task: NewTask) -> Iterator[Slot]:
         """Every place, judged by timing the route with the new work in it."""
@@ -105,8 +121,8 @@ class Quoter:
             if run.misses:
                 yield Slot(view.v, positions, worst(run.misses))
                 continue
-            objective = self.plan.problem.objective
-            vehicle = self.plan.problem.vehicles[view.v]
+            objective = self.problem.objective
+            vehicle = self.problem.vehicles[view.v]
             exact = bool(view.frozen) or (vehicle.max_duration is None and (
                 objective == "distance" or (objective == "cost" and vehicle.cost_per_hour == 0)))
             value = self.value(view, run.route) if exact else self.lower_bound(view, run)
@@ -114,7 +130,7 @@ class Quoter:
 
     def lower_bound(self, view: RouteView, run: Timed) -> float:
         """The route's value were its duration only its driving, service and breaks."""
-        vehicle, objective = self.plan.problem.vehicles[view.v], self.plan.problem.objective
+        vehicle, objective = self.problem.vehicles[view.v], self.problem.objective
         if objective == "distance":
             return run.route.distance
         if objective == "duration":
@@ -123,15 +139,14 @@ class Quoter:
                 + vehicle.cost_per_hour * run.busy / 3600)
 
     def value(self, view: RouteView, route: Route) -> float:
-        return route_costs(self.plan.problem.objective, self.plan.problem.vehicles[view.v], route).total
+        return route_costs(self.problem.objective, self.problem.vehicles[view.v], route).total
 
     def time(self, view: RouteView, task: NewTask, positions: tuple[int, ...], settle: bool = True) -> Timed:
         """The route of ``view`` with the new work at ``positions``, timed."""
         work = list(view.work)
         for offset, (position, w) in enumerate(zip(positions, task.work, strict=True)):
             work.insert(position + offset, w)
-        plan = self.plan
-        return timed(plan.problem, plan.travel, view.v, work, view.kept, plan.at, settle=settle)
+        return timed(self.problem, self.travel, view.v, work, view.kept, self.plan.at, settle=settle)
 
     # -- the cheapest first ----------------------------------------------------------------
 
@@ -175,7 +190,7 @@ class Quoter:
                     exact = Slot(slot.v, slot.positions, [], self.value(view, run.route))
                     heapq.heappush(heap, (exact.value - self.old_value(view), next(order), exact, run))
                     continue
-            if confirm(self.plan.problem, self.plan.travel, slot.v, run.route):
+            if confirm(self.problem, self.travel, slot.v, run.route):
                 continue  # never expected: the schedule and the checker agree
             found.append((slot, run))
         return found
@@ -203,10 +218,10 @@ class Quoter:
         if positions[0] < view.pinned:
             raise InvalidProblem([Issue("/choice/after", f"nothing goes before {view.work[view.pinned - 1].label!r} "
                                                          "(locked, or started before at)")])
-        lacking = sorted(task.skills - frozenset(self.plan.problem.vehicles[v].skills))
+        lacking = sorted(task.skills - frozenset(self.problem.vehicles[v].skills))
         run = self.time(view, task, tuple(positions))
         misses = [Miss("skills", len(lacking), skills=tuple(lacking))] if lacking else worst(run.misses)
-        violations = [] if misses else confirm(self.plan.problem, self.plan.travel, v, run.route)
+        violations = [] if misses else confirm(self.problem, self.travel, v, run.route)
         if misses or violations:
             why = "; ".join([m.message for m in misses] + [str(x) for x in violations])
             raise InvalidProblem([Issue("/choice", f"the new work does not fit there: {why}")])
@@ -218,74 +233,15 @@ class Quoter:
         return self._old[view.v]
 
     def _route(self, view: RouteView) -> Route:
-        vehicle_id = self.plan.problem.vehicles[view.v].id
+        vehicle_id = self.problem.vehicles[view.v].id
         return next(r for r in self.plan.solution.routes if r.vehicle_id == vehicle_id)
 
     # -- answers -------------------------------------------------------------------------
 
     def insertion(self, view: RouteView, task: NewTask, route: Route) -> Insertion:
-        problem = self.plan.problem
-        vehicle = problem.vehicles[view.v]
-        labels = [w.label for w in task.work]
-        steps = route.steps
-        placements = []
-        for k, step in enumerate(steps):
-            if step.type in ("stop", "pickup", "delivery") and label(step) in labels:
-                before = steps[k - 1]
-                after = "start" if before.type == "start" else (
-                    f"break:{before.id}" if before.type == "break" else label(before))
-                placements.append(Placement(step=label(step), after=after, position=k, arrival=step.arrival,
-                                            service_start=round(step.arrival + step.waiting, 6)))
-        new = route_costs(problem.objective, vehicle, route)
-        old = route_costs(problem.objective, vehicle, self._route(view)) if view.steps else None
-        slack, binding = self.room(vehicle, route, placements[0].position)
-        return Insertion(vehicle_id=vehicle.id, placements=placements, cost=_change(new, old),
-                         slack=slack, binding=binding)
-
-    def room(self, vehicle, route: Route, position: int) -> tuple[RouteSlack, str]:
-        """What is left on ``route`` once the new step at ``position`` is in, and what binds first."""
-        time, where = self.forward_slack(vehicle, route, position)
-        load = [max(s.load[d] for s in route.steps) for d in range(len(vehicle.capacity))]
-        tasks = sum(s.type in ("stop", "pickup", "delivery") for s in route.steps)
-        slack = RouteSlack(
-            time=None if time is None else round(time, 6),
-            capacity=[c - x for c, x in zip(vehicle.capacity, load, strict=True)],
-            distance=None if vehicle.max_distance is None else round(vehicle.max_distance - route.distance, 6),
-            duration=None if vehicle.max_duration is None else round(vehicle.max_duration - route.duration, 6),
-            stops=None if vehicle.max_stops is None else vehicle.max_stops - tasks)
-        margins: list[tuple[float, str]] = []
-        if time is not None:
-            margins.append((time / max(route.duration, 1.0), where))
-        margins += [(left / cap, "capacity") for left, cap in zip(slack.capacity, vehicle.capacity, strict=True)
-                    if cap > 0]
-        for left, limit, name in ((slack.distance, vehicle.max_distance, "max_distance"),
-                                  (slack.duration, vehicle.max_duration, "max_duration"),
-                                  (slack.stops, vehicle.max_stops, "max_stops")):
-            if left is not None:
-                margins.append((left / limit if limit else 0.0, name))
-        return slack, (min(margins)[1] if margins else "none")
-
-    def forward_slack(self, vehicle, route: Route, position: int) -> tuple[float | None, str]:
-        """Seconds the service at ``position`` could start later, every window after it and the
-        shift end kept (the waiting on the way absorbs some): (seconds, what decides it)."""
-        best: tuple[float, str] | None = None
-        waited = 0.0
-        for step in route.steps[position:]:
-            if step.type == "end":
-                shift = vehicle.time_window
-                if shift is not None:
-                    left = waited + shift[1] - step.arrival
-                    best = min(best, (left, "shift end")) if best else (left, "shift end")
-                break
-            if step.type == "break":
-                continue
-            if step is not route.steps[position]:
-                waited += step.waiting
-            left = self.windows.slack(label(step), step.arrival + step.waiting)
-            if left is not None:
-                entry = (waited + left, f"time_window at {label(step)}")
-                best = min(best, entry) if best else entry
-        return (None, "none") if best is None else (max(0.0, best[0]), best[1])
+        vehicle = self.problem.vehicles[view.v]
+        old = route_costs(self.problem.objective, vehicle, self._route(view)) if view.steps else None
+        return insertion(self.problem, vehicle, route, [w.label for w in task.work], old, self.windows)
 
     def _near(self, near: dict, slot: Slot) -> None:
         weight = 0.0
@@ -293,7 +249,7 @@ class Quoter:
             if miss.kind == "unreachable":
                 weight = math.inf
             elif miss.kind == "capacity":
-                cap = self.plan.problem.vehicles[slot.v].capacity[miss.dimension]
+                cap = self.problem.vehicles[slot.v].capacity[miss.dimension]
                 weight += (miss.by or 0) / max(cap, 1)
             else:
                 weight += (miss.by or 0) * WEIGHT[miss.kind]
@@ -305,9 +261,9 @@ class Quoter:
         out = []
         for _, slot in sorted(near.values(), key=lambda entry: (entry[0], entry[1].v))[: self.closest]:
             view = self.plan.routes[slot.v]
-            out.append(Closest(vehicle_id=self.plan.problem.vehicles[slot.v].id,
+            out.append(Closest(vehicle_id=self.problem.vehicles[slot.v].id,
                                after=view.after(slot.positions[0]) if slot.positions else None,
-                               shortfalls=[_shortfall(m) for m in slot.misses]))
+                               shortfalls=[shortfall(m) for m in slot.misses]))
         return out
 
 
@@ -315,15 +271,3 @@ def _position(labels: list[str], step: str, where: str, vehicle_id: str) -> int:
     if step not in labels:
         raise InvalidProblem([Issue(where, f"{step!r} is not 'start' nor a step of {vehicle_id!r}'s route")])
     return labels.index(step)
-
-
-def _change(new: Costs, old: Costs | None) -> Costs:
-    if old is None:
-        return new
-    return Costs(**{k: round(getattr(new, k) - getattr(old, k), 6)
-                    for k in ("total", "distance", "time", "waiting", "fixed", "penalties")})
-
-
-def _shortfall(miss: Miss) -> Shortfall:
-    return Shortfall(constraint=miss.kind, step=miss.step, by=None if miss.by is None else round(miss.by, 6),
-                     dimension=miss.dimension, skills=list(miss.skills) or None, message=miss.message)

@@ -39,17 +39,18 @@ class Work:
 
 
 class Tasks:
-    """The work of a problem by step label; a vehicle's breaks by id."""
+    """The work of a problem by step label (from its ``first_stop``-th stop and
+    ``first_shipment``-th shipment on); a vehicle's breaks by id."""
 
-    def __init__(self, problem: Problem, travel: Travel):
+    def __init__(self, problem: Problem, travel: Travel, first_stop: int = 0, first_shipment: int = 0):
         self.problem = problem
         dims = problem.dimensions
         self.by_label: dict[str, Work] = {}
-        for i, s in enumerate(problem.stops):
+        for i, s in enumerate(problem.stops[first_stop:], first_stop):
             self.by_label[s.id] = Work(s.id, "stop", i, travel.stop_place[i], s.service,
                                        tuple(sorted(s.time_windows)), tuple(s.demand) or (0,) * dims,
                                        frozenset(s.skills))
-        for i, s in enumerate(problem.shipments):
+        for i, s in enumerate(problem.shipments[first_shipment:], first_shipment):
             amount = tuple(s.amount) or (0,) * dims
             for leg, place, sign in (("pickup", travel.pickup_place[i], 1),
                                      ("delivery", travel.delivery_place[i], -1)):
@@ -103,6 +104,8 @@ class RouteView:
 
 
 class Plan:
+    """A solution read against its problem, once: reused for every quote on it (with one ``at``)."""
+
     def __init__(self, problem: Problem, travel: Travel, solution: Solution,
                  at: float | None = None, tasks: Tasks | None = None):
         self.problem, self.travel, self.solution, self.at = problem, travel, solution, at
@@ -112,6 +115,7 @@ class Plan:
         self.routes = [self._view(v, by_vehicle.get(vehicle.id), locked.get(vehicle.id, 0))
                        for v, vehicle in enumerate(problem.vehicles)]
         self.vehicle_index = {vehicle.id: v for v, vehicle in enumerate(problem.vehicles)}
+        self.profiles: dict = {}  # vehicle -> its route read for O(1) insertions (insertion.Quoter's)
 
     def _view(self, v: int, route: Route | None, locked: int) -> RouteView:
         if route is None:

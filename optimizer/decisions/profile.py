@@ -67,7 +67,6 @@ class Profile:
             load, anchor = [0] * problem.dimensions, travel.start_place[view.v]
         self.free = free
         self.places = [anchor, *(w.place for w in free), travel.end_place[view.v]]
-        self.travel = travel
         self._legs(problem, travel, view)
         self._forward(departure)
         self._backward()
@@ -130,20 +129,14 @@ class Profile:
 
     # -- new work ------------------------------------------------------------------------
 
-    def _time(self, a, b) -> float:
-        return self.travel.duration(a, b)
-
-    def _dist(self, a, b) -> float:
-        return self.travel.distance(a, b)
-
-    def stop_slots(self, w: Work) -> Iterator[Slot]:
-        """A new stop after each free position of the route."""
+    def stop_slots(self, w: Work, travel: Travel) -> Iterator[Slot]:
+        """A new stop after each free position of the route (``travel``: with the stop's place)."""
         q = w.place
         for i in range(self.first, len(self.free) + 1):
             clock = self.clocks[i]
             here, there = self.places[i], self.places[i + 1]
-            t_in, t_out = self._time(here, q), self._time(q, there)
-            d_in, d_out = self._dist(here, q), self._dist(q, there)
+            t_in, t_out = travel.duration(here, q), travel.duration(q, there)
+            d_in, d_out = travel.distance(here, q), travel.distance(q, there)
             full = (self.view.frozen + i,)
             if not all(map(math.isfinite, (t_in, t_out, d_in, d_out))):
                 yield Slot(self.v, full, [Miss("unreachable", step=w.label)])
@@ -158,14 +151,14 @@ class Profile:
             yield self._close(full, served, t_out, i + 1, self.peak_after[i], w.demand,
                               d_in + d_out - self.leg_distance[i], t_in + t_out - self.leg_time[i] + w.service, 1)
 
-    def shipment_slots(self, pickup: Work, delivery: Work) -> Iterator[Slot]:
+    def shipment_slots(self, pickup: Work, delivery: Work, travel: Travel) -> Iterator[Slot]:
         """A new shipment: its pickup after each free position, its delivery after it."""
         p = pickup.place
         m = len(self.free)
         for i in range(self.first, m + 1):
             clock = self.clocks[i]
             here = self.places[i]
-            t_in, d_in = self._time(here, p), self._dist(here, p)
+            t_in, d_in = travel.duration(here, p), travel.distance(here, p)
             if not (math.isfinite(t_in) and math.isfinite(d_in)):
                 yield Slot(self.v, (self.view.frozen + i,) * 2, [Miss("unreachable", step=pickup.label)])
                 continue
@@ -177,10 +170,10 @@ class Profile:
             if served is None:
                 yield Slot(self.v, (self.view.frozen + i,) * 2, [Miss("time_window", late, pickup.label)])
                 continue
-            yield from self._deliveries(i, served, pickup, delivery, t_in, d_in)
+            yield from self._deliveries(i, served, pickup, delivery, t_in, d_in, travel)
 
     def _deliveries(self, i: int, served: Clock, pickup: Work, delivery: Work,
-                    t_in: float, d_in: float) -> Iterator[Slot]:
+                    t_in: float, d_in: float, travel: Travel) -> Iterator[Slot]:
         p, d = pickup.place, delivery.place
         frozen = self.view.frozen
         peak = self.loads[i]
@@ -189,7 +182,7 @@ class Profile:
         for j in range(i, len(self.free) + 1):
             if j > i:  # the route's step j, reached later
                 w = self.free[j - 1]
-                t, dist = self._time(place, w.place), self._dist(place, w.place)
+                t, dist = travel.duration(place, w.place), travel.distance(place, w.place)
                 if j == i + 1:
                     added_t, added_d = added_t + t, added_d + dist
                 clock, late = clock.serve(t, w.windows, w.service, self.floor)
@@ -199,8 +192,8 @@ class Profile:
                 place = w.place
                 peak = [max(a, b) for a, b in zip(peak, self.loads[j], strict=True)]
             there = self.places[j + 1]
-            t_to, d_to = self._time(place, d), self._dist(place, d)
-            t_out, d_out = self._time(d, there), self._dist(d, there)
+            t_to, d_to = travel.duration(place, d), travel.distance(place, d)
+            t_out, d_out = travel.duration(d, there), travel.distance(d, there)
             full = (frozen + i, frozen + j)
             if not all(map(math.isfinite, (t_to, d_to, t_out, d_out))):
                 yield Slot(self.v, full, [Miss("unreachable", step=delivery.label)])

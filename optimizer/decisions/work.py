@@ -4,13 +4,14 @@
 alone: ids already used (or used twice), demands of another dimension count, places of the
 wrong kind for the problem (a matrix index where it has coordinates, an index outside its
 matrix). ``extend`` returns the problem with the new work appended and its ``Travel`` with
-the new places priced as ``Travel.of`` would price them (great-circle rows for coordinates;
-a matrix problem's new work uses indices into its matrix), without recomputing the rest.
+the new places priced as ``Travel.of`` would price them (great-circle rows for coordinates,
+``Grown``; a matrix problem's new work uses indices into its matrix), without recomputing or
+copying the rest.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -119,22 +120,37 @@ def extend(problem: Problem, travel: Travel, stops: list[Stop],
     stop_place = tuple(place(s.location) for s in stops)
     pickup_place = tuple(place(s.pickup.location) for s in shipments)
     delivery_place = tuple(place(s.delivery.location) for s in shipments)
-    distances, durations = travel.distances, travel.durations
-    if len(index) > known:
-        rows = np.rint(great_circle(np.array(list(index), dtype=np.float64), first=known))
-        distances = _grown(distances, rows)
-        durations = _grown(durations, np.rint(rows / (problem.options.speed_kmh / 3.6)))
-    return grown, replace(travel, distances=distances, durations=durations,
-                          stop_place=travel.stop_place + stop_place,
-                          pickup_place=travel.pickup_place + pickup_place,
-                          delivery_place=travel.delivery_place + delivery_place)
+    places_of = {"stop_place": travel.stop_place + stop_place,
+                 "pickup_place": travel.pickup_place + pickup_place,
+                 "delivery_place": travel.delivery_place + delivery_place}
+    if len(index) == known:
+        return grown, replace(travel, **places_of)
+    rows = np.rint(great_circle(np.array(list(index), dtype=np.float64), first=known))
+    return grown, Grown(travel.distances, travel.durations, **places_of, start_place=travel.start_place,
+                        end_place=travel.end_place, whole=travel.whole, known=known, new_distances=rows,
+                        new_durations=np.rint(rows / (problem.options.speed_kmh / 3.6)))
 
 
-def _grown(square: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``square`` with ``rows`` (new places to every place) added as rows and as columns."""
-    n, total = len(square), rows.shape[1]
-    out = np.empty((total, total), dtype=np.float64)
-    out[:n, :n] = square
-    out[n:, :] = rows
-    out[:n, n:] = rows[:, :n].T
-    return out
+@dataclass(frozen=True, eq=False)
+class Grown(Travel):
+    """Great-circle travel with new places: the known places' matrices as they were (shared,
+    not copied), the new places' rows apart; great-circle travel is the same both ways."""
+
+    known: int = 0  # places before the new ones
+    new_distances: np.ndarray | None = None  # metres from each new place to every place
+    new_durations: np.ndarray | None = None  # seconds
+
+    def distance(self, a: int | None, b: int | None) -> float:
+        return self._look(self.distances, self.new_distances, a, b)
+
+    def duration(self, a: int | None, b: int | None) -> float:
+        return self._look(self.durations, self.new_durations, a, b)
+
+    def _look(self, known: np.ndarray, new: np.ndarray, a: int | None, b: int | None) -> float:
+        if a is None or b is None:
+            return 0.0
+        if a >= self.known:
+            return float(new[a - self.known, b])
+        if b >= self.known:
+            return float(new[b - self.known, a])
+        return float(known[a, b])
