@@ -4,7 +4,8 @@ A succeeded (or ended) job's solution is the one stored with it; a running job's
 solution so far, as the worker last put it in the cache (``Cache.get_incumbent``). The job's
 problem never changes, and neither does an ended job's solution: ``Plans`` keeps the last
 few parsed (the problem's ``Travel`` included: computing a 1,000-place great-circle matrix
-takes tens of milliseconds) for each API process. Every read still asks the shard for the
+takes tens of milliseconds), and the solution read for quotes (``optimizer.decisions.Plan``,
+whose routes are read once for every quote), for each API process. Every read still asks the shard for the
 job's status, so a job deleted or ended since is seen at once.
 """
 
@@ -13,15 +14,18 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from optimizer import Problem, Solution, parse_problem
+from optimizer.decisions import Plan
 from optimizer.travel import Travel
 
 from ..errors import Conflict
 from ..farm import Farm
 from ..jobs.retention import absent
 from ..jobs.states import TERMINAL
+
+PLANS_PER_JOB = 4  # values of ``at`` whose read of an ended job's solution is kept
 
 
 class NoPlan(Conflict):
@@ -39,6 +43,17 @@ class PricedOnRoads(Conflict):
 
 
 @dataclass(frozen=True)
+class _Kept:
+    problem_data: dict
+    problem: Problem
+    travel: Travel
+    solution_data: dict | None  # an ended job's
+    solution: Solution | None
+    # an ended job's solution read for quotes (optimizer.decisions.Plan), by ``at``
+    plans: OrderedDict = field(default_factory=OrderedDict)
+
+
+@dataclass(frozen=True)
 class JobPlan:
     job_id: uuid.UUID
     status: str
@@ -48,15 +63,7 @@ class JobPlan:
     travel: Travel
     solution: Solution
     solution_data: dict
-
-
-@dataclass(frozen=True)
-class _Kept:
-    problem_data: dict
-    problem: Problem
-    travel: Travel
-    solution_data: dict | None  # an ended job's
-    solution: Solution | None
+    kept: _Kept | None = None  # what is kept of an ended job
 
 
 class Plans:
@@ -82,12 +89,27 @@ class Plans:
             kept = self._load(farm, client_id, job_id, ended)
         if ended:
             return JobPlan(job_id, status, "solution", kept.problem_data, kept.problem, kept.travel,
-                           kept.solution, kept.solution_data)
+                           kept.solution, kept.solution_data, kept)
         incumbent = farm.cache.get_incumbent(str(job_id))
         if incumbent is None:
             raise NoPlan(job_id, status, "and has no solution yet (retry in a moment)")
         return JobPlan(job_id, status, "incumbent", kept.problem_data, kept.problem, kept.travel,
                        Solution.model_validate(incumbent), incumbent)
+
+    def plan(self, job: JobPlan, at: float | None) -> Plan:
+        """The job's plan read for quotes with ``at``: kept for an ended job (the routes read
+        once serve every quote on it), read anew for a running job's incumbent."""
+        if job.kept is None:
+            return Plan(job.problem, job.travel, job.solution, at)
+        with self._lock:
+            found = job.kept.plans.get(at)
+        if found is None:
+            found = Plan(job.problem, job.travel, job.solution, at)
+            with self._lock:
+                job.kept.plans[at] = found
+                while len(job.kept.plans) > PLANS_PER_JOB:
+                    job.kept.plans.popitem(last=False)
+        return found
 
     def _status(self, farm: Farm, client_id: str, job_id: uuid.UUID) -> tuple[str, bool]:
         def read(conn):

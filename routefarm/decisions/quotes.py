@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from optimizer import InvalidProblem
-from optimizer.decisions import Plan, Quoter, extend, quote, work_issues
+from optimizer.decisions import Plan, Quoter, quote, work_issues
 
 from ..contract.decisions import InsertionApplyRequest, InsertionQuotes, InsertionRequest
 from ..contract.requests import shape_issues
@@ -59,7 +59,7 @@ def quotes(farm: Farm, plans: Plans, client_id: str, job_id: uuid.UUID, body: An
     request = parse(body, InsertionRequest)
     plan = _checked(plans, farm, client_id, job_id, request)
     tasks = quote(plan.problem, plan.travel, plan.solution, request.stops, request.shipments,
-                  at=request.at, limit=request.limit)
+                  at=request.at, limit=request.limit, plan=plans.plan(plan, request.at))
     return InsertionQuotes(job_id=job_id, plan=plan.source, objective=plan.problem.objective, at=request.at,
                            tasks=tasks).model_dump(mode="json")
 
@@ -69,9 +69,9 @@ def apply(farm: Farm, plans: Plans, client_id: str, job_id: uuid.UUID, body: Any
     """``POST /v1/jobs/{id}/insertions/apply``: the re-optimization job, accepted."""
     request = parse(body, InsertionApplyRequest)
     plan = _checked(plans, farm, client_id, job_id, request)
-    grown, travel = extend(plan.problem, plan.travel, request.stops, request.shipments)
-    quoter = Quoter(Plan(grown, travel, plan.solution, request.at), limit=1)
+    quoter = Quoter.with_work(plans.plan(plan, request.at), request.stops, request.shipments, limit=1)
     [task] = quoter.new_tasks(request.stops, request.shipments)
+    grown = quoter.problem
     if request.choice is not None:
         choice = request.choice
         try:
