@@ -118,7 +118,10 @@ def main(conn, request: dict) -> None:
         stream.flush()
         max_tasks, budget_s = request.get("explain") or (0, 0.0)
         if max_tasks and solution.unassigned and solution.status != "no_solution":
-            solution = explain(problem, Travel.of(problem), solution, max_tasks=max_tasks, budget_s=budget_s)
+            began = time.monotonic()  # the budget covers pricing the travel again
+            travel = Travel.of(problem)
+            solution = explain(problem, travel, solution, max_tasks=max_tasks,
+                               budget_s=budget_s - (time.monotonic() - began))
         for rejection in rejected:
             stream.send("rejected", str(rejection))
         stream.send("done", solution.to_json_dict())
