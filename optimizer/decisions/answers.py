@@ -17,7 +17,9 @@ class Placement(_Out):
     """Where one new step goes and when it is served."""
 
     step: str = Field(description="the new step: a stop id, or '<shipment>:pickup' / '<shipment>:delivery'")
-    after: str = Field(description="the step it follows: 'start', a stop id, '<shipment>:pickup', 'break:<id>'")
+    after: str = Field(description=(
+        "the step of the route as it is that it follows: 'start', a stop id, '<shipment>:pickup', "
+        "'break:<id>' (a break the route then needs may come between)"))
     position: int = Field(description="its index among the route's steps once inserted (the start is 0)")
     arrival: float = Field(description="seconds")
     service_start: float = Field(description="seconds: arrival plus waiting")

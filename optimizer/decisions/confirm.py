@@ -3,7 +3,8 @@
 A quote or a relaxation changes one vehicle's route and leaves the others as they were, so
 the plan after it is sound when that route is: ``confirm`` runs ``optimizer.check`` on the
 problem cut down to that vehicle and the work its route serves (a matrix problem keeps the
-rows and columns of the places it uses), with the route as the whole solution.
+rows and columns of the places it uses; a vehicle without capacity is joined by an idle one
+that has it, so loads keep their dimensions), with the route as the whole solution.
 """
 
 from __future__ import annotations
@@ -25,8 +26,13 @@ def confirm(problem: Problem, travel: Travel, v: int, route: Route) -> list[Viol
     shipment_ids = {s.id for s in route.steps if s.type in ("pickup", "delivery")}
     stops = [(i, s) for i, s in enumerate(problem.stops) if s.id in stop_ids]
     shipments = [(i, s) for i, s in enumerate(problem.shipments) if s.id in shipment_ids]
+    vehicles = [vehicle]
+    if len(vehicle.capacity) < problem.dimensions:  # keep the load's dimensions: a vehicle that has them, idle
+        holder = next(x for x in problem.vehicles if len(x.capacity) == problem.dimensions)
+        vehicles.append(holder.model_copy(update={"start": None, "end": None, "start_index": None,
+                                                  "end_index": None, "breaks": []}))
     sub = problem.model_copy(update={
-        "vehicles": [vehicle], "stops": [s for _, s in stops], "shipments": [s for _, s in shipments],
+        "vehicles": vehicles, "stops": [s for _, s in stops], "shipments": [s for _, s in shipments],
         "locked": [spec for spec in problem.locked if spec.vehicle_id == vehicle.id],
         "initial_routes": [], "reassign_penalty": None})
     if problem.matrix is not None:
@@ -55,8 +61,8 @@ def _on_used_places(sub: Problem, travel: Travel, v: int, stops, shipments) -> P
     rows = list(used) or [0]
     pick = np.ix_(rows, rows)
     matrix = Matrix.model_construct(distances=_cells(travel.distances[pick]), durations=_cells(travel.durations[pick]))
-    return sub.model_copy(update={"stops": new_stops, "shipments": new_shipments, "vehicles": [vehicle],
-                                  "matrix": matrix})
+    return sub.model_copy(update={"stops": new_stops, "shipments": new_shipments,
+                                  "vehicles": [vehicle, *sub.vehicles[1:]], "matrix": matrix})
 
 
 def _cells(values: np.ndarray) -> list[list[float | None]]:

@@ -34,7 +34,7 @@ from .confirm import confirm
 from .insertion import NewTask, Quoter
 from .plan import Plan, Work
 from .profile import Slot
-from .schedule import Timed, timed
+from .schedule import Timed
 
 MAX_TASKS = 200  # unassigned tasks explained per solution
 BUDGET_S = 2.0  # seconds for all of them
@@ -180,11 +180,7 @@ class Explainer:
 
     def _try(self, task: NewTask, kind: str, slot: Slot, size: float, added: tuple) -> Found | None:
         problem, work = self.relaxed(task, kind, slot.v, size, added)
-        view = self.plan.routes[slot.v]
-        route = list(view.work)
-        for offset, (position, w) in enumerate(zip(slot.positions, work, strict=True)):
-            route.insert(position + offset, w)
-        run = timed(problem, self.plan.travel, slot.v, route, view.kept, self.plan.at)
+        run = self.quoter.timed(problem, self.plan.routes[slot.v], work, slot.positions)
         return Found(kind, size, slot, problem, run, added) if run.feasible else None
 
     def relaxed(self, task: NewTask, kind: str, v: int, size: float, added: tuple) -> tuple[Problem, tuple[Work, ...]]:
@@ -226,12 +222,8 @@ class Explainer:
                            f"it on {vehicle_id} after {after} cheaper than dropping it")
 
     def _where(self, task: NewTask, slot: Slot) -> tuple[str, str | None]:
-        view = self.plan.routes[slot.v]
-        after = view.after(slot.positions[0])
-        if task.type == "stop":
-            return after, None
-        p, q = slot.positions
-        return after, (task.work[0].label if q == p else view.after(q))
+        afters = self.quoter.afters(task, slot)
+        return afters[0], (afters[1] if len(afters) > 1 else None)
 
     def _fix(self, task: NewTask, found: Found) -> Fix:
         vehicle_id = self.plan.problem.vehicles[found.slot.v].id

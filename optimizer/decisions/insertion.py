@@ -142,17 +142,37 @@ class Quoter:
         return route_costs(self.problem.objective, self.problem.vehicles[view.v], route).total
 
     def time(self, view: RouteView, task: NewTask, positions: tuple[int, ...], settle: bool = True) -> Timed:
-        """The route of ``view`` with the new work at ``positions``, timed."""
+        """The route of ``view`` with the new work at ``positions``, timed. A route that now
+        needs a break it does not take (an unused vehicle's, say) gets it where it costs least."""
+        return self.timed(self.problem, view, task.work, positions, settle)
+
+    def timed(self, problem: Problem, view: RouteView, new: tuple[Work, ...], positions: tuple[int, ...],
+              settle: bool = True) -> Timed:
+        """``view``'s route with ``new`` at ``positions``, timed for ``problem`` (this one, or
+        one relaxed)."""
         work = list(view.work)
-        for offset, (position, w) in enumerate(zip(positions, task.work, strict=True)):
+        for offset, (position, w) in enumerate(zip(positions, new, strict=True)):
             work.insert(position + offset, w)
-        return timed(self.problem, self.travel, view.v, work, view.kept, self.plan.at, settle=settle)
+        run = timed(problem, self.travel, view.v, work, view.kept, self.plan.at, settle=settle)
+        missing = [m.step for m in run.misses if m.kind == "break" and m.by is None]
+        while missing:  # one break at a time, each at its cheapest place
+            brk = self.plan.tasks.of_break(view.v, missing[0].removeprefix("break:"))
+            tries = [work[:p] + [brk] + work[p:] for p in range(view.frozen, len(work) + 1)]
+            runs = [(timed(problem, self.travel, view.v, t, view.kept, self.plan.at, settle=settle), t)
+                    for t in tries]
+            fitting = [(self.value(view, r.route), k) for k, (r, _) in enumerate(runs)
+                       if not [m for m in r.misses if m.kind != "break" or m.by is not None]]
+            if not fitting:
+                return run
+            run, work = runs[min(fitting)[1]]
+            missing = [m.step for m in run.misses if m.kind == "break" and m.by is None]
+        return run
 
     # -- the cheapest first ----------------------------------------------------------------
 
     def quote(self, task: NewTask) -> TaskQuote:
         found, near = self.place(task)
-        insertions = [self.insertion(self.plan.routes[slot.v], task, run.route) for slot, run in found]
+        insertions = [self.insertion(self.plan.routes[slot.v], task, slot, run.route) for slot, run in found]
         return TaskQuote(id=task.id, type=task.type, insertions=insertions,
                          closest=[] if found else self.closest_vehicles(near))
 
@@ -238,10 +258,20 @@ class Quoter:
 
     # -- answers -------------------------------------------------------------------------
 
-    def insertion(self, view: RouteView, task: NewTask, route: Route) -> Insertion:
+    def insertion(self, view: RouteView, task: NewTask, slot: Slot, route: Route) -> Insertion:
         vehicle = self.problem.vehicles[view.v]
         old = route_costs(self.problem.objective, vehicle, self._route(view)) if view.steps else None
-        return insertion(self.problem, vehicle, route, [w.label for w in task.work], old, self.windows)
+        return insertion(self.problem, vehicle, route, [w.label for w in task.work], self.afters(task, slot),
+                         old, self.windows)
+
+    def afters(self, task: NewTask, slot: Slot) -> list[str]:
+        """The steps of the route as it is that the new steps follow (a delivery right after
+        its pickup: the pickup), as a dispatcher's ``choice`` names them."""
+        view = self.plan.routes[slot.v]
+        if task.type == "stop":
+            return [view.after(slot.positions[0])]
+        p, q = slot.positions
+        return [view.after(p), task.work[0].label if q == p else view.after(q)]
 
     def _near(self, near: dict, slot: Slot) -> None:
         weight = 0.0

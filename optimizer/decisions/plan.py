@@ -67,13 +67,16 @@ class Tasks:
 
     def of_step(self, v: int, step: Step) -> Work:
         if step.type == "break":
-            vehicle = self.problem.vehicles[v]
-            for k, brk in enumerate(vehicle.breaks):
-                if brk.id == step.id:
-                    return Work(f"break:{brk.id}", "break", k, None, brk.duration,
-                                tuple(sorted(brk.time_windows)), (0,) * self.problem.dimensions)
-            raise ValueError(f"vehicle {vehicle.id!r} has no break {step.id!r}")
+            return self.of_break(v, step.id)
         return self.of(step.id if step.type == "stop" else f"{step.id}:{step.type}")
+
+    def of_break(self, v: int, ident: str) -> Work:
+        vehicle = self.problem.vehicles[v]
+        for k, brk in enumerate(vehicle.breaks):
+            if brk.id == ident:
+                return Work(f"break:{brk.id}", "break", k, None, brk.duration,
+                            tuple(sorted(brk.time_windows)), (0,) * self.problem.dimensions)
+        raise ValueError(f"vehicle {vehicle.id!r} has no break {ident!r}")
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,16 @@ from .costs import Windows, label, route_costs
 from .misses import Miss
 
 
-def insertion(problem: Problem, vehicle: Vehicle, route: Route, labels: list[str], old: Costs | None,
-              windows: Windows) -> Insertion:
-    """The answer for ``route`` (the vehicle's, with the new steps ``labels`` in it) that
-    replaces a route costing ``old`` (none: the vehicle was unused)."""
-    steps = route.steps
-    placements = []
-    for k, step in enumerate(steps):
-        if step.type in ("stop", "pickup", "delivery") and label(step) in labels:
-            before = steps[k - 1]
-            after = "start" if before.type == "start" else (
-                f"break:{before.id}" if before.type == "break" else label(before))
-            placements.append(Placement(step=label(step), after=after, position=k, arrival=step.arrival,
-                                        service_start=round(step.arrival + step.waiting, 6)))
+def insertion(problem: Problem, vehicle: Vehicle, route: Route, labels: list[str], afters: list[str],
+              old: Costs | None, windows: Windows) -> Insertion:
+    """The answer for ``route`` (the vehicle's, with the new steps ``labels`` in it, each
+    after the step of the route as it was named in ``afters``) that replaces a route costing
+    ``old`` (none: the vehicle was unused)."""
+    where = dict(zip(labels, afters, strict=True))
+    placements = [Placement(step=label(step), after=where[label(step)], position=k, arrival=step.arrival,
+                            service_start=round(step.arrival + step.waiting, 6))
+                  for k, step in enumerate(route.steps)
+                  if step.type in ("stop", "pickup", "delivery") and label(step) in where]
     slack, binding = room(vehicle, route, placements[0].position, windows)
     return Insertion(vehicle_id=vehicle.id, placements=placements,
                      cost=change(route_costs(problem.objective, vehicle, route), old), slack=slack, binding=binding)

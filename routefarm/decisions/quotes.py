@@ -84,11 +84,10 @@ def apply(farm: Farm, plans: Plans, client_id: str, job_id: uuid.UUID, body: Any
             raise NoRoom(task.id, [c.model_dump(mode="json") for c in quoter.closest_vehicles(near)])
         slot, run = found[0]
     inserted = quoter.plan.with_route(slot.v, run.route, grown)
-    view = quoter.plan.routes[slot.v]
-    where = {"id": task.id, "vehicle_id": grown.vehicles[slot.v].id, "after": view.after(slot.positions[0])}
+    afters = quoter.afters(task, slot)
+    where = {"id": task.id, "vehicle_id": grown.vehicles[slot.v].id, "after": afters[0]}
     if task.type == "shipment":
-        where["delivery_after"] = (task.work[0].label if slot.positions[1] == slot.positions[0]
-                                   else view.after(slot.positions[1]))
+        where["delivery_after"] = afters[1]
     changes = ReoptimizeChanges(at=request.at or 0.0, vehicles=_states(quoter.plan, request.at),
                                 add_stops=request.stops, add_shipments=request.shipments,
                                 time_limit=request.time_limit)

@@ -174,13 +174,15 @@ def test_new_places_are_priced_as_the_problem_with_them_would_be():
     travel = Travel.of(problem)
     new = [Stop(id="n1", location=(13.51, 52.61)), Stop(id="n2", location=problem.stops[1].location)]  # a known place
     grown, extended = extend(problem, travel, new, [])
-    assert len(extended.distances) == len(travel.distances) + 1  # one new place, one known
+    assert extended.stop_place[-2] == len(travel.distances)  # one new place, one known
     assert extended.stop_place[-1] == travel.stop_place[1]
     full = Travel.of(grown)
-    mine = [*extended.stop_place, *extended.start_place]
-    theirs = [*full.stop_place, *full.start_place]
-    assert (extended.distances[mine][:, mine] == full.distances[theirs][:, theirs]).all()
-    assert (extended.durations[mine][:, mine] == full.durations[theirs][:, theirs]).all()
+    pairs = list(zip([*extended.stop_place, *extended.start_place], [*full.stop_place, *full.start_place],
+                     strict=True))
+    for a, x in pairs:
+        for b, y in pairs:
+            assert extended.distance(a, b) == full.distance(x, y)
+            assert extended.duration(a, b) == full.duration(x, y)
 
 
 def test_new_work_that_cannot_join_the_problem_is_pointed_at():
@@ -196,3 +198,24 @@ def test_new_work_that_cannot_join_the_problem_is_pointed_at():
         ("/stops/3/id", "a stop id must not end in ':pickup' or ':delivery' (shipment step notation)"),
         ("/shipments/0/delivery", "a location is required: 'location_index' into the job's matrix"),
     }
+
+
+def test_an_idle_vehicle_takes_the_break_its_new_route_needs():
+    line = [[abs(a - b) * 300.0 for b in range(5)] for a in range(5)]
+    problem = parse_problem({
+        "vehicles": [{"id": "busy", "start_index": 0, "end_index": 0, "capacity": [2], "time_window": [0, 30000]},
+                     {"id": "idle", "start_index": 0, "end_index": 0, "time_window": [0, 30000],
+                      "breaks": [{"id": "lunch", "time_windows": [[3000, 4000]], "duration": 1800}]}],
+        "stops": [{"id": "a", "location_index": 1, "demand": [2]}], "matrix": {"durations": line}})
+    solution = solve(problem, time_limit=0.3, seed=1)
+    assert [r.vehicle_id for r in solution.routes] == ["busy"]  # full: the new stop goes to idle
+    new = Stop(id="n", location_index=4, demand=[1], service=600, time_windows=[(2500, 9000)])
+    [answer] = quote(problem, Travel.of(problem), solution, [new], [])
+    [insertion] = answer.insertions
+    assert insertion.vehicle_id == "idle"
+    [placement] = insertion.placements
+    assert placement.after == "start" and placement.position == 2  # behind the lunch break it brought
+    grown, after = applied(problem, solution, [new], [], insertion)
+    assert check(grown, after) == []
+    [route] = [r for r in after.routes if r.vehicle_id == "idle"]
+    assert [(s.type, s.id) for s in route.steps][1:3] == [("break", "lunch"), ("stop", "n")]
