@@ -103,6 +103,12 @@ def places(problem: Problem) -> list[tuple[float, float]]:
     return _places(problem)[0]
 
 
+def placed(problem: Problem):
+    """``places(problem)``, and the index of each stop's, pickup's, delivery's, vehicle start's
+    and vehicle end's place among them (``None``: a vehicle without a start or an end)."""
+    return _places(problem)
+
+
 def _places(problem: Problem):
     index: dict[tuple[float, float], int] = {}
 

@@ -15,6 +15,6 @@ from .costs import priced
 from .explain import explain
 from .insertion import NewTask, Quoter, quote
 from .plan import Plan
-from .work import extend, work_issues
+from .work import extend, lazily, work_issues
 
-__all__ = ["NewTask", "Plan", "Quoter", "explain", "extend", "priced", "quote", "work_issues"]
+__all__ = ["NewTask", "Plan", "Quoter", "explain", "extend", "lazily", "priced", "quote", "work_issues"]

@@ -3,9 +3,11 @@
 A succeeded (or ended) job's solution is the one stored with it; a running job's is its best
 solution so far, as the worker last put it in the cache (``Cache.get_incumbent``). The job's
 problem never changes, and neither does an ended job's solution: ``Plans`` keeps the last
-few parsed (the problem's ``Travel`` included: computing a 1,000-place great-circle matrix
-takes tens of milliseconds), and the solution read for quotes (``optimizer.decisions.Plan``,
-whose routes are read once for every quote), for each API process. Every read still asks the shard for the
+few parsed, with their travel (a coordinate problem's priced pair by pair as routes ask,
+``optimizer.decisions.lazily``: a 1,000-place great-circle matrix takes tens of milliseconds,
+and quotes need a few thousand of its million cells), and the solution read for quotes
+(``optimizer.decisions.Plan``, whose routes are read once for every quote), for each API
+process. Every read still asks the shard for the
 job's status, so a job deleted or ended since is seen at once.
 """
 
@@ -17,7 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from optimizer import Problem, Solution, parse_problem
-from optimizer.decisions import Plan
+from optimizer.decisions import Plan, lazily
 from optimizer.travel import Travel
 
 from ..errors import Conflict
@@ -135,7 +137,7 @@ class Plans:
         if problem.travel is not None:
             raise PricedOnRoads(job_id)
         solution = Solution.model_validate(solution_data) if solution_data is not None else None
-        kept = _Kept(problem_data, problem, Travel.of(problem), solution_data, solution)
+        kept = _Kept(problem_data, problem, lazily(problem), solution_data, solution)
         if self.size:
             with self._lock:
                 self._kept[(client_id, job_id)] = kept

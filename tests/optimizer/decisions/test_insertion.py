@@ -11,7 +11,7 @@ import pytest
 from random_plans import new_work, solved
 
 from optimizer import InvalidProblem, check, parse_problem, solve
-from optimizer.decisions import Plan, Quoter, extend, quote, work_issues
+from optimizer.decisions import Plan, Quoter, extend, lazily, quote, work_issues
 from optimizer.engines import objective_value
 from optimizer.model import Shipment, Stop
 from optimizer.travel import Travel
@@ -179,10 +179,11 @@ def test_new_places_are_priced_as_the_problem_with_them_would_be():
     full = Travel.of(grown)
     pairs = list(zip([*extended.stop_place, *extended.start_place], [*full.stop_place, *full.start_place],
                      strict=True))
+    lazy = extend(problem, lazily(problem), new, [])[1]  # known places priced pair by pair
     for a, x in pairs:
         for b, y in pairs:
-            assert extended.distance(a, b) == full.distance(x, y)
-            assert extended.duration(a, b) == full.duration(x, y)
+            assert extended.distance(a, b) == lazy.distance(a, b) == full.distance(x, y)
+            assert extended.duration(a, b) == lazy.duration(a, b) == full.duration(x, y)
 
 
 def test_new_work_that_cannot_join_the_problem_is_pointed_at():
@@ -219,3 +220,17 @@ def test_an_idle_vehicle_takes_the_break_its_new_route_needs():
     assert check(grown, after) == []
     [route] = [r for r in after.routes if r.vehicle_id == "idle"]
     assert [(s.type, s.id) for s in route.steps][1:3] == [("break", "lunch"), ("stop", "n")]
+
+
+def test_quotes_over_travel_priced_pair_by_pair_are_those_over_the_whole_matrix():
+    data = {"vehicles": [{"id": f"v{k}", "start": [13.4, 52.5], "end": [13.4, 52.5], "capacity": [8],
+                          "time_window": [0, 30000]} for k in range(2)],
+            "stops": [{"id": f"c{i}", "location": [13.3 + 0.013 * i, 52.45 + 0.007 * (i % 5)], "demand": [1],
+                       "service": 120, "time_windows": [[1000 * (i % 6), 1000 * (i % 6) + 5000]]} for i in range(14)]}
+    problem = parse_problem(data)
+    solution = solve(problem, time_limit=0.3, seed=1)
+    new = [Stop(id="n1", location=(13.41, 52.47), service=60), Stop(id="n2", location=(13.36, 52.49), demand=[2])]
+    whole = quote(problem, Travel.of(problem), solution, new, [], limit=4)
+    lazy = quote(problem, lazily(problem), solution, new, [], limit=4,
+                 plan=Plan(problem, lazily(problem), solution))
+    assert whole == lazy and all(answer.insertions for answer in whole)
