@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, Response, g, jsonify
 
 from routefarm.contract.documents import JobAccepted
 from routefarm.errors import Conflict
+from routefarm.jobs.submit import Accepted
 from routefarm.reoptimize.request import ReoptimizeBody, parse_request
 from routefarm.reoptimize.submit import BaseJobNotSucceeded, reoptimize
 
@@ -29,6 +30,11 @@ def create(job_id: str):
                               request_id=g.get("request_id"))
     except BaseJobNotSucceeded as exc:
         raise Conflict(str(exc), "job-not-succeeded", job_status=exc.status) from None
+    return answered(accepted)
+
+
+def answered(accepted: Accepted) -> Response:
+    """202 with the new job, its Location, and whether an event id replayed it."""
     response = jsonify(accepted.document)
     response.status_code = 202
     response.headers["Location"] = accepted.document["links"]["self"]

@@ -10,6 +10,7 @@ from . import (
     batches,
     deliveries,
     health,
+    insertions,
     jobs,
     metrics,
     openapi,
@@ -19,7 +20,7 @@ from . import (
     webhooks,
 )
 
-BLUEPRINTS = (health.bp, jobs.bp, reoptimize.bp, webhooks.bp, deliveries.bp, batches.bp,
+BLUEPRINTS = (health.bp, jobs.bp, reoptimize.bp, insertions.bp, webhooks.bp, deliveries.bp, batches.bp,
               openapi.bp, metrics.bp, pictures.bp, status.bp)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from .changes import plan_changes
+from .decisions.costs import priced
 from .layout import Layout
 from .outcome import Outcome
 from .reasons import reason
@@ -52,8 +53,8 @@ def assemble(layout: Layout, outcome: Outcome, wall_time: float, engine: str) ->
         stopped_by=outcome.stopped_by,
         message=outcome.message,
     )
-    return Solution(status=status, summary=summary, routes=routes, unassigned=unassigned, solver=solver,
-                    changes=plan_changes(layout, outcome.routes))
+    return priced(problem, Solution(status=status, summary=summary, routes=routes, unassigned=unassigned,
+                                    solver=solver, changes=plan_changes(layout, outcome.routes)))
 
 
 def _position(problem, unassigned: Unassigned) -> int:

@@ -26,6 +26,7 @@ import numpy as np
 
 from . import seed as seeding
 from .changes import plan_changes
+from .decisions.costs import priced
 from .layout import Layout
 from .reasons import reason
 from .regions import Items, around, problem_of
@@ -148,8 +149,9 @@ class Plan:
                             wall_time=round(time.monotonic() - self.started, 3),
                             objective=self.improvements[-1][1] if self.improvements else None,
                             improvements=list(self.improvements), stopped_by=stopped_by)
-        return Solution(status="infeasible" if mandatory else "feasible", summary=summary, routes=routes,
-                        unassigned=unassigned, solver=solver, changes=plan_changes(layout, kept))
+        return priced(p, Solution(status="infeasible" if mandatory else "feasible", summary=summary,
+                                  routes=routes, unassigned=unassigned, solver=solver,
+                                  changes=plan_changes(layout, kept)))
 
 
 class Incumbent:

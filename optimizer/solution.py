@@ -28,18 +28,69 @@ class Step(_Out):
     distance: float  # metres driven since the start
 
 
+class Costs(_Out):
+    """What a route (or the whole plan) adds to the objective, in the objective's units
+    (metres for ``distance``, seconds for ``duration``, currency for ``cost``); the parts
+    add up to ``total``. Parts the objective does not count are 0."""
+
+    total: float
+    distance: float  # driving: the metres, or cost_per_km x km
+    time: float  # the route's duration but its waiting: seconds, or cost_per_hour x hours
+    waiting: float  # the steps' waiting: seconds, or cost_per_hour x hours
+    fixed: float  # fixed_cost of a used vehicle (objective cost)
+    penalties: float = 0.0  # drop penalties of unserved work (the plan's summary only)
+
+
+class Tightest(_Out):
+    """A route's tightest constraints: the step with the least window slack, and its load."""
+
+    step: str | None = None  # the stop or shipment step closest to its window's end; none: no windows
+    window_slack: float | None = None  # seconds between its service start and its window's end
+    load: list[int]  # the most the vehicle carries, per dimension
+    capacity: list[int]  # per dimension; empty: no capacity limit
+
+
 class Route(_Out):
     vehicle_id: str
     distance: float  # metres
     duration: float  # seconds from the start step's departure to the end step's arrival
     cost: float
     steps: list[Step]
+    costs: Costs | None = None
+    tightest: Tightest | None = None
+
+
+FixKind = Literal["fits", "drop_penalty", "time_window", "shift_end", "max_duration", "max_distance",
+                  "max_stops", "capacity", "skills"]
+
+
+class Fix(_Out):
+    """One relaxation that makes an unassigned task fit into the plan as it is, checked.
+
+    ``by``: seconds (``time_window``: every window of the task widened by this much on both
+    sides; ``shift_end``, ``max_duration``: the vehicle's), metres (``max_distance``), tasks
+    (``max_stops``), or the insertion's cost in objective units (``drop_penalty``: a penalty
+    above it makes serving the task cheaper than dropping it; ``fits``: the task fits the plan
+    as it is, at that cost).
+    """
+
+    kind: FixKind
+    vehicle_id: str | None = None  # the vehicle that serves it then (the one relaxed, for a vehicle's limit)
+    by: float | None = None
+    capacity: list[int] | None = None  # capacity: added per dimension
+    skills: list[str] | None = None  # skills: added to the vehicle
+    after: str  # where it then fits: the step it follows ("start", a stop id, "s1:pickup", ...)
+    delivery_after: str | None = None  # a shipment's delivery: the step it follows
+    message: str
 
 
 class Unassigned(_Out):
     id: str
     type: Literal["stop", "shipment"]
     reason: Reason
+    # the smallest relaxations that make it fit, one per kind (empty: no single one does);
+    # absent when not explained (past the farm's bounds)
+    fixes: list[Fix] | None = None
 
 
 class Summary(_Out):
@@ -48,6 +99,7 @@ class Summary(_Out):
     cost: float
     vehicles_used: int
     unassigned: int
+    costs: Costs | None = None  # the objective by part: the routes' parts plus the penalties
 
 
 class EngineRun(_Out):

@@ -22,18 +22,19 @@ EARTH_RADIUS_M = 6_371_008.8
 BLOCK = 256  # rows computed at once: temporaries stay in cache, whatever the size
 
 
-def great_circle(points: np.ndarray) -> np.ndarray:
-    """Haversine distances in metres between ``points`` given as rows of (lon, lat) degrees."""
+def great_circle(points: np.ndarray, first: int = 0) -> np.ndarray:
+    """Haversine distances in metres from ``points[first:]`` to every one of ``points``, given
+    as rows of (lon, lat) degrees (all of them: the square matrix)."""
     lon = np.radians(points[:, 0])
     lat = np.radians(points[:, 1])
     cos_lat = np.cos(lat)
-    out = np.empty((len(points), len(points)), dtype=np.float64)
-    for a in range(0, len(points), BLOCK):
+    out = np.empty((len(points) - first, len(points)), dtype=np.float64)
+    for a in range(first, len(points), BLOCK):
         b = min(a + BLOCK, len(points))
         h = np.sin((lat[a:b, None] - lat[None, :]) / 2) ** 2
         h += cos_lat[a:b, None] * cos_lat[None, :] * np.sin((lon[a:b, None] - lon[None, :]) / 2) ** 2
         np.clip(h, 0.0, 1.0, out=h)
-        out[a:b] = np.arcsin(np.sqrt(h, out=h), out=h)
+        out[a - first:b - first] = np.arcsin(np.sqrt(h, out=h), out=h)
     out *= 2 * EARTH_RADIUS_M
     return out
 
@@ -115,6 +116,12 @@ def places(problem: Problem) -> list[tuple[float, float]]:
     """The distinct (lon, lat) places of a problem with coordinates, in the order its travel
     matrices follow: stops, pickups, deliveries, vehicle starts, vehicle ends."""
     return _places(problem)[0]
+
+
+def placed(problem: Problem):
+    """``places(problem)``, and the index of each stop's, pickup's, delivery's, vehicle start's
+    and vehicle end's place among them (``None``: a vehicle without a start or an end)."""
+    return _places(problem)
 
 
 def _places(problem: Problem):

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     solver_memory_mib: int = Field(0, ge=0)
     max_stops: int = Field(5000, ge=1)
     max_vehicles: int = Field(500, ge=1)
+    # after a solve, unassigned tasks get their smallest fixes (optimizer.decisions.explain):
+    explain_max_tasks: int = Field(200, ge=0)  # tasks explained per solution; 0: none
+    explain_budget_s: float = Field(2.0, ge=0)  # seconds the solver child may spend on it
 
     # API
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
@@ -67,6 +70,9 @@ class Settings(BaseSettings):
     # problem and the changes, as JSON): bounds the request's memory and its one insert, as
     # max_body_bytes bounds a POST /v1/batches
     max_reoptimize_batch_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    # jobs whose parsed problem, travel and ended solution an API process keeps for insertion
+    # quotes (a 1,000-stop job takes about 20 MiB)
+    decisions_cache_jobs: int = Field(4, ge=0)
     metrics_port: int = Field(0, ge=0, le=65535)  # worker/webhook/stream metrics port; 0 = off
     # the interface the metrics port binds: every one in a pod (Prometheus scrapes the pod's
     # address); `routefarm up` sets 127.0.0.1

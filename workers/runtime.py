@@ -34,7 +34,8 @@ class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.farm = Farm(settings)
-        self.runner = Runner(resolve_limit(settings.solver_memory_mib), limits=self.farm.limits)
+        self.runner = Runner(resolve_limit(settings.solver_memory_mib), limits=self.farm.limits,
+                             explain=(settings.explain_max_tasks, settings.explain_budget_s))
         self.shutdown = threading.Event()
         self._solves = 0
         self._idle = threading.Condition()

@@ -11,6 +11,8 @@ EXAMPLE_PROBLEM = {
               {"id": "cafe", "location": [13.4125, 52.5219], "demand": [4], "service": 240}],
     "options": {"time_limit": 1},
 }
+NEW_STOP = {"id": "florist", "location": [13.3889, 52.5170], "demand": [2], "service": 180,
+            "time_windows": [[32400, 46800]]}
 ENDPOINT = {"url": "https://93.184.216.34/routefarm-hooks", "event_types": ["job.succeeded"],
             "description": "dispatch board"}
 EXAMPLES = {  # by model name
@@ -21,6 +23,9 @@ EXAMPLES = {  # by model name
     "ReoptimizeBody": {"at": 36000, "cancel_stops": ["cafe"], "time_limit": 1},
     "BatchReoptimizeRequest": {"jobs": [{"job_id": "01a2b3c4-0000-7000-8000-000000000000"}],
                                "changes": {"at": 36000, "cancel_stops": ["cafe"]}},
+    "InsertionRequest": {"stops": [NEW_STOP], "limit": 3},
+    "InsertionApplyRequest": {"stops": [NEW_STOP], "choice": {"vehicle_id": "van-1", "after": "bakery"},
+                              "time_limit": 1},
     "WebhookEndpointCreate": ENDPOINT,
     "WebhookEndpointUpdate": {"description": "dispatch board (night shift)", "enabled": True},
 }

@@ -54,3 +54,19 @@ def write_text(text: str, output: str | None) -> None:
             Path(output).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise BadInput(f"{output}: cannot write: {exc.strerror or exc}") from None
+
+
+def read_problem(path: str):
+    """(the problem's JSON, the parsed problem); every contract error is a BadInput line."""
+    from optimizer import InvalidProblem, parse_problem
+
+    data = read_json(path)
+    try:
+        return data, parse_problem(data)
+    except InvalidProblem as exc:
+        more = [f"{path}: {exc.omitted} more error(s) not listed"] if exc.omitted else []
+        raise BadInput([f"{path}: {issue}" for issue in exc.issues] + more) from None
+
+
+def load_problem(path: str):
+    return read_problem(path)[1]

@@ -12,26 +12,20 @@ import click
 
 from ..local.command import up
 from ..roads.command import roads
-from .common import EXIT_NEGATIVE, BadInput, read_json, read_text, write_json, write_text
+from .common import (
+    EXIT_NEGATIVE,
+    BadInput,
+    load_problem,
+    read_json,
+    read_problem,
+    read_text,
+    write_json,
+    write_text,
+)
+from .decisions import explain, insert
 from .farm import clients, db, purge, shards
 from .kafka import clients_ingest_key, outbox
 from .keys import clients_revoke, clients_rotate
-
-
-def read_problem(path: str):
-    """(the problem's JSON, the parsed problem); every contract error is a BadInput line."""
-    from optimizer import InvalidProblem, parse_problem
-
-    data = read_json(path)
-    try:
-        return data, parse_problem(data)
-    except InvalidProblem as exc:
-        more = [f"{path}: {exc.omitted} more error(s) not listed"] if exc.omitted else []
-        raise BadInput([f"{path}: {issue}" for issue in exc.issues] + more) from None
-
-
-def load_problem(path: str):
-    return read_problem(path)[1]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -141,7 +135,7 @@ def render(problem: str, solution: str, output: str | None) -> None:
     write_text(svg, output)
 
 
-for _group in (db, clients, shards, purge, up, roads):
+for _group in (insert, explain, db, clients, shards, purge, up, roads):
     main.add_command(_group)
 for _command in (clients_revoke, clients_rotate, clients_ingest_key):
     clients.add_command(_command)

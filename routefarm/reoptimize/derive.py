@@ -4,7 +4,8 @@
 new contract problem:
 
 - completed stops and shipments are removed (never routed again); cancelled ones too;
-  updates are applied and new stops added;
+  updates are applied and new stops and shipments added (a base solution that already
+  serves them, as an applied insertion's does, keeps them in its routes);
 - each vehicle starts from its current position at ``max(available_from, at)`` (the start of
   its ``time_window``; a vehicle whose shift ended before that can do nothing any more);
 - the in-progress step and the dispatched steps are ``locked`` first, in order, after the
@@ -154,6 +155,9 @@ class Derivation:
                     self._in_hand(shipment[leg], holder)
                     shipment.pop("skills", None)
             out.append(shipment)
+        for k, shipment in enumerate(self.changes.add_shipments):
+            self.origin[pointer("shipments", len(out))] = pointer("add_shipments", k)
+            out.append(shipment.model_dump(mode="json", exclude_unset=True))
         return out
 
     def _in_hand(self, task: dict, vid: str) -> None:

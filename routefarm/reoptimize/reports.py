@@ -46,6 +46,9 @@ class Reports:
         self.position: dict[str, Any] = {}  # vehicle id -> index or [lon, lat]; absent: unchanged
         self.on_board: dict[str, str] = {}  # shipment id -> vehicle id
         self.cancelled: set[str] = set()  # stop and shipment ids
+        # the steps of added work: a base plan that already serves them keeps them
+        self.added = {s.id for s in changes.add_stops} | {
+            f"{s.id}:{leg}" for s in changes.add_shipments for leg in LEGS}
 
     def add(self, where: str, message: str) -> None:
         self.issues.add(where, message)
@@ -70,7 +73,9 @@ class Reports:
         return self.shipments[sid][leg] if leg in LEGS and sid in self.shipments else None
 
     def is_open(self, label: str) -> bool:
-        """Is the step part of the new problem (not done, not cancelled)?"""
+        """Is the step part of the new problem (not done, not cancelled, or added)?"""
+        if label in self.added:
+            return True
         if label in self.stops:
             return label not in self.done and label not in self.cancelled
         sid = label.rpartition(":")[0]
@@ -209,6 +214,9 @@ class Reports:
             if stop.id in self.stops:
                 self.add(pointer("add_stops", k, "id"),
                          f"stop {stop.id!r} is in the base problem (change it with update_stops)")
+        for k, shipment in enumerate(self.changes.add_shipments):
+            if shipment.id in self.shipments:
+                self.add(pointer("add_shipments", k, "id"), f"shipment {shipment.id!r} is in the base problem")
 
 
 def _matrix_size(matrix: Mapping[str, Any]) -> int | None:

@@ -2,7 +2,7 @@
 
 A request says where each vehicle is and when it can go on, which steps it completed, which
 one it is serving, what was dispatched to its driver, and which stops were added, cancelled
-or changed (``ReoptimizeChanges``; ``ReoptimizeBody`` over the API, ``ReoptimizeRequest`` on
+or changed (and which shipments were added) (``ReoptimizeChanges``; ``ReoptimizeBody`` over the API, ``ReoptimizeRequest`` on
 Kafka). ``parse_request`` validates decoded JSON as one of them, every error with a pointer
 into the request. ``derive`` (in ``derive.py``) turns a request into the new problem.
 """
@@ -26,6 +26,7 @@ from optimizer.model import (
     Duration,
     Identifier,
     Penalty,
+    Shipment,
     Skills,
     Stop,
     Time,
@@ -87,6 +88,8 @@ class ReoptimizeChanges(_Strict):
     vehicles: list[VehicleState] = Field([], max_length=MAX_VEHICLE_STATES, description=(
         "the state of vehicles that have moved or worked"))
     add_stops: list[Stop] = Field([], max_length=MAX_CHANGED_STOPS, description="new stops, complete as in a problem")
+    add_shipments: list[Shipment] = Field([], max_length=MAX_CHANGED_STOPS, description=(
+        "new shipments, complete as in a problem"))
     cancel_stops: list[Identifier] = Field([], max_length=MAX_CHANGED_STOPS, description=(
         "ids of stops or shipments no longer wanted"))
     update_stops: list[StopUpdate] = Field([], max_length=MAX_CHANGED_STOPS, description=(

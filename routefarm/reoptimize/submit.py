@@ -43,19 +43,22 @@ def base_job(farm: Farm, client_id: str, job_id: uuid.UUID) -> tuple[dict, dict]
 
 
 def reoptimize(farm: Farm, client_id: str, base_job_id: uuid.UUID, changes: ReoptimizeChanges,
-               event_id: str | None = None, request_id: str | None = None) -> Accepted:
+               event_id: str | None = None, request_id: str | None = None,
+               base: tuple[dict, dict] | None = None, metadata: dict[str, Any] | None = None) -> Accepted:
     """Derive the re-optimization of ``base_job_id`` and submit it as a new job.
 
-    Raises ``NotFound`` (no such job for this client), ``BaseJobNotSucceeded``, or
-    ``InvalidInput`` with pointers into the changes.
+    ``base``: the (problem, solution) to re-plan from, when the caller read them (an applied
+    insertion: the job's plan with the new work in it); default: the succeeded job's.
+    ``metadata`` is added to the new job's. Raises ``NotFound`` (no such job for this
+    client), ``BaseJobNotSucceeded``, or ``InvalidInput`` with pointers into the changes.
     """
     settings = farm.settings
     too_long = time_limit_issues(changes.time_limit, settings.max_time_limit_s, "/time_limit")
     if too_long:
         raise InvalidInput(too_long, "problem")
-    problem, solution = base_job(farm, client_id, base_job_id)
+    problem, solution = base or base_job(farm, client_id, base_job_id)
     derived = derive(problem, solution, changes, farm.limits)
-    metadata: dict[str, Any] = {"reoptimized_from": str(base_job_id)}
+    metadata = {**(metadata or {}), "reoptimized_from": str(base_job_id)}
     if event_id is not None:
         metadata["event_id"] = event_id
     key = idempotency_key(event_id) if event_id is not None else None

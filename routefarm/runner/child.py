@@ -12,7 +12,8 @@ OR-Tools, or from the CLI's own process). It sends, over a one-way pipe:
 - ``("rejected", detail)`` for each engine whose result the checker refused (or that refused
   the problem, or failed): the engine, a short problem hash and why; the search went on
   with another engine.
-- ``("done", solution)`` once the search has run to its time limit.
+- ``("done", solution)`` once the search has run to its time limit, its unassigned work
+  explained (``optimizer.decisions.explain``, within the request's ``explain`` bounds).
 - ``("failed", reason, detail)`` when it cannot solve: ``invalid_problem``,
   ``memory_limit`` (its address space limit was reached) or ``solver_error``.
 
@@ -34,7 +35,9 @@ import sys
 import time
 
 from optimizer import InvalidProblem, on_roads, parse_problem
+from optimizer.decisions import explain
 from optimizer.engines import solve_auto
+from optimizer.travel import Travel
 
 DECODE_SHARE = 0.1  # most of the child's time spent decoding and sending incumbents
 STOP_SIGNAL = signal.SIGUSR1
@@ -113,6 +116,12 @@ def main(conn, request: dict) -> None:
                               seed=problem.options.seed if seed is None else seed,
                               on_incumbent=stream.offer, started=request["started"], rejected=rejected)
         stream.flush()
+        max_tasks, budget_s = request.get("explain") or (0, 0.0)
+        if max_tasks and solution.unassigned and solution.status != "no_solution":
+            began = time.monotonic()  # the budget covers pricing the travel again
+            travel = Travel.of(problem)
+            solution = explain(problem, travel, solution, max_tasks=max_tasks,
+                               budget_s=budget_s - (time.monotonic() - began))
         for rejection in rejected:
             stream.send("rejected", str(rejection))
         stream.send("done", solution.to_json_dict())

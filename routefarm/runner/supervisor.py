@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 
 from optimizer import Limits
+from optimizer.decisions.explain import BUDGET_S, MAX_TASKS
 
 from . import child, memory
 
@@ -57,12 +58,13 @@ class Result:
 class Runner:
     """Starts solver children with one method, memory limit (bytes) and size ``limits``."""
 
-    def __init__(self, memory_limit: int, method: str = "forkserver", limits: Limits | None = None):
+    def __init__(self, memory_limit: int, method: str = "forkserver", limits: Limits | None = None,
+                 explain: tuple[int, float] = (MAX_TASKS, BUDGET_S)):
         self.memory_limit = memory_limit
         self.method = method
-        # the sizes the child validates a problem against (the farm's); its matrix may be larger
-        # than its places, as a re-optimization's is
+        # the sizes the child validates a problem against (the farm's)
         self.limits = limits or Limits()
+        self.explain = explain  # (unassigned tasks explained, seconds for it) after each solve
         self._context = multiprocessing.get_context(method)
         self._live: set = set()  # children running now
 
@@ -101,7 +103,7 @@ class Runner:
         distances) matrices its coordinates are priced on (``optimizer.on_roads``)."""
         started = time.monotonic() if started is None else started
         request = {"problem": problem, "time_limit": time_limit, "seed": seed, "limits": self.limits,
-                   "started": started, "memory_limit": self.memory_limit, "roads": roads}
+                   "started": started, "memory_limit": self.memory_limit, "roads": roads, "explain": self.explain}
         reader, writer = self._context.Pipe(duplex=False)
         process = self._context.Process(target=child.main, args=(writer, request), daemon=True,
                                         name="rf-solve")

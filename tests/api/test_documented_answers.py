@@ -15,6 +15,8 @@ from support import PUBLIC_HOOK, SMALL_PROBLEM, seed_resources
 from api.routes import spec
 from routefarm.ids import new_job_id
 
+NEW_STOP = {"id": "new", "location_index": 2, "demand": [1]}  # for SMALL_PROBLEM's matrix
+
 VALIDATOR = jsonschema.validators.validator_for({"$schema": "https://json-schema.org/draft/2020-12/schema"})
 
 
@@ -64,6 +66,10 @@ def test_every_answer_is_as_documented(app, http, auth, farm):
         ("get", f"/v1/jobs/{owned['cancelled_job_id']}", None), ("get", f"/v1/jobs/{job}/routes.svg", None),
         ("get", f"/v1/jobs/{job}/deliveries", None),
         ("post", f"/v1/jobs/{job}/reoptimize", {"at": 10, "time_limit": 0.2}),
+        ("post", f"/v1/jobs/{job}/insertions", {"stops": [NEW_STOP], "limit": 2}),
+        ("post", f"/v1/jobs/{job}/insertions", {"stops": [{**NEW_STOP, "demand": [99]}]}),  # fits nowhere
+        ("post", f"/v1/jobs/{job}/insertions/apply", {"stops": [NEW_STOP], "time_limit": 0.2}),
+        ("post", f"/v1/jobs/{owned['queued_job_id']}/insertions", {"stops": [NEW_STOP]}),
         ("post", "/v1/batches", {"jobs": [{"problem": SMALL_PROBLEM}], "metadata": {"b": 1}}),
         ("post", "/v1/batches/reoptimize", {"jobs": [{"job_id": job}], "changes": {"at": 5}}),
         ("get", f"/v1/batches/{batch}", None), ("get", f"/v1/batches/{batch}/deliveries", None),

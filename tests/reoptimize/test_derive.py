@@ -140,6 +140,24 @@ def test_add_cancel_and_update_stops():
     assert 300 <= e3.arrival + e3.waiting <= 400
 
 
+def test_added_shipments_and_added_work_the_base_plan_already_serves():
+    base, doc, east, west = solved_base()
+    plan = steps(doc, east)
+    served = route(doc, east)  # a base plan that serves new work already (an applied insertion)
+    served["steps"].insert(1, {"type": "stop", "id": "x1", "arrival": 0, "load": [0], "distance": 0})
+    request = {"at": 0, "add_stops": [{"id": "x1", "location_index": 11, "demand": [1]}],
+               "add_shipments": [{"id": "s9", "amount": [1], "pickup": {"location_index": 12},
+                                  "delivery": {"location_index": 8}}]}
+    derived = derive(base, doc, request)
+    initial = {spec["vehicle_id"]: spec["steps"] for spec in derived["initial_routes"]}
+    assert initial[east] == ["x1", *plan]
+    assert [s["id"] for s in derived["shipments"]] == ["s1", "s9"]
+    again = solve_checked(derived)
+    assert {"x1", "s9"} <= routed(again) and again.unassigned == []
+    taken = errors(base, doc, {**request, "add_shipments": [{**request["add_shipments"][0], "id": "s1"}]})
+    assert taken == {"/add_shipments/0/id": "shipment 's1' is in the base problem"}
+
+
 def test_previous_routes_are_the_warm_start():
     base, solution, east, west = solved_base()
     plan_east, plan_west = steps(solution, east), steps(solution, west)
