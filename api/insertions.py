@@ -23,7 +23,12 @@ NO_PLAN = ("The job has no plan (queued, running without a solution yet, or ende
 
 def plans() -> Plans:
     """This process's reader of job plans (made on first use)."""
-    return current_app.extensions.setdefault(PLANS, Plans(farm().settings.decisions_cache_jobs))
+    found = current_app.extensions.get(PLANS)
+    if found is None:
+        settings = farm().settings
+        found = current_app.extensions.setdefault(
+            PLANS, Plans(settings.decisions_cache_jobs, settings.decisions_cache_mib * 1024 * 1024))
+    return found
 
 
 @bp.post("/<job_id>/insertions")

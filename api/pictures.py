@@ -13,14 +13,12 @@ import time
 import uuid
 
 from flask import Blueprint, Response, g
-from pydantic import ValidationError
 
 from optimizer import Problem
-from optimizer.model import Matrix
 from optimizer.render import TooManyPlaces, render_svg
-from optimizer.travel import matrix_from_json
 from routefarm.contract.requests import PictureQuery
 from routefarm.errors import Conflict, TooLarge
+from routefarm.jobs.problems import COLUMNS, problem_of
 from routefarm.jobs.retention import absent
 from routefarm.jobs.states import TERMINAL
 from routefarm.roads.geometry import route_geometry
@@ -35,27 +33,16 @@ SVG = "image/svg+xml"
 
 
 def _problem_and_solution(client_id: str, job_id: uuid.UUID) -> tuple[str, Problem, dict | None]:
-    """The job's status, problem and solution. A matrix is read as text and becomes an array
-    (``matrix_from_json``): a picture of a large matrix problem never holds a Python float
-    per cell. Only the matrix the picture lays out is read (distances, else durations)."""
+    """The job's status, problem (its matrices as arrays: ``jobs.problems``) and solution."""
     def read(conn):
-        return conn.execute(
-            "SELECT status, problem - 'matrix', solution,"
-            " coalesce(problem->'matrix'->'distances', problem->'matrix'->'durations')::text"
-            " FROM jobs WHERE id = %s AND client_id = %s", (job_id, client_id)).fetchone()
+        return conn.execute(f"SELECT status, solution, {COLUMNS} FROM jobs WHERE id = %s AND client_id = %s",
+                            (job_id, client_id)).fetchone()
 
     row = farm().store.on_shard(client_id, read)
     if row is None:
         raise absent(farm(), client_id, "job", job_id)
-    status, problem, solution, cells = row
-    try:  # validated when it was submitted: the structure is what is read here
-        parsed = Problem.model_validate(problem)
-    except ValidationError:
-        raise Conflict(f"job {job_id}'s problem no longer fits the problem contract: it cannot be drawn",
-                       "problem-outdated") from None
-    if cells is not None:
-        parsed = parsed.model_copy(update={"matrix": Matrix.model_construct(distances=matrix_from_json(cells))})
-    return status, parsed, solution
+    status, solution, *problem = row
+    return status, problem_of(job_id, *problem), solution
 
 
 @bp.get("/<job_id>/routes.svg")

@@ -44,16 +44,19 @@ _NOT_NUMBERS = str.maketrans("[],", "   ")
 
 def matrix_from_json(text: str) -> np.ndarray:
     """A square JSON matrix (rows of numbers, ``null`` where no road) as a float array with
-    NaN for ``null``, read from its text without a Python object per cell: a large matrix
-    costs its array and a copy or two of its text, not a float and a list slot per cell."""
-    values = np.fromstring(text.translate(_NOT_NUMBERS).replace("null", "nan"), sep=" ")
+    infinity for ``null``, as ``Travel`` holds it, read from its text without a Python object
+    per cell: a large matrix costs its array and a copy or two of its text, not a float and a
+    list slot per cell."""
+    values = np.fromstring(text.translate(_NOT_NUMBERS).replace("null", "inf"), sep=" ")
     n = math.isqrt(values.size)
     if n * n != values.size:
         raise ValueError(f"a matrix of {values.size} cells is not square")
     return values.reshape(n, n)
 
 
-def _matrix(rows: list[list[float | None]]) -> np.ndarray:
+def _matrix(rows: list[list[float | None]] | np.ndarray) -> np.ndarray:
+    if isinstance(rows, np.ndarray):  # read from its text (``matrix_from_json``): as it is
+        return rows
     out = np.array([[np.inf if x is None else x for x in row] for row in rows], dtype=np.float64)
     return out.reshape(len(rows), len(rows))
 

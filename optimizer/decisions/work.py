@@ -69,7 +69,7 @@ def _matrix_size(problem: Problem) -> int | None:
     if problem.matrix is None:
         return None
     rows = problem.matrix.distances if problem.matrix.distances is not None else problem.matrix.durations
-    return len(rows or [])
+    return 0 if rows is None else len(rows)  # rows of lists, or an array
 
 
 def _places(stops: list[Stop], shipments: list[Shipment]):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from optimizer.decisions.answers import TaskQuote
 from optimizer.decisions.insertion import DEFAULT_LIMIT
-from optimizer.model import Identifier, NonNegative, Objective, Positive, Shipment, Stop
+from optimizer.model import MAX_TIME_LIMIT, Identifier, Objective, Shipment, Stop, Time
 
 from ..reoptimize.request import EventId, StepId
 
@@ -29,7 +29,7 @@ class _Work(_Body):
         "new stops, complete as in a problem; ids unused by the job's problem"))
     shipments: list[Shipment] = Field([], max_length=MAX_NEW_TASKS, description=(
         "new shipments, complete as in a problem; ids unused by the job's problem"))
-    at: NonNegative | None = AT
+    at: Time | None = AT
 
     def tasks(self) -> int:
         return len(self.stops) + len(self.shipments)
@@ -63,7 +63,8 @@ class InsertionApplyRequest(_Work):
     ``choice`` says (absent: the cheapest place), then improved by a re-optimization job."""
 
     choice: InsertionChoice | None = Field(None, description="absent: the cheapest feasible insertion")
-    time_limit: Positive | None = Field(None, description="seconds of search; absent: the job's problem's")
+    time_limit: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT, allow_inf_nan=False)] | None = Field(
+        None, description="seconds of search; absent: the job's problem's")
     event_id: EventId | None = Field(None, description="the same event sent again creates no second job")
 
     @model_validator(mode="after")

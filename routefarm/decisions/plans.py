@@ -3,7 +3,8 @@
 A succeeded (or ended) job's solution is the one stored with it; a running job's is its best
 solution so far, as the worker last put it in the cache (``Cache.get_incumbent``). The job's
 problem never changes, and neither does an ended job's solution: ``Plans`` keeps the last
-few parsed, with their travel (a coordinate problem's priced pair by pair as routes ask,
+few parsed (their matrices read as arrays, ``jobs.problems``), within a byte budget, with their
+travel (a coordinate problem's priced pair by pair as routes ask,
 ``optimizer.decisions.lazily``: a 1,000-place great-circle matrix takes tens of milliseconds,
 and quotes need a few thousand of its million cells), and the solution read for quotes
 (``optimizer.decisions.Plan``, whose routes are read once for every quote), for each API
@@ -18,12 +19,13 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from optimizer import Problem, Solution, parse_problem
+from optimizer import Problem, Solution
 from optimizer.decisions import Plan, lazily
 from optimizer.travel import Travel
 
 from ..errors import Conflict
 from ..farm import Farm
+from ..jobs.problems import COLUMNS, problem_of
 from ..jobs.retention import absent
 from ..jobs.states import TERMINAL
 
@@ -46,8 +48,7 @@ class PricedOnRoads(Conflict):
 
 @dataclass(frozen=True)
 class _Kept:
-    problem_data: dict
-    problem: Problem
+    problem: Problem  # its matrices as arrays (``jobs.problems``), shared with its travel
     travel: Travel
     solution_data: dict | None  # an ended job's
     solution: Solution | None
@@ -60,7 +61,6 @@ class JobPlan:
     job_id: uuid.UUID
     status: str
     source: str  # "solution" or "incumbent"
-    problem_data: dict  # the job's problem as submitted
     problem: Problem
     travel: Travel
     solution: Solution
@@ -71,8 +71,9 @@ class JobPlan:
 class Plans:
     """Reads jobs' plans, keeping the last ``size`` jobs' parsed problems (and ended solutions)."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, budget: int):
         self.size = size
+        self.budget = budget  # bytes of matrices the kept jobs may hold together
         self._kept: OrderedDict[tuple[str, uuid.UUID], _Kept] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -90,12 +91,12 @@ class Plans:
         if kept is None or (ended and kept.solution is None):
             kept = self._load(farm, client_id, job_id, ended)
         if ended:
-            return JobPlan(job_id, status, "solution", kept.problem_data, kept.problem, kept.travel,
+            return JobPlan(job_id, status, "solution", kept.problem, kept.travel,
                            kept.solution, kept.solution_data, kept)
         incumbent = farm.cache.get_incumbent(str(job_id))
         if incumbent is None:
             raise NoPlan(job_id, status, "and has no solution yet (retry in a moment)")
-        return JobPlan(job_id, status, "incumbent", kept.problem_data, kept.problem, kept.travel,
+        return JobPlan(job_id, status, "incumbent", kept.problem, kept.travel,
                        Solution.model_validate(incumbent), incumbent)
 
     def plan(self, job: JobPlan, at: float | None) -> Plan:
@@ -125,23 +126,35 @@ class Plans:
 
     def _load(self, farm: Farm, client_id: str, job_id: uuid.UUID, ended: bool) -> _Kept:
         def read(conn):
-            columns = "problem, solution" if ended else "problem, NULL"
-            return conn.execute(f"SELECT {columns} FROM jobs WHERE id = %s AND client_id = %s",
+            solution = "solution" if ended else "NULL"
+            return conn.execute(f"SELECT {solution}, {COLUMNS} FROM jobs WHERE id = %s AND client_id = %s",
                                 (job_id, client_id)).fetchone()
 
         row = farm.store.on_shard(client_id, read)
         if row is None:
             raise absent(farm, client_id, "job", job_id)
-        problem_data, solution_data = row
-        problem = parse_problem(problem_data)
+        solution_data, *stored = row
+        problem = problem_of(job_id, *stored)
         if problem.travel is not None:
             raise PricedOnRoads(job_id)
         solution = Solution.model_validate(solution_data) if solution_data is not None else None
-        kept = _Kept(problem_data, problem, lazily(problem), solution_data, solution)
-        if self.size:
-            with self._lock:
-                self._kept[(client_id, job_id)] = kept
-                self._kept.move_to_end((client_id, job_id))
-                while len(self._kept) > self.size:
-                    self._kept.popitem(last=False)
+        kept = _Kept(problem, lazily(problem), solution_data, solution)
+        self._keep((client_id, job_id), kept)
         return kept
+
+    def _keep(self, key: tuple[str, uuid.UUID], kept: _Kept) -> None:
+        """Keep ``kept`` among the last ``size`` jobs read, within ``budget`` bytes of travel
+        matrices (a job larger than the budget alone is not kept)."""
+        size = _bytes(kept)
+        if not self.size or size > self.budget:
+            return
+        with self._lock:
+            self._kept[key] = kept
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size or sum(map(_bytes, self._kept.values())) > self.budget:
+                self._kept.popitem(last=False)
+
+
+def _bytes(kept: _Kept) -> int:
+    """The memory of a kept job's matrices (its problem's, which its travel shares)."""
+    return kept.travel.distances.nbytes + kept.travel.durations.nbytes

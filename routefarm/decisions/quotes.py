@@ -92,7 +92,7 @@ def apply(farm: Farm, plans: Plans, client_id: str, job_id: uuid.UUID, body: Any
                                 add_stops=request.stops, add_shipments=request.shipments,
                                 time_limit=request.time_limit)
     return reoptimize(farm, client_id, job_id, changes, event_id=request.event_id, request_id=request_id,
-                      base=(plan.problem_data, inserted.to_json_dict()), metadata={"inserted": where})
+                      plan=inserted.to_json_dict(), metadata={"inserted": where})
 
 
 def _states(plan: Plan, at: float | None) -> list[VehicleState]:

@@ -26,8 +26,9 @@ class BaseJobNotSucceeded(RoutefarmError):
         super().__init__(f"job {job_id} is {status}: only a succeeded job can be re-optimized")
 
 
-def base_job(farm: Farm, client_id: str, job_id: uuid.UUID) -> tuple[dict, dict]:
-    """(problem, solution) of one of the client's succeeded jobs."""
+def base_job(farm: Farm, client_id: str, job_id: uuid.UUID, solved: bool = True) -> tuple[dict, dict | None]:
+    """(problem, solution) of one of the client's succeeded jobs (``solved`` false: of any of
+    its jobs, its solution or None)."""
 
     def read(conn):
         return conn.execute("SELECT status, problem, solution FROM jobs WHERE id = %s AND client_id = %s",
@@ -37,18 +38,18 @@ def base_job(farm: Farm, client_id: str, job_id: uuid.UUID) -> tuple[dict, dict]
     if row is None:
         raise NotFound(f"no job {job_id}")
     status, problem, solution = row
-    if status != "succeeded" or solution is None:
+    if solved and (status != "succeeded" or solution is None):
         raise BaseJobNotSucceeded(job_id, status)
     return problem, solution
 
 
 def reoptimize(farm: Farm, client_id: str, base_job_id: uuid.UUID, changes: ReoptimizeChanges,
                event_id: str | None = None, request_id: str | None = None,
-               base: tuple[dict, dict] | None = None, metadata: dict[str, Any] | None = None) -> Accepted:
+               plan: dict | None = None, metadata: dict[str, Any] | None = None) -> Accepted:
     """Derive the re-optimization of ``base_job_id`` and submit it as a new job.
 
-    ``base``: the (problem, solution) to re-plan from, when the caller read them (an applied
-    insertion: the job's plan with the new work in it); default: the succeeded job's.
+    ``plan``: the solution to re-plan from, when the caller made it (an applied insertion: the
+    job's plan with the new work in it, the job running or ended); default: the succeeded job's.
     ``metadata`` is added to the new job's. Raises ``NotFound`` (no such job for this
     client), ``BaseJobNotSucceeded``, or ``InvalidInput`` with pointers into the changes.
     """
@@ -56,7 +57,8 @@ def reoptimize(farm: Farm, client_id: str, base_job_id: uuid.UUID, changes: Reop
     too_long = time_limit_issues(changes.time_limit, settings.max_time_limit_s, "/time_limit")
     if too_long:
         raise InvalidInput(too_long, "problem")
-    problem, solution = base or base_job(farm, client_id, base_job_id)
+    problem, solution = base_job(farm, client_id, base_job_id, solved=plan is None)
+    solution = plan if plan is not None else solution
     derived = derive(problem, solution, changes, farm.limits)
     metadata = {**(metadata or {}), "reoptimized_from": str(base_job_id)}
     if event_id is not None:

@@ -173,6 +173,6 @@ def test_a_matrix_read_from_its_text_is_the_array_of_its_cells():
 
     cells = matrix_from_json(json.dumps([[0, 1.5, None], [2, 0, 3e2], [None, 4, 0]]))
     assert cells.shape == (3, 3) and cells[0, 1] == 1.5 and cells[1, 2] == 300.0
-    assert np.isnan(cells[0, 2]) and np.isnan(cells[2, 0])
+    assert np.isinf(cells[0, 2]) and np.isinf(cells[2, 0])  # no road, as Travel holds it
     with pytest.raises(ValueError, match="not square"):
         matrix_from_json("[[0, 1], [2]]")
