@@ -345,6 +345,16 @@ def batch_reoptimize(b: Bench) -> Outcome:
     return outcome
 
 
+def insertions(b: Bench) -> Outcome:
+    """The most a quote request may ask: 100 new stops, 20 insertions each, on the 1,500-place job."""
+    stops = [{"id": f"new{i}", "location_index": 1 + (i * 37) % 1499} for i in range(100)]
+    status, raw, seconds = b.http.send("POST", f"/v1/jobs/{b.base_job}/insertions", b.hostile,
+                                       json.dumps({"stops": stops, "limit": 20}).encode())
+    quoted = len(json.loads(raw).get("tasks", [])) if status == 200 else 0
+    return Outcome(str(status), seconds, len(raw), f"100 stops x 20 insertions; {quoted} tasks quoted",
+                   ok=status == 200)
+
+
 def routes_svg(b: Bench, again: bool) -> Outcome:
     path = f"/v1/jobs/{b.base_job}/routes.svg"
     if again:
@@ -494,6 +504,8 @@ PROBES = [
     Probe("batch-1000-invalid", "POST /v1/batches, 1,000 jobs of 30 bad stops each", "web", batch_invalid),
     Probe("routes-svg-1500", "GET routes.svg of a 1,500-place job", "web", lambda b: routes_svg(b, False), True),
     Probe("routes-svg-1500-again", "GET routes.svg again", "web", lambda b: routes_svg(b, True), True),
+    Probe("insertions-1500", "POST /v1/jobs/{id}/insertions, 100 stops x 20 on a 1,500-place job", "web",
+          insertions, True),
     Probe("bogus-methods", "50 requests with made-up HTTP methods", "web", bogus_methods),
     Probe("long-polls-64", "64 concurrent long-polls of one client", "web", long_polls),
     Probe("endpoints-200", "200 webhook endpoints of one client", "web", endpoints),

@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     # quotes (a 1,000-stop job takes about 20 MiB)
     decisions_cache_jobs: int = Field(4, ge=0)
     decisions_cache_mib: int = Field(128, ge=0)  # MiB of matrices those kept jobs may hold together
+    decisions_budget_s: float = Field(2.0, gt=0)  # seconds one quote request may judge places for
     metrics_port: int = Field(0, ge=0, le=65535)  # worker/webhook/stream metrics port; 0 = off
     # the interface the metrics port binds: every one in a pod (Prometheus scrapes the pod's
     # address); `routefarm up` sets 127.0.0.1

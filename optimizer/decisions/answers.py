@@ -73,3 +73,6 @@ class TaskQuote(_Out):
     closest: list[Closest] = Field([], description=(
         "when none is feasible: the vehicles closest to fitting (fewest failing constraints, then "
         "the smallest shortfalls), each with what fails and by how much"))
+    complete: bool = Field(True, description=(
+        "false: the request's time budget ran out before every place was judged; the insertions "
+        "listed are exact, but cheaper ones may exist (ask for fewer tasks or insertions at once)"))

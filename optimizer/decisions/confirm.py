@@ -3,15 +3,12 @@
 A quote or a relaxation changes one vehicle's route and leaves the others as they were, so
 the plan after it is sound when that route is: ``confirm`` runs ``optimizer.check`` on the
 problem cut down to that vehicle and the work its route serves (a matrix problem keeps the
-rows and columns of the places it uses; a vehicle without capacity is joined by an idle one
-that has it, so loads keep their dimensions), with the route as the whole solution.
+travel's matrices as arrays, which the checker takes as they are; a vehicle without capacity
+is joined by an idle one that has it, so loads keep their dimensions), with the route as the
+whole solution. So a confirmation costs the route's length, not its places squared.
 """
 
 from __future__ import annotations
-
-import math
-
-import numpy as np
 
 from ..check import Violation, check
 from ..model import Matrix, Problem
@@ -35,35 +32,11 @@ def confirm(problem: Problem, travel: Travel, v: int, route: Route) -> list[Viol
         "vehicles": vehicles, "stops": [s for _, s in stops], "shipments": [s for _, s in shipments],
         "locked": [spec for spec in problem.locked if spec.vehicle_id == vehicle.id],
         "initial_routes": [], "reassign_penalty": None})
-    if problem.matrix is not None:
-        sub = _on_used_places(sub, travel, v, stops, shipments)
+    if problem.matrix is not None:  # the travel's own arrays: nothing per cell is read or copied
+        sub = sub.model_copy(update={"matrix": Matrix.model_construct(distances=travel.distances,
+                                                                       durations=travel.durations)})
     tasks = sum(s.type in ("stop", "pickup", "delivery") for s in route.steps)
     document = {"status": "feasible", "routes": [route.model_dump(mode="json", exclude_none=True)],
                 "unassigned": [], "summary": {"distance": route.distance, "vehicles_used": int(tasks > 0),
                                               "unassigned": 0}}
     return check(sub, document)
-
-
-def _on_used_places(sub: Problem, travel: Travel, v: int, stops, shipments) -> Problem:
-    """``sub`` over the rows and columns of the places it uses (``travel``'s numbers)."""
-    used: dict[int, int] = {}
-
-    def at(place: int | None) -> int | None:
-        return None if place is None else used.setdefault(place, len(used))
-
-    new_stops = [s.model_copy(update={"location_index": at(travel.stop_place[i])}) for i, s in stops]
-    new_shipments = [s.model_copy(update={
-        "pickup": s.pickup.model_copy(update={"location_index": at(travel.pickup_place[i])}),
-        "delivery": s.delivery.model_copy(update={"location_index": at(travel.delivery_place[i])}),
-    }) for i, s in shipments]
-    vehicle = sub.vehicles[0].model_copy(update={"start_index": at(travel.start_place[v]),
-                                                 "end_index": at(travel.end_place[v])})
-    rows = list(used) or [0]
-    pick = np.ix_(rows, rows)
-    matrix = Matrix.model_construct(distances=_cells(travel.distances[pick]), durations=_cells(travel.durations[pick]))
-    return sub.model_copy(update={"stops": new_stops, "shipments": new_shipments,
-                                  "vehicles": [vehicle, *sub.vehicles[1:]], "matrix": matrix})
-
-
-def _cells(values: np.ndarray) -> list[list[float | None]]:
-    return [[x if math.isfinite(x) else None for x in row] for row in values.tolist()]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -54,12 +55,14 @@ class NewTask:
 
 def quote(problem: Problem, travel: Travel, solution: Solution, stops: list[Stop] = (),
           shipments: list[Shipment] = (), *, at: float | None = None, limit: int = DEFAULT_LIMIT,
-          closest: int = CLOSEST, plan: Plan | None = None) -> list[TaskQuote]:
+          closest: int = CLOSEST, plan: Plan | None = None, deadline: float | None = None) -> list[TaskQuote]:
     """The ``limit`` cheapest feasible insertions of each new stop and shipment into
     ``solution`` (each alone). The new work must have passed ``work.work_issues``. ``plan``:
-    the solution already read (``Plan(problem, travel, solution, at)``), to reuse its routes."""
+    the solution already read (``Plan(problem, travel, solution, at)``), to reuse its routes.
+    ``deadline`` (``time.monotonic()`` seconds): past it no more places are judged, and the
+    quotes not finished say so (``complete`` false)."""
     quoter = Quoter.with_work(plan or Plan(problem, travel, solution, at), list(stops), list(shipments),
-                              limit, closest)
+                              limit, closest, deadline)
     return [quoter.quote(task) for task in quoter.new_tasks(stops, shipments)]
 
 
@@ -68,8 +71,10 @@ class Quoter:
     new work in them (``with_work``; default: the plan's own, for its own unassigned work)."""
 
     def __init__(self, plan: Plan, limit: int = DEFAULT_LIMIT, closest: int = CLOSEST,
-                 problem: Problem | None = None, travel: Travel | None = None):
+                 problem: Problem | None = None, travel: Travel | None = None, deadline: float | None = None):
         self.plan, self.limit, self.closest = plan, limit, closest
+        self.deadline = deadline  # time.monotonic() seconds: no place is judged after it
+        self.cut_short = False  # the deadline stopped the current task's search
         self.problem, self.travel = problem or plan.problem, travel or plan.travel
         self.tasks = plan.tasks if problem is None else Tasks(
             self.problem, self.travel, len(plan.problem.stops), len(plan.problem.shipments))
@@ -78,9 +83,15 @@ class Quoter:
 
     @classmethod
     def with_work(cls, plan: Plan, stops: list[Stop], shipments: list[Shipment], limit: int = DEFAULT_LIMIT,
-                  closest: int = CLOSEST) -> Quoter:
+                  closest: int = CLOSEST, deadline: float | None = None) -> Quoter:
         problem, travel = extend(plan.problem, plan.travel, stops, shipments)
-        return cls(plan, limit, closest, problem, travel)
+        return cls(plan, limit, closest, problem, travel, deadline)
+
+    def late(self) -> bool:
+        """Whether the deadline has passed (then the current task's search is cut short)."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.cut_short = True
+        return self.cut_short
 
     def new_tasks(self, stops, shipments) -> list[NewTask]:
         def of(label: str) -> Work:
@@ -117,6 +128,8 @@ class Quoter:
         pairs = ([(p,) for p in range(view.pinned, n + 1)] if task.type == "stop"
                  else [(p, q) for p in range(view.pinned, n + 1) for q in range(p, n + 1)])
         for positions in pairs:
+            if self.late():
+                return
             run = self.time(view, task, positions, settle=bool(view.frozen))
             if run.misses:
                 yield Slot(view.v, positions, worst(run.misses))
@@ -159,7 +172,7 @@ class Quoter:
             brk = self.plan.tasks.of_break(view.v, missing[0].removeprefix("break:"))
             tries = [work[:p] + [brk] + work[p:] for p in range(view.frozen, len(work) + 1)]
             runs = [(timed(problem, self.travel, view.v, t, view.kept, self.plan.at, settle=settle), t)
-                    for t in tries]
+                    for t in tries if not self.late()]
             fitting = [(self.value(view, r.route), k) for k, (r, _) in enumerate(runs)
                        if not [m for m in r.misses if m.kind != "break" or m.by is not None]]
             if not fitting:
@@ -171,10 +184,13 @@ class Quoter:
     # -- the cheapest first ----------------------------------------------------------------
 
     def quote(self, task: NewTask) -> TaskQuote:
+        self.cut_short = False
+        if self.late():
+            return TaskQuote(id=task.id, type=task.type, insertions=[], complete=False)
         found, near = self.place(task)
         insertions = [self.insertion(self.plan.routes[slot.v], task, slot, run.route) for slot, run in found]
         return TaskQuote(id=task.id, type=task.type, insertions=insertions,
-                         closest=[] if found else self.closest_vehicles(near))
+                         closest=[] if found else self.closest_vehicles(near), complete=not self.cut_short)
 
     def place(self, task: NewTask) -> tuple[list[tuple[Slot, Timed]], dict]:
         """The ``limit`` cheapest places for ``task``, timed and confirmed, and per vehicle the
@@ -182,6 +198,8 @@ class Quoter:
         near: dict[int, tuple[tuple, Slot]] = {}
         feasible = []
         for view in self.plan.routes:
+            if self.late():
+                break
             for slot in self.slots(view, task):
                 if slot.feasible:
                     feasible.append(slot)
@@ -198,7 +216,7 @@ class Quoter:
                 for slot in slots]
         heapq.heapify(heap)
         found: list[tuple[Slot, Timed]] = []
-        while heap and len(found) < limit:
+        while heap and len(found) < limit and not self.late():
             _, _, slot, run = heapq.heappop(heap)
             view = self.plan.routes[slot.v]
             if run is None:

@@ -11,6 +11,7 @@ as a re-optimization request reports it.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any, TypeVar
 
@@ -59,7 +60,8 @@ def quotes(farm: Farm, plans: Plans, client_id: str, job_id: uuid.UUID, body: An
     request = parse(body, InsertionRequest)
     plan = _checked(plans, farm, client_id, job_id, request)
     tasks = quote(plan.problem, plan.travel, plan.solution, request.stops, request.shipments,
-                  at=request.at, limit=request.limit, plan=plans.plan(plan, request.at))
+                  at=request.at, limit=request.limit, plan=plans.plan(plan, request.at),
+                  deadline=time.monotonic() + farm.settings.decisions_budget_s)
     return InsertionQuotes(job_id=job_id, plan=plan.source, objective=plan.problem.objective, at=request.at,
                            tasks=tasks).model_dump(mode="json")
 
@@ -69,7 +71,8 @@ def apply(farm: Farm, plans: Plans, client_id: str, job_id: uuid.UUID, body: Any
     """``POST /v1/jobs/{id}/insertions/apply``: the re-optimization job, accepted."""
     request = parse(body, InsertionApplyRequest)
     plan = _checked(plans, farm, client_id, job_id, request)
-    quoter = Quoter.with_work(plans.plan(plan, request.at), request.stops, request.shipments, limit=1)
+    quoter = Quoter.with_work(plans.plan(plan, request.at), request.stops, request.shipments, limit=1,
+                              deadline=time.monotonic() + farm.settings.decisions_budget_s)
     [task] = quoter.new_tasks(request.stops, request.shipments)
     grown = quoter.problem
     if request.choice is not None:

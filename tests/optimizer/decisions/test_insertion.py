@@ -234,3 +234,16 @@ def test_quotes_over_travel_priced_pair_by_pair_are_those_over_the_whole_matrix(
     lazy = quote(problem, lazily(problem), solution, new, [], limit=4,
                  plan=Plan(problem, lazily(problem), solution))
     assert whole == lazy and all(answer.insertions for answer in whole)
+
+
+def test_a_passed_deadline_cuts_the_quotes_short_and_says_so():
+    import time
+
+    problem, solution = solved(3)
+    stops, shipments = parsed_work(new_work(31, problem))
+    travel = Travel.of(problem)
+    full = quote(problem, travel, solution, stops, shipments, limit=3)
+    assert all(answer.complete for answer in full)
+    late = quote(problem, travel, solution, stops, shipments, limit=3, deadline=time.monotonic() - 1)
+    assert [a.id for a in late] == [a.id for a in full]
+    assert all(not answer.complete and answer.insertions == [] for answer in late)
