@@ -16,10 +16,10 @@ import hashlib
 import redis
 from flask import Blueprint, Response, jsonify
 
-from routefarm.autoscale import record
 from routefarm.broker import SOLVE_QUEUE, queue_depth
 from routefarm.contract.documents import FarmStatus
 from routefarm.errors import BrokerUnavailable
+from routefarm.observability import scaler as record
 from routefarm.observability.exposition import live_workers
 from routefarm.observability.throughput import jobs_per_second
 

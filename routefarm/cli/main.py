@@ -11,7 +11,6 @@ import sys
 import click
 
 from ..local.command import up
-from ..roads.command import roads
 from .common import (
     EXIT_NEGATIVE,
     BadInput,
@@ -26,6 +25,7 @@ from .decisions import explain, insert
 from .farm import clients, db, purge, shards
 from .kafka import clients_ingest_key, outbox
 from .keys import clients_revoke, clients_rotate
+from .roads import roads
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -3,7 +3,7 @@
 Given the workers' ScaledObject (``worker_rules``), it measures its triggers on the farm's
 own Redis and Kafka, and decides with ``routefarm.autoscale.rules`` once per polling interval. Its thread
 measures every second (so the status line and ``GET /v1/farm`` stay fresh) and publishes
-``routefarm.autoscale.record``; the main loop of ``up`` applies ``desired`` through
+``routefarm.observability.scaler``; the main loop of ``up`` applies ``desired`` through
 ``WorkerPool``: a new ``worker.N`` process per missing replica, SIGTERM to the newest
 ones when there are too many (a worker stops its solve and stores the best solution or
 hands the job back).
@@ -92,9 +92,9 @@ class LocalAutoscaler:
     def _run(self) -> None:
         import redis
 
-        from routefarm.autoscale import record
         from routefarm.autoscale.sources import TriggerSources
         from routefarm.broker import make_broker
+        from routefarm.observability import scaler as record
 
         broker = make_broker(self.settings)
         cache = redis.Redis.from_url(self.settings.cache_url, socket_timeout=2, socket_connect_timeout=2)

@@ -19,8 +19,8 @@ import threading
 import time
 from pathlib import Path
 
-from ..autoscale import record as autoscaler_record
 from ..broker import SOLVE_QUEUE, WEBHOOK_QUEUE, queue_depth
+from . import scaler as autoscaler_record
 
 log = logging.getLogger(__name__)
 ENV = "PROMETHEUS_MULTIPROC_DIR"

@@ -8,9 +8,9 @@ import time
 import pytest
 import redis
 
-from routefarm.autoscale import record
 from routefarm.autoscale.scaledobject import parse
 from routefarm.autoscale.sources import TriggerSources
+from routefarm.observability import scaler as record
 from routefarm.observability import throughput
 
 DB = 4  # tests/conftest.py flushes 10/11; see tests/metrics/metrics_support.py for the others

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from routefarm.autoscale import record
+from routefarm.observability import scaler as record
 
 
 def workers(farm) -> dict[tuple[str, str], float]:

@@ -73,7 +73,7 @@ def test_farm_status_reports_the_queue_and_nulls_what_is_not_measured(http, auth
 
 
 def test_farm_status_reads_the_autoscaler_and_the_finished_jobs(http, auth, farm):
-    from routefarm.autoscale import record
+    from routefarm.observability import scaler as record
     from routefarm.observability import throughput
 
     _, headers = auth()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..cli.common import BadInput
+from .common import BadInput
 
 INSTALL_HINT = "the road engine needs its libraries: pip install 'routefarm[roads]'"
 
@@ -24,7 +24,7 @@ def _require_libraries() -> None:
 
 
 def _profiles(value: str) -> list[str]:
-    from .profiles import PROFILES
+    from ..roads.profiles import PROFILES
 
     names = [name.strip() for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in PROFILES]
@@ -59,9 +59,9 @@ def serve(osm_file: str, host: str, port: int, profile_list: str, cache_dir: str
     _require_libraries()
     from werkzeug.serving import make_server
 
-    from .server import create_app
-    from .settings import EngineSettings, ServerSettings
-    from .store import load_engines
+    from ..roads.server import create_app
+    from ..roads.settings import EngineSettings, ServerSettings
+    from ..roads.store import load_engines
 
     path = Path(osm_file)
     if not path.is_file():
@@ -104,7 +104,7 @@ def generate(rows: int, columns: int, seed: int, output: str) -> None:
         import osmium  # noqa: F401
     except ImportError:
         raise BadInput(INSTALL_HINT) from None
-    from .generate import CityPlan, write_city
+    from ..roads.generate import CityPlan, write_city
 
     plan = CityPlan(rows=rows, columns=columns, seed=seed)
     try:
