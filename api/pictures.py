@@ -17,10 +17,10 @@ from flask import Blueprint, Response, g
 from optimizer import Problem
 from optimizer.render import TooManyPlaces, render_svg
 from routefarm.contract.requests import PictureQuery
+from routefarm.contract.statuses import TERMINAL
 from routefarm.errors import Conflict, TooLarge
 from routefarm.jobs.problems import COLUMNS, problem_of
 from routefarm.jobs.retention import absent
-from routefarm.jobs.states import TERMINAL
 from routefarm.roads.geometry import route_geometry
 
 from .auth import farm, require_client, resource_id

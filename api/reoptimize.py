@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify
 
 from routefarm.contract.documents import JobAccepted
+from routefarm.contract.reoptimize import ReoptimizeBody, parse_request
 from routefarm.errors import Conflict
 from routefarm.jobs.submit import Accepted
-from routefarm.reoptimize.request import ReoptimizeBody, parse_request
 from routefarm.reoptimize.submit import BaseJobNotSucceeded, reoptimize
 
 from .auth import farm, require_client, resource_id

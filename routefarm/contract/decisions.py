@@ -11,7 +11,7 @@ from optimizer.decisions.answers import TaskQuote
 from optimizer.decisions.insertion import DEFAULT_LIMIT
 from optimizer.model import MAX_TIME_LIMIT, Identifier, Objective, Shipment, Stop, Time
 
-from ..reoptimize.request import EventId, StepId
+from .reoptimize import EventId, StepId
 
 MAX_NEW_TASKS = 100  # stops and shipments quoted in one request
 MAX_LIMIT = 20  # insertions asked for per task

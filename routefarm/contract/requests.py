@@ -29,13 +29,10 @@ from optimizer import Issues, Problem, pydantic_issues
 from optimizer.issues import collect
 from optimizer.model import Time
 
-from ..jobs.states import STATUSES
-from ..reoptimize.request import MAX_VEHICLE_STATES, ReoptimizeChanges, VehicleState
 from ..settings import Settings
+from .reoptimize import MAX_VEHICLE_STATES, ReoptimizeChanges, VehicleState
+from .statuses import EVENT_TYPES, EventType, JobStatus
 
-EventType = Literal["job.succeeded", "job.failed", "job.cancelled", "batch.completed"]
-EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
-JobStatus = Literal[STATUSES]  # type: ignore[valid-type]  # the state machine's, in its order
 MAX_DESCRIPTION = 500
 MAX_METADATA_BYTES = 16 * 1024  # a body's (or a batch job's) metadata, as compact JSON
 MAX_URL = 2048  # characters of a webhook URL

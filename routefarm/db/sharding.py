@@ -27,13 +27,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from ..errors import Conflict, NotFound
-from ..farm import Farm
+from .directory import Directory
 from .locks import own_client
+from .pools import Databases
+
+
+class Stores(Protocol):
+    """What a move reads and writes: the shards and the directory (a ``Farm`` has both)."""
+
+    db: Databases
+    directory: Directory
+
 
 log = logging.getLogger(__name__)
 QUIET = 20  # rows changed in a pass below which the final, locked pass runs
@@ -54,7 +64,7 @@ class ShardCount:
     by_status: dict[str, int]
 
 
-def counts(farm: Farm) -> list[ShardCount]:
+def counts(farm: Stores) -> list[ShardCount]:
     """Every client with its shard and job counts (reads every shard: an operator tool)."""
     clients = farm.directory.clients()
     per_shard: dict[str, dict[str, dict[str, int]]] = {}
@@ -70,7 +80,7 @@ def counts(farm: Farm) -> list[ShardCount]:
     return out
 
 
-def move(farm: Farm, client_id: str, target: str) -> int:
+def move(farm: Stores, client_id: str, target: str) -> int:
     """Move ``client_id``'s rows to shard ``target``; returns the number of jobs moved."""
     if target not in farm.db.shards:
         raise NotFound(f"no shard {target!r} (known: {', '.join(farm.db.shards)})")
@@ -127,12 +137,12 @@ def lock_client_rows(conn, client_id: str) -> None:
         conn.execute(f"SELECT 1 FROM {table} WHERE client_id = %s ORDER BY {key} FOR UPDATE", (client_id,))
 
 
-def _copy(farm: Farm, source: str, target: str, client_id: str, since):
+def _copy(farm: Stores, source: str, target: str, client_id: str, since):
     with farm.db.shard(source) as src:
         return _copy_with(src, farm, target, client_id, since)
 
 
-def _copy_with(src, farm: Farm, target: str, client_id: str, since):
+def _copy_with(src, farm: Stores, target: str, client_id: str, since):
     """Upsert the client's rows changed since ``since`` into ``target``; (new mark, count)."""
     mark = src.execute("SELECT now()").fetchone()[0]
     query = "SELECT * FROM jobs WHERE client_id = %s"
@@ -152,7 +162,7 @@ def _copy_with(src, farm: Farm, target: str, client_id: str, since):
     return mark, count
 
 
-def _copy_client_tables(src, farm: Farm, target: str, client_id: str) -> None:
+def _copy_client_tables(src, farm: Stores, target: str, client_id: str) -> None:
     """Copy the client's webhook and batch rows (small next to its jobs), locked by the caller."""
     with src.cursor(row_factory=dict_row) as cur, farm.db.shard(target) as dst:
         for table, key in CLIENT_TABLES.items():
@@ -175,7 +185,7 @@ def _copying(conn) -> None:
     conn.execute("SELECT set_config('routefarm.copying_rows', 'on', true)")
 
 
-def _move_outbox(src, farm: Farm, target: str, client_id: str) -> None:
+def _move_outbox(src, farm: Stores, target: str, client_id: str) -> None:
     """The client's unsent events go to the target in their order (new ids there, same event
     ids; a parked one stays parked)."""
     with farm.db.shard(target) as dst:

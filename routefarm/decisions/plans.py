@@ -23,11 +23,11 @@ from optimizer import Problem, Solution
 from optimizer.decisions import Plan, lazily
 from optimizer.travel import Travel
 
+from ..contract.statuses import TERMINAL
 from ..errors import Conflict
 from ..farm import Farm
 from ..jobs.problems import COLUMNS, problem_of
 from ..jobs.retention import absent
-from ..jobs.states import TERMINAL
 
 PLANS_PER_JOB = 4  # values of ``at`` whose read of an ended job's solution is kept
 

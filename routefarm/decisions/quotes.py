@@ -21,11 +21,11 @@ from optimizer import InvalidProblem
 from optimizer.decisions import Plan, Quoter, quote, work_issues
 
 from ..contract.decisions import InsertionApplyRequest, InsertionQuotes, InsertionRequest
+from ..contract.reoptimize import ReoptimizeChanges, VehicleState
 from ..contract.requests import shape_issues
 from ..errors import Conflict, InvalidInput
 from ..farm import Farm
 from ..jobs.submit import Accepted
-from ..reoptimize.request import ReoptimizeChanges, VehicleState
 from ..reoptimize.submit import reoptimize
 from .plans import JobPlan, Plans
 

@@ -23,6 +23,7 @@ from optimizer import Issue, Issues
 
 from ..broker import enqueue_all, solve_message
 from ..contract.requests import BatchRequest, shape_issues
+from ..contract.statuses import STATUSES, TERMINAL
 from ..errors import BrokerUnavailable, InvalidInput
 from ..fairness.rates import charge_jobs
 from ..farm import Farm
@@ -32,7 +33,6 @@ from ..webhooks.events import complete_batch, jobs_ended
 from . import states
 from .documents import iso_time
 from .ending import Ended, ended
-from .states import STATUSES, TERMINAL
 from .submit import validate_body, webhook_issues
 
 log = logging.getLogger(__name__)

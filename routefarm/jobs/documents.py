@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .states import TERMINAL
+from ..contract.statuses import TERMINAL
 
 
 def iso_time(value: datetime | None) -> str | None:

@@ -46,8 +46,6 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-TERMINAL = ("succeeded", "failed", "cancelled")
-STATUSES = ("queued", "running", *TERMINAL)
 NEW = None  # the "from" of a job that does not exist yet
 TRANSITIONS: dict[str, frozenset[tuple[str | None, str]]] = {
     "create": frozenset({(NEW, "queued"), (NEW, "succeeded")}),

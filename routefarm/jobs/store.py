@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
+from ..contract.statuses import TERMINAL
 from ..db.directory import Directory
 from ..db.locks import share_client
 from ..db.pools import Databases
@@ -51,7 +52,7 @@ class JobStore:
 
         def action(conn):
             row = update(conn)
-            terminal = effects is not None and row is not None and row["status"] in states.TERMINAL
+            terminal = effects is not None and row is not None and row["status"] in TERMINAL
             messages[:] = effects(conn, row) if terminal else []
             return row
 

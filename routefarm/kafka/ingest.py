@@ -35,6 +35,7 @@ import redis
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from ..broker import SOLVE_QUEUE, queue_depth
+from ..contract.reoptimize import ReoptimizeRequest, parse_request
 from ..errors import (
     BrokerUnavailable,
     IdempotencyKeyReused,
@@ -43,7 +44,6 @@ from ..errors import (
     ShardUnavailable,
 )
 from ..observability import metrics
-from ..reoptimize.request import ReoptimizeRequest, parse_request
 from ..reoptimize.submit import BaseJobNotSucceeded, reoptimize
 from ..untrusted import loads, storage_findings
 from .authenticate import Authenticator, Unauthenticated

@@ -36,6 +36,7 @@ from optimizer import Issue, Issues, Limits
 from optimizer.issues import adapter, add_errors, collect, field_kind
 from optimizer.model import Time
 
+from ..contract.reoptimize import ReoptimizeChanges, request_issues
 from ..contract.requests import (
     BatchReoptimizeJob,
     BatchReoptimizeRequest,
@@ -49,7 +50,6 @@ from ..jobs.batches import create_batch
 from ..jobs.submit import webhook_issues
 from ..untrusted import time_limit_issues
 from .derive import derive
-from .request import ReoptimizeChanges, request_issues
 from .submit import BaseJobNotSucceeded
 
 JOB_FIELDS = ("vehicles", "at")  # what a job entry may set for itself

@@ -44,9 +44,9 @@ from typing import Any
 from optimizer import InvalidProblem, Issue, Limits, parse_problem, pointer
 from optimizer.model import MAX_TIME
 
+from ..contract.reoptimize import ReoptimizeChanges, VehicleState, parse_request
 from ..errors import InvalidInput
 from .reports import Reports, set_place
-from .request import ReoptimizeChanges, VehicleState, parse_request
 
 OPEN_SHIFT = 10 * 365 * 86_400.0  # seconds: the end given to a shift that had none (at most MAX_TIME)
 REPLACED = ("stops", "shipments", "vehicles", "locked", "initial_routes")

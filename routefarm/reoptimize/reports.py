@@ -13,8 +13,8 @@ from typing import Any
 
 from optimizer import Issues, pointer
 
+from ..contract.reoptimize import ReoptimizeChanges, VehicleState
 from ..errors import InvalidInput
-from .request import ReoptimizeChanges, VehicleState
 
 LEGS = ("pickup", "delivery")
 Report = tuple[str, str, str]  # (vehicle id, "completed" | "in_progress" | "dispatched", pointer)

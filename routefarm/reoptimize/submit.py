@@ -10,12 +10,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ..contract.reoptimize import ReoptimizeChanges, idempotency_key
 from ..errors import InvalidInput, NotFound, RoutefarmError
 from ..farm import Farm
 from ..jobs.submit import Accepted, submit
 from ..untrusted import time_limit_issues
 from .derive import derive
-from .request import ReoptimizeChanges, idempotency_key
 
 
 class BaseJobNotSucceeded(RoutefarmError):

@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 from support import SMALL_PROBLEM
 
 from routefarm.broker import solve_message
+from routefarm.contract.statuses import STATUSES
 from routefarm.ids import canonical_hash, new_job_id
 from routefarm.jobs import states
 
@@ -61,7 +62,7 @@ TRIES = [
 ]
 
 
-@pytest.mark.parametrize("before", states.STATUSES)
+@pytest.mark.parametrize("before", STATUSES)
 @pytest.mark.parametrize(("transition", "after", "attempt"), TRIES, ids=[f"{t}->{a}" for t, a, _ in TRIES])
 def test_each_transition_changes_a_job_only_from_the_status_the_table_allows(farm, client_factory, transition,
                                                                             after, attempt, before):

@@ -7,9 +7,9 @@ from reopt_helpers import base_problem, route, routed, solve_checked, solved_bas
 
 from optimizer import MAX_ISSUES, parse_problem
 from optimizer.model import MAX_TIME
+from routefarm.contract.reoptimize import ReoptimizeBody, parse_request
 from routefarm.errors import InvalidInput
 from routefarm.reoptimize.derive import derive
-from routefarm.reoptimize.request import ReoptimizeBody, parse_request
 
 
 def errors(base, solution, request) -> dict[str, str]:
