@@ -99,7 +99,7 @@ def retry(delivery_id: str):
     doc = farm().store.on_shard(g.client_id, reopen)
     if doc is None:
         raise NotFound(f"no delivery {did}")
-    farm().store.dispatch(sent[-1:])
+    farm().store.send(sent[-1:])
     response = jsonify(doc)
     response.status_code = 202
     return response

@@ -11,10 +11,8 @@ from routefarm.contract import documents as doc
 from routefarm.contract.requests import JobListQuery, JobReadQuery, JobRequest
 from routefarm.errors import BadRequest, Conflict
 from routefarm.jobs.documents import is_terminal, status_document
-from routefarm.jobs.ending import Ended, ended
 from routefarm.jobs.retention import absent
 from routefarm.jobs.submit import submit
-from routefarm.webhooks.events import deferred
 
 from . import pages
 from .auth import farm, require_client, resource_id
@@ -118,8 +116,7 @@ def index():
 def cancel(job_id: str):
     jid = resource_id(job_id, "job")
     f = farm()
-    effects, webhooks = deferred()
-    row = f.store.cancel(g.client_id, jid, effects=effects)
+    row = f.store.cancel(g.client_id, jid)
     if row is None:
         current = f.store.get(g.client_id, jid, with_solution=False)
         if current is None:
@@ -129,10 +126,7 @@ def cancel(job_id: str):
         raise Conflict(f"the job already ended ({current['status']})", "job-ended")
     doc = status_document(row, f.settings.base_url)
     if row["status"] == "cancelled":
-        ended(f, [Ended(row, g.client_id)], webhooks)
         return jsonify(doc)
-    f.cache.request_cancel(str(jid))
-    f.cache.drop_job(str(jid))
     response = jsonify(doc)
     response.status_code = 202
     return response

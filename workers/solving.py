@@ -30,13 +30,10 @@ import uuid
 from datetime import UTC, datetime
 
 from optimizer import InvalidProblem, parse_problem
-from routefarm.broker import enqueue, solve_message
-from routefarm.errors import BrokerUnavailable, RoadSnapError, TravelSourceUnavailable
+from routefarm.errors import RoadSnapError, TravelSourceUnavailable
 from routefarm.ids import worker_name
-from routefarm.jobs.ending import Ended, ended
 from routefarm.observability import metrics
 from routefarm.roads.matrices import RoadMatrices, matrices
-from routefarm.webhooks.events import deferred
 
 from .heartbeat import Heartbeat
 from .progress import Progress
@@ -143,30 +140,11 @@ def _roads(rt, job: dict, jid, client_id: str, worker: str, context: dict) -> Ro
 
 
 def _retry(rt, jid, client_id, worker, delay_s: float, why: str, context) -> None:
-    if _requeue(rt, rt.farm.store.retry, jid, client_id, worker, delay_s, context):
+    row = rt.farm.store.retry(client_id, jid, worker, delay_s)
+    if row is not None and row["status"] == "queued":
         log.warning("%s; the job is tried again in %g s", why, delay_s, extra=context)
-
-
-def _requeue(rt, transition, jid, client_id: str, worker: str, delay_s: float | None, context) -> bool:
-    """Put the job back in the queue (``transition``: the store's ``hand_back`` or ``retry``)
-    and send its new message; True when it went back. A job asked to stop ends ``cancelled``
-    there instead, as a cancel seen by the solve would have ended it."""
-    farm = rt.farm
-    message = solve_message(jid, client_id)
-    effects, webhooks = deferred()
-    row = transition(client_id, jid, worker, message.message_id, effects=effects)
-    if row is None:
-        return False
-    if row["status"] == "cancelled":
-        ended(farm, [Ended(row, client_id)], webhooks)
+    elif row is not None:
         log.info("job cancelled (asked to stop) instead of going back to the queue", extra=context)
-        return False
-    farm.cache.drop_job(str(jid))  # the cached document says running: readers go to the shard
-    try:
-        enqueue(farm.broker, message, delay=delay_s)
-    except BrokerUnavailable:
-        log.warning("back in the queue; the reaper will send it", extra=context)
-    return True
 
 
 def _stopped(solution: dict, elapsed: float) -> dict:
@@ -176,13 +154,9 @@ def _stopped(solution: dict, elapsed: float) -> dict:
 
 
 def _store(rt, jid, client_id, worker, status, solution, error, context) -> None:
-    farm = rt.farm
-    effects, webhooks = deferred()  # the webhook deliveries commit with the result
-    row = farm.store.finish(client_id, jid, worker, status, solution, error, effects=effects)
-    if row is None:
+    if rt.farm.store.finish(client_id, jid, worker, status, solution, error) is None:
         log.warning("result not stored: the job is no longer this worker's", extra=context)
         return
-    ended(farm, [Ended({**row, "solution": solution}, client_id)], webhooks, solved=True)
     log.info("job %s", status, extra=context)
 
 
@@ -191,5 +165,8 @@ def _since(moment) -> float:
 
 
 def _hand_back(rt, jid, client_id, worker, context) -> None:
-    if _requeue(rt, rt.farm.store.hand_back, jid, client_id, worker, None, context):
+    row = rt.farm.store.hand_back(client_id, jid, worker)
+    if row is not None and row["status"] == "queued":
         log.info("shutting down: job handed back", extra=context)
+    elif row is not None:
+        log.info("job cancelled (asked to stop) instead of going back to the queue", extra=context)

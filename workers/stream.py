@@ -14,7 +14,7 @@ import signal
 import threading
 
 from routefarm.farm import Farm
-from routefarm.jobs.reaper import reap
+from routefarm.farm.reaper import reap
 from routefarm.observability.exposition import FarmCollector
 from routefarm.observability.exposition import serve as serve_metrics
 from routefarm.observability.logs import configure_logging

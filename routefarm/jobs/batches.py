@@ -21,18 +21,16 @@ from psycopg.rows import dict_row
 
 from optimizer import Issue, Issues
 
-from ..broker import enqueue_all, solve_message
+from ..broker import solve_message
 from ..contract.requests import BatchRequest, shape_issues
 from ..contract.statuses import STATUSES, TERMINAL
-from ..errors import BrokerUnavailable, InvalidInput
+from ..errors import InvalidInput
 from ..fairness.rates import charge_jobs
 from ..farm import Farm
 from ..ids import canonical_hash, new_job_id
 from ..observability import metrics
-from ..webhooks.events import complete_batch, jobs_ended
 from . import states
 from .documents import iso_time
-from .ending import Ended, ended
 from .submit import validate_body, webhook_issues
 
 log = logging.getLogger(__name__)
@@ -116,20 +114,17 @@ def create_batch(farm: Farm, client_id: str, jobs: list[dict], metadata: dict, b
                          "webhook_url": (job.get("webhook") or {}).get("url")})
         states.create_batch_jobs(conn, rows)
         done[:] = [r for r in rows if r["status"] == "succeeded"]
-        effects[:] = jobs_ended(conn, client_id, done) + (complete_batch(conn, client_id, batch_id) if done else [])
+        effects[:] = store.effects.jobs_ended(conn, client_id, done) + (
+            store.effects.complete_batch(conn, client_id, batch_id) if done else [])
         queued[:] = [m for m, r in zip(messages, rows, strict=True) if r["status"] == "queued"]
         return {"ids": [str(r["id"]) for r in rows]}
 
-    created = farm.store.on_shard(client_id, create)
+    store = farm.store
+    created = store.on_shard(client_id, create)
     metrics.JOBS_SUBMITTED.labels(kind="batch").inc(len(queued))
     if done:
         metrics.JOBS_SUBMITTED.labels(kind="deduplicated").inc(len(done))
-    ended(farm, [Ended(r, client_id, reason="deduplicated") for r in done], effects, cache=False)
-    try:
-        enqueue_all(farm.broker, queued)
-    except BrokerUnavailable as exc:
-        log.warning("batch %s accepted but its messages are not sent yet (%s); the reaper will send them",
-                    batch_id, exc)
+    store.created(done, client_id, queued, effects)
     return {"id": str(batch_id), "status": "queued", "total": len(jobs), "job_ids": created["ids"],
             "links": _links(str(batch_id), settings.base_url)}
 
@@ -175,21 +170,6 @@ def get_batch(farm: Farm, client_id: str, batch_id: uuid.UUID) -> dict[str, Any]
 
 def cancel_batch(farm: Farm, client_id: str, batch_id: uuid.UUID) -> Cancelled | None:
     """Cancel what is left: queued jobs at once, running ones stop within a second."""
-    sent: list = []
-
-    def cancel(conn) -> Cancelled | None:
-        if conn.execute("SELECT 1 FROM batches WHERE id = %s AND client_id = %s",
-                        (batch_id, client_id)).fetchone() is None:
-            return None
-        ended, stopping = states.cancel_batch_jobs(conn, client_id, batch_id)
-        sent[:] = jobs_ended(conn, client_id, ended) + complete_batch(conn, client_id, batch_id)
-        states.request_batch_cancel(conn, batch_id)
-        doc = batch_document(conn, client_id, batch_id, farm.settings.base_url)
-        return Cancelled(doc, ended, stopping)
-
-    result = farm.store.on_shard(client_id, cancel)
-    if result is None:
-        return None
-    ended(farm, [Ended(r, client_id) for r in result.ended], sent)
-    farm.cache.request_cancel_many(result.stopping)
-    return result
+    found = farm.store.cancel_batch(client_id, batch_id, lambda conn: batch_document(
+        conn, client_id, batch_id, farm.settings.base_url))
+    return None if found is None else Cancelled(*found)

@@ -188,6 +188,11 @@ def cancel_batch_jobs(conn, client_id: str, batch_id: uuid.UUID) -> tuple[list[d
     return [r for r in rows if r["status"] == "cancelled"], [str(r["id"]) for r in rows if r["status"] == "running"]
 
 
+def batch_exists(conn, client_id: str, batch_id: uuid.UUID) -> bool:
+    return conn.execute("SELECT 1 FROM batches WHERE id = %s AND client_id = %s",
+                        (batch_id, client_id)).fetchone() is not None
+
+
 def request_batch_cancel(conn, batch_id: uuid.UUID) -> None:
     conn.execute("UPDATE batches SET cancel_requested_at = coalesce(cancel_requested_at, now()) WHERE id = %s",
                  (batch_id,))

@@ -13,16 +13,14 @@ from typing import Any
 
 from optimizer import InvalidProblem, Issue, parse_problem
 
-from ..broker import enqueue, solve_message
+from ..broker import solve_message
 from ..contract.requests import MAX_URL, JobRequest, shape_issues
-from ..errors import BrokerUnavailable, IdempotencyKeyReused, InvalidInput, TravelSourceUnavailable
+from ..errors import IdempotencyKeyReused, InvalidInput, TravelSourceUnavailable
 from ..farm import Farm
 from ..ids import canonical_hash, new_job_id
 from ..observability import metrics
 from ..untrusted import time_limit_issues
-from ..webhooks.events import on_job_terminal
 from .documents import iso_time, job_links
-from .ending import Ended, ended
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +93,6 @@ def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = 
     problem, metadata = validate_body(body, farm)
     problem_hash = canonical_hash(body["problem"])
     request_hash = canonical_hash(body) if idempotency_key else None
-    store = farm.store
     message = solve_message(new_job_id(), client_id)
     job = {
         "id": uuid.UUID(message.args[0]), "client_id": client_id, "problem": body["problem"],
@@ -103,31 +100,11 @@ def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = 
         "idempotency_key": idempotency_key, "request_hash": request_hash, "request_id": request_id,
         "message_id": message.message_id, "webhook_url": (body.get("webhook") or {}).get("url"),
     }
-    effects: list = []
-
-    def create(conn) -> Accepted | None:
-        effects.clear()
-        row = store.create(conn, job, farm.settings.dedup_window_s)
-        if row is None:  # the idempotency key was used before: answer as the first time
-            return _replay(store.by_idempotency_key(conn, client_id, idempotency_key), request_hash, farm)
-        if row["status"] == "succeeded":  # de-duplicated: its terminal event fires now
-            with conn.transaction():
-                effects[:] = on_job_terminal(conn, {**row, "client_id": client_id})
-        return Accepted(_first_response(row, farm), True, row)
-
-    accepted = store.on_shard(client_id, create)
-    if accepted.created:
-        deduplicated = accepted.row["status"] == "succeeded"
-        metrics.JOBS_SUBMITTED.labels(kind="deduplicated" if deduplicated else "single").inc()
-        if deduplicated:  # ended as it was created
-            ended(farm, [Ended(accepted.row, client_id, reason="deduplicated")], effects, cache=False)
-    if accepted.created and accepted.row["status"] == "queued":
-        try:
-            enqueue(farm.broker, message)
-        except BrokerUnavailable as exc:
-            log.warning("job %s accepted but not yet sent (%s); the reaper will send it",
-                        accepted.document["id"], exc)
-    return accepted
+    row, created = farm.store.create(client_id, job, message, farm.settings.dedup_window_s)
+    if not created:  # the idempotency key was used before: answer as the first time
+        return _replay(row, request_hash, farm)
+    metrics.JOBS_SUBMITTED.labels(kind="deduplicated" if row["status"] == "succeeded" else "single").inc()
+    return Accepted(_first_response(row, farm), True, row)
 
 
 def _first_response(row: dict, farm: Farm) -> dict:

@@ -121,7 +121,7 @@ OUTBOX_BACKLOG = "routefarm_outbox_backlog"
 OUTBOX_PARKED_ROWS = "routefarm_outbox_parked_rows"
 KAFKA_LAG = "routefarm_kafka_lag"  # on the stream process's metrics port (workers.stream.IngestLag)
 SCRAPE_TIME_FAMILIES = (QUEUE_DEPTH, WORKERS, SHARD_UP, OUTBOX_BACKLOG, OUTBOX_PARKED_ROWS, KAFKA_LAG)
-REAPER_ACTION_NAMES = ("requeued", "failed", "cancelled", "resent", "deliveries", "unavailable")  # fields of reaper.Reaped
+REAPER_ACTION_NAMES = ("requeued", "failed", "cancelled", "resent", "deliveries", "unavailable")  # fields of farm.reaper.Reaped
 # From prometheus-client's process collector on the worker metrics port.
 PROCESS_FAMILIES = ("process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds")
 

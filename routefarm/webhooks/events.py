@@ -1,9 +1,11 @@
 """What a job's terminal transition sets off, inside the same shard transaction.
 
-``on_job_terminal(conn, row)`` is the ``effects`` callback of ``JobStore.finish`` and
-``JobStore.cancel`` (and of the reaper's ``worker_lost`` failure): it inserts one delivery
-per subscribed endpoint (plus the job's one-off target), and completes the job's batch when
-it was the batch's last open job. Because the rows commit with the state change, no
+This module is what the composition root (``farm.Farm``) plugs into the job store's door as
+its ``Effects``: ``on_job_terminal(conn, row)`` runs in every transaction that ends a job
+(a result stored, a cancel, a ``worker_lost`` failure, a job asked to stop that goes back to
+the queue, a de-duplicated job): it inserts one delivery per subscribed endpoint (plus the
+job's one-off target), and completes the job's batch when it was the batch's last open job;
+``jobs_ended`` and ``complete_batch`` serve a batch's jobs ended together. Because the rows commit with the state change, no
 callback is lost; the returned messages are sent after the commit (the reaper re-sends any
 that never reach Redis).
 
@@ -15,7 +17,6 @@ one sees the first as terminal; ``completed_at IS NULL`` makes a repeat change n
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 
 import dramatiq
 
@@ -36,18 +37,6 @@ def on_job_terminal(conn, row: dict) -> list[dramatiq.Message]:
     if row.get("batch_id"):
         messages += complete_batch(conn, row["client_id"], row["batch_id"])
     return messages
-
-
-def deferred() -> tuple[Callable[[object, dict], list], list[dramatiq.Message]]:
-    """``on_job_terminal`` keeping its messages for the caller to send when it is ready
-    (after refreshing the cache, so a receiver reading the job at once sees it ended)."""
-    kept: list[dramatiq.Message] = []
-
-    def effects(conn, row: dict) -> list:
-        kept[:] = on_job_terminal(conn, row)
-        return []
-
-    return effects, kept
 
 
 def jobs_ended(conn, client_id: str, rows: list[dict]) -> list[dramatiq.Message]:

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 import dramatiq
 from psycopg.rows import dict_row
 
-from ..broker import enqueue
-from ..errors import BrokerUnavailable, TooManyAtOnce
+from ..errors import TooManyAtOnce
 from ..fairness.slots import Slots
 from ..jobs.batches import batch_document
 from ..jobs.documents import iso_time, status_document
@@ -111,10 +110,7 @@ def _postpone(farm, did: uuid.UUID, client_id: str, token: str, delay: float) ->
 
 
 def _send(farm, message: dramatiq.Message, delay: float, did: uuid.UUID) -> None:
-    try:
-        enqueue(farm.broker, message, delay=delay)
-    except BrokerUnavailable as exc:
-        log.warning("delivery %s: next attempt not sent now (%s); the reaper will send it", did, exc)
+    farm.store.send([message], delay)  # Redis down: the reaper sends it
 
 
 def _observe(outcome: Outcome, done: Done) -> None:

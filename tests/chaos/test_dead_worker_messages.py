@@ -27,7 +27,7 @@ from routefarm.broker import (
     messages_present,
 )
 from routefarm.farm import Farm
-from routefarm.jobs.reaper import reap
+from routefarm.farm.reaper import reap
 from routefarm.jobs.submit import submit
 
 WORKER_START = 15.0  # seconds for a worker process to boot on a busy 2-core machine

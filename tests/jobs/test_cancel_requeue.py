@@ -10,12 +10,10 @@ import uuid
 import pytest
 from support import PUBLIC_HOOK, SMALL_PROBLEM
 
-from routefarm.broker import solve_message
+from routefarm.farm.reaper import reap
 from routefarm.jobs import states
 from routefarm.jobs.batches import submit_batch
-from routefarm.jobs.reaper import reap
 from routefarm.webhooks import endpoints
-from routefarm.webhooks.events import deferred
 
 WORKER = "w:requeue"
 
@@ -55,15 +53,11 @@ def shard_rows(farm, client_id: str, batch_id: str, job_id: uuid.UUID) -> dict:
 
 
 def hand_back(farm, client_id, job_id):
-    effects, _ = deferred()
-    return farm.store.hand_back(client_id, job_id, WORKER, solve_message(job_id, client_id).message_id,
-                                effects=effects)
+    return farm.store.hand_back(client_id, job_id, WORKER)
 
 
 def retry(farm, client_id, job_id):
-    effects, _ = deferred()
-    return farm.store.retry(client_id, job_id, WORKER, solve_message(job_id, client_id).message_id,
-                            effects=effects)
+    return farm.store.retry(client_id, job_id, WORKER, 0.0)
 
 
 def lease_expiry(farm, client_id, job_id):

@@ -8,7 +8,7 @@ from support import SMALL_PROBLEM, running_job
 from webhook_support import NAMESPACE
 
 from routefarm.broker import WEBHOOK_QUEUE, messages_present
-from routefarm.jobs.reaper import reap
+from routefarm.farm.reaper import reap
 
 
 def delivery_rows(farm, client_id: str, job_id: str) -> list[tuple]:
