@@ -85,7 +85,12 @@ def test_up_serves_a_job_stops_cleanly_and_keeps_its_data(spawn, tmp_path):
                   r"autoscaler +\| workers 0 -> 1: active \(solve-queue 1 > 0", anywhere=True)
     farm.wait_for(r"autoscaler +\| workers 1 -> 0: no trigger active", timeout=30)  # after the cooldown
     farm.wait_for(r"worker\.1 stopped \(exit code 0\)", timeout=30)
-    status, farm_status = call("GET", f"{api}/v1/farm", key)
+    deadline = time.monotonic() + 5  # the autoscaler publishes its record each second
+    while True:
+        status, farm_status = call("GET", f"{api}/v1/farm", key)
+        if farm_status["workers"]["current"] == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert status == 200 and farm_status["workers"] == {"current": 0, "desired": 0, "max": 1}, farm_status
     assert farm_status["kafka_lag"] == 0 and farm_status["jobs_per_s"] > 0
 
