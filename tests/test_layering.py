@@ -121,3 +121,50 @@ def test_no_import_goes_up_a_layer():
 def test_routefarm_keeps_its_stages_in_packages():
     root = [p.name for p in (ROOT / "routefarm").glob("*.py")]
     assert len(root) <= ROOT_MODULES_MAX, sorted(root)
+
+
+# routefarm's packages (and root modules), the lowest floor first. A package imports its own
+# floor's and the floors below; an import of a higher floor is counted (at most UPWARD_MAX).
+FLOORS = (
+    ("routefarm", "ids", "settings", "errors", "untrusted", "contract"),  # words and shapes
+    ("observability", "db", "cache", "broker", "fairness", "runner", "roads"),  # stores and services
+    ("jobs",),  # the one door of job transitions
+    ("reoptimize", "webhooks"),  # stages and effects on top of the door
+    ("kafka", "decisions", "autoscale"),
+    ("farm",),  # the composition root: plugs the effects into the door
+    ("local", "cli", "__main__"),  # programs
+)
+UPWARD_MAX = 2
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _routefarm_edges() -> set[tuple[str, str, str, str]]:
+    """(importing package, imported package, module, imported module) across packages."""
+    return {(_package(m), _package(t), m, t) for m, targets in _graph().items() if m.startswith("routefarm")
+            for t in targets if t.startswith("routefarm") and _package(m) != _package(t)}
+
+
+def test_every_routefarm_package_has_a_floor():
+    floor_of = {p for floor in FLOORS for p in floor}
+    packages = {_package(m) for m in _modules() if m.startswith("routefarm")}
+    assert packages - floor_of == set(), "place the new package on a floor of FLOORS"
+
+
+def test_routefarm_imports_stay_on_their_floor_or_below(capsys):
+    floor_of = {p: i for i, floor in enumerate(FLOORS) for p in floor}
+    up = sorted(f"{m} -> {t}" for a, b, m, t in _routefarm_edges() if floor_of[b] > floor_of[a])
+    with capsys.disabled():
+        print(f"\nimports up a floor inside routefarm: {len(up)}" + "".join(f"\n  {line}" for line in up))
+    assert len(up) <= UPWARD_MAX, up
+
+
+def test_routefarm_packages_form_no_cycle():
+    packages: dict[str, set[str]] = {}
+    for a, b, _, _ in _routefarm_edges():
+        packages.setdefault(a, set()).add(b)
+        packages.setdefault(b, set())
+    assert _cycles(packages) == []

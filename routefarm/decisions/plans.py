@@ -25,9 +25,9 @@ from optimizer.travel import Travel
 
 from ..contract.statuses import TERMINAL
 from ..errors import Conflict
-from ..farm import Farm
 from ..jobs.problems import COLUMNS, problem_of
 from ..jobs.retention import absent
+from ..jobs.services import Services
 
 PLANS_PER_JOB = 4  # values of ``at`` whose read of an ended job's solution is kept
 
@@ -77,7 +77,7 @@ class Plans:
         self._kept: OrderedDict[tuple[str, uuid.UUID], _Kept] = OrderedDict()
         self._lock = threading.Lock()
 
-    def read(self, farm: Farm, client_id: str, job_id: uuid.UUID) -> JobPlan:
+    def read(self, farm: Services, client_id: str, job_id: uuid.UUID) -> JobPlan:
         """Raises ``NotFound``/``Gone``, ``NoPlan`` or ``PricedOnRoads``."""
         status, has_solution = self._status(farm, client_id, job_id)
         ended = status in TERMINAL
@@ -114,7 +114,7 @@ class Plans:
                     job.kept.plans.popitem(last=False)
         return found
 
-    def _status(self, farm: Farm, client_id: str, job_id: uuid.UUID) -> tuple[str, bool]:
+    def _status(self, farm: Services, client_id: str, job_id: uuid.UUID) -> tuple[str, bool]:
         def read(conn):
             return conn.execute("SELECT status, solution IS NOT NULL FROM jobs WHERE id = %s AND client_id = %s",
                                 (job_id, client_id)).fetchone()
@@ -124,7 +124,7 @@ class Plans:
             raise absent(farm, client_id, "job", job_id)
         return row[0], row[1]
 
-    def _load(self, farm: Farm, client_id: str, job_id: uuid.UUID, ended: bool) -> _Kept:
+    def _load(self, farm: Services, client_id: str, job_id: uuid.UUID, ended: bool) -> _Kept:
         def read(conn):
             solution = "solution" if ended else "NULL"
             return conn.execute(f"SELECT {solution}, {COLUMNS} FROM jobs WHERE id = %s AND client_id = %s",

@@ -24,7 +24,7 @@ from ..contract.decisions import InsertionApplyRequest, InsertionQuotes, Inserti
 from ..contract.reoptimize import ReoptimizeChanges, VehicleState
 from ..contract.requests import shape_issues
 from ..errors import Conflict, InvalidInput
-from ..farm import Farm
+from ..jobs.services import Services
 from ..jobs.submit import Accepted
 from ..reoptimize.submit import reoptimize
 from .plans import JobPlan, Plans
@@ -47,7 +47,7 @@ def parse(body: Any, model: type[Body]) -> Body:
     return model.model_validate(body)
 
 
-def _checked(plans: Plans, farm: Farm, client_id: str, job_id: uuid.UUID, request) -> JobPlan:
+def _checked(plans: Plans, farm: Services, client_id: str, job_id: uuid.UUID, request) -> JobPlan:
     plan = plans.read(farm, client_id, job_id)
     issues = work_issues(plan.problem, request.stops, request.shipments)
     if issues:
@@ -55,7 +55,7 @@ def _checked(plans: Plans, farm: Farm, client_id: str, job_id: uuid.UUID, reques
     return plan
 
 
-def quotes(farm: Farm, plans: Plans, client_id: str, job_id: uuid.UUID, body: Any) -> dict:
+def quotes(farm: Services, plans: Plans, client_id: str, job_id: uuid.UUID, body: Any) -> dict:
     """The answer to ``POST /v1/jobs/{id}/insertions``."""
     request = parse(body, InsertionRequest)
     plan = _checked(plans, farm, client_id, job_id, request)
@@ -66,7 +66,7 @@ def quotes(farm: Farm, plans: Plans, client_id: str, job_id: uuid.UUID, body: An
                            tasks=tasks).model_dump(mode="json")
 
 
-def apply(farm: Farm, plans: Plans, client_id: str, job_id: uuid.UUID, body: Any,
+def apply(farm: Services, plans: Plans, client_id: str, job_id: uuid.UUID, body: Any,
           request_id: str | None = None) -> Accepted:
     """``POST /v1/jobs/{id}/insertions/apply``: the re-optimization job, accepted."""
     request = parse(body, InsertionApplyRequest)

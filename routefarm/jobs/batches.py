@@ -26,11 +26,11 @@ from ..contract.requests import BatchRequest, shape_issues
 from ..contract.statuses import STATUSES, TERMINAL
 from ..errors import InvalidInput
 from ..fairness.rates import charge_jobs
-from ..farm import Farm
 from ..ids import canonical_hash, new_job_id
 from ..observability import metrics
 from . import states
 from .documents import iso_time
+from .services import Services
 from .submit import validate_body, webhook_issues
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class Cancelled:
     stopping: list[str]  # running jobs asked to stop
 
 
-def validate(body: Any, farm: Farm, client_id: str) -> list[dict]:
+def validate(body: Any, farm: Services, client_id: str) -> list[dict]:
     """Every job of a batch body, checked; all errors at once, pointing into the body. The
     client's rate limit is charged one token per job once their number is known (before the
     work of checking them). Jobs are validated one by one until the errors listed reach
@@ -79,14 +79,14 @@ def validate(body: Any, farm: Farm, client_id: str) -> list[dict]:
     return jobs
 
 
-def submit_batch(farm: Farm, client_id: str, body: Any, request_id: str | None = None) -> dict[str, Any]:
+def submit_batch(farm: Services, client_id: str, body: Any, request_id: str | None = None) -> dict[str, Any]:
     """Create the batch and its jobs; the 202 body ``{id, status, total, job_ids, links}``."""
     jobs = validate(body, farm, client_id)
     return create_batch(farm, client_id, jobs, body.get("metadata", {}), (body.get("webhook") or {}).get("url"),
                         request_id)
 
 
-def create_batch(farm: Farm, client_id: str, jobs: list[dict], metadata: dict, batch_url: str | None,
+def create_batch(farm: Services, client_id: str, jobs: list[dict], metadata: dict, batch_url: str | None,
                  request_id: str | None = None) -> dict[str, Any]:
     """Insert a batch of valid jobs (``{"problem", "metadata", "webhook"}``) in one transaction
     and send their messages; the 202 body."""
@@ -163,12 +163,12 @@ def batch_document(conn, client_id: str, batch_id: uuid.UUID, base_url: str = ""
     }
 
 
-def get_batch(farm: Farm, client_id: str, batch_id: uuid.UUID) -> dict[str, Any] | None:
+def get_batch(farm: Services, client_id: str, batch_id: uuid.UUID) -> dict[str, Any] | None:
     return farm.store.on_shard(client_id, lambda conn: batch_document(conn, client_id, batch_id,
                                                                       farm.settings.base_url))
 
 
-def cancel_batch(farm: Farm, client_id: str, batch_id: uuid.UUID) -> Cancelled | None:
+def cancel_batch(farm: Services, client_id: str, batch_id: uuid.UUID) -> Cancelled | None:
     """Cancel what is left: queued jobs at once, running ones stop within a second."""
     found = farm.store.cancel_batch(client_id, batch_id, lambda conn: batch_document(
         conn, client_id, batch_id, farm.settings.base_url))

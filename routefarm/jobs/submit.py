@@ -16,11 +16,11 @@ from optimizer import InvalidProblem, Issue, parse_problem
 from ..broker import solve_message
 from ..contract.requests import MAX_URL, JobRequest, shape_issues
 from ..errors import IdempotencyKeyReused, InvalidInput, TravelSourceUnavailable
-from ..farm import Farm
 from ..ids import canonical_hash, new_job_id
 from ..observability import metrics
 from ..untrusted import time_limit_issues
 from .documents import iso_time, job_links
+from .services import Services
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class Accepted:
     row: dict[str, Any]
 
 
-def validate_body(body: Any, farm: Farm, snap: bool = True,
+def validate_body(body: Any, farm: Services, snap: bool = True,
                   webhooks: list[tuple[str, Any]] | None = None) -> tuple[Any, dict]:
     """Check a ``{"problem": ..., "metadata": ..., "webhook": {"url": ...}}`` body; return
     (Problem, metadata). A webhook URL must pass the SSRF guard (checked here, or left in
@@ -60,7 +60,7 @@ def validate_body(body: Any, farm: Farm, snap: bool = True,
     return problem, body.get("metadata", {})
 
 
-def _road_issues(problem, farm: Farm, snap: bool) -> list[Issue]:
+def _road_issues(problem, farm: Services, snap: bool) -> list[Issue]:
     if not farm.settings.roads_url:
         return [Issue("/problem/travel", "this farm has no road source (ROUTEFARM_ROADS_URL): "
                                          "leave travel out for great-circle travel")]
@@ -75,7 +75,7 @@ def _road_issues(problem, farm: Farm, snap: bool) -> list[Issue]:
         return []
 
 
-def webhook_issues(webhook: Any, farm: Farm, later: list[tuple[str, Any]] | None = None) -> list[Issue]:
+def webhook_issues(webhook: Any, farm: Services, later: list[tuple[str, Any]] | None = None) -> list[Issue]:
     """The SSRF guard's refusals of an optional one-off target's URL (``"webhook": {"url": ...}``;
     its shape is ``WebhookTarget``'s to check). With ``later``, the URL is added there as
     ("/webhook/url", url) instead of being checked now."""
@@ -88,7 +88,7 @@ def webhook_issues(webhook: Any, farm: Farm, later: list[tuple[str, Any]] | None
     return [Issue(p, text) for p, text in farm.webhook_targets.issues([("/webhook/url", url)])]
 
 
-def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = None,
+def submit(farm: Services, client_id: str, body: Any, idempotency_key: str | None = None,
            request_id: str | None = None) -> Accepted:
     problem, metadata = validate_body(body, farm)
     problem_hash = canonical_hash(body["problem"])
@@ -107,7 +107,7 @@ def submit(farm: Farm, client_id: str, body: Any, idempotency_key: str | None = 
     return Accepted(_first_response(row, farm), True, row)
 
 
-def _first_response(row: dict, farm: Farm) -> dict:
+def _first_response(row: dict, farm: Services) -> dict:
     return {
         "id": str(row["id"]),
         "status": row["status"],
@@ -117,7 +117,7 @@ def _first_response(row: dict, farm: Farm) -> dict:
     }
 
 
-def _replay(earlier: dict, request_hash: str, farm: Farm) -> Accepted:
+def _replay(earlier: dict, request_hash: str, farm: Services) -> Accepted:
     if earlier["request_hash"] != request_hash:
         raise IdempotencyKeyReused("this Idempotency-Key was used with a different request body")
     row = dict(earlier, status="succeeded" if earlier.get("deduplicated_from") else "queued")

@@ -45,8 +45,8 @@ from ..contract.requests import (
 )
 from ..errors import InvalidInput
 from ..fairness.rates import charge_jobs
-from ..farm import Farm
 from ..jobs.batches import create_batch
+from ..jobs.services import Services
 from ..jobs.submit import webhook_issues
 from ..untrusted import time_limit_issues
 from .derive import derive
@@ -56,7 +56,7 @@ JOB_FIELDS = ("vehicles", "at")  # what a job entry may set for itself
 VEHICLES = field_kind(ReoptimizeChanges, "vehicles")
 
 
-def reoptimize_batch(farm: Farm, client_id: str, body: Any, request_id: str | None = None) -> dict[str, Any]:
+def reoptimize_batch(farm: Services, client_id: str, body: Any, request_id: str | None = None) -> dict[str, Any]:
     """Derive every job's new problem, then insert them as one batch; the batch's 202 body."""
     shape = shape_issues(body, BatchReoptimizeRequest)
     if not isinstance(body, dict):
@@ -145,7 +145,7 @@ def _entry(index: int, raw: Any, shared: SharedChanges | None) -> tuple[uuid.UUI
     return BatchReoptimizeJob.model_validate(raw).job_id, own
 
 
-def _sizes(farm: Farm, client_id: str, job_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[str, int]]:
+def _sizes(farm: Services, client_id: str, job_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[str, int]]:
     """job id -> (status, bytes of its problem's JSON), for the client's jobs among ``job_ids``."""
     if not job_ids:
         return {}
@@ -158,7 +158,7 @@ def _sizes(farm: Farm, client_id: str, job_ids: set[uuid.UUID]) -> dict[uuid.UUI
     return {job_id: (status, size) for job_id, status, size in farm.store.on_shard(client_id, read) or []}
 
 
-def _within_limit(farm: Farm, found: list, shared: dict, issues: Issues) -> None:
+def _within_limit(farm: Services, found: list, shared: dict, issues: Issues) -> None:
     """422 at ``/jobs`` (with the issues found so far) when the request would derive more
     than ``max_reoptimize_batch_bytes``."""
     common = len(json.dumps(shared))
@@ -171,7 +171,7 @@ def _within_limit(farm: Farm, found: list, shared: dict, issues: Issues) -> None
         raise InvalidInput(issues, "problem")
 
 
-def _bases(farm: Farm, client_id: str, job_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[dict, dict]]:
+def _bases(farm: Services, client_id: str, job_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[dict, dict]]:
     """job id -> (problem, solution) of the client's succeeded jobs among ``job_ids``, one read."""
     if not job_ids:
         return {}
@@ -185,7 +185,7 @@ def _bases(farm: Farm, client_id: str, job_ids: set[uuid.UUID]) -> dict[uuid.UUI
     return {job_id: (problem, solution) for job_id, problem, solution in farm.store.on_shard(client_id, read) or []}
 
 
-def _derive_all(farm: Farm, client_id: str, found: list, shared: SharedChanges, issues: Issues) -> list[dict]:
+def _derive_all(farm: Services, client_id: str, found: list, shared: SharedChanges, issues: Issues) -> list[dict]:
     """Each found job's derived problem, its base read once however many entries name it."""
     bases = _bases(farm, client_id, {job_id for _, _, job_id, _, _ in found})
     jobs = []

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..contract.reoptimize import ReoptimizeChanges, idempotency_key
 from ..errors import InvalidInput, NotFound, RoutefarmError
-from ..farm import Farm
+from ..jobs.services import Services
 from ..jobs.submit import Accepted, submit
 from ..untrusted import time_limit_issues
 from .derive import derive
@@ -26,7 +26,7 @@ class BaseJobNotSucceeded(RoutefarmError):
         super().__init__(f"job {job_id} is {status}: only a succeeded job can be re-optimized")
 
 
-def base_job(farm: Farm, client_id: str, job_id: uuid.UUID, solved: bool = True) -> tuple[dict, dict | None]:
+def base_job(farm: Services, client_id: str, job_id: uuid.UUID, solved: bool = True) -> tuple[dict, dict | None]:
     """(problem, solution) of one of the client's succeeded jobs (``solved`` false: of any of
     its jobs, its solution or None)."""
 
@@ -43,7 +43,7 @@ def base_job(farm: Farm, client_id: str, job_id: uuid.UUID, solved: bool = True)
     return problem, solution
 
 
-def reoptimize(farm: Farm, client_id: str, base_job_id: uuid.UUID, changes: ReoptimizeChanges,
+def reoptimize(farm: Services, client_id: str, base_job_id: uuid.UUID, changes: ReoptimizeChanges,
                event_id: str | None = None, request_id: str | None = None,
                plan: dict | None = None, metadata: dict[str, Any] | None = None) -> Accepted:
     """Derive the re-optimization of ``base_job_id`` and submit it as a new job.
