@@ -17,6 +17,7 @@ from routefarm.errors import (
     IdempotencyKeyReused,
     InvalidInput,
     NotFound,
+    OperatorError,
     RateLimited,
     RequestError,
     RoadSnapError,
@@ -27,6 +28,7 @@ from routefarm.errors import (
     Unauthorized,
     Unavailable,
 )
+from routefarm.webhooks.ssrf import Refused
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -64,8 +66,12 @@ STATUSES: tuple[tuple[type[RoutefarmError], int, str, str], ...] = (
     (BrokerUnavailable, 503, "Broker unavailable", "broker-unavailable"),
     (TravelSourceUnavailable, 503, "Travel source unavailable", "travel-source-unavailable"),
     (RoadSnapError, 422, "Too far from roads", "too-far-from-roads"),
+    (Refused, 422, "Refused target", "refused-target"),
+    (Unavailable, 503, "Service unavailable", "unavailable"),
+    (OperatorError, 500, "Misconfigured", "misconfigured"),
 )
 UNAVAILABLE_DETAIL = {
+    Unavailable: "a service this request needs cannot be reached; retry later",
     ShardUnavailable: "the database holding this client's data cannot be reached; retry later",
     BrokerUnavailable: "the queue cannot be read; retry later",
     TravelSourceUnavailable: "the road travel-time source cannot be reached; retry later",
@@ -73,9 +79,14 @@ UNAVAILABLE_DETAIL = {
 RETRY_AFTER_S = 5  # what a 503 asks a client to wait
 
 
+def status_row(kind: type[RoutefarmError]) -> tuple[type[RoutefarmError], int, str, str] | None:
+    """The row of ``STATUSES`` that answers ``kind`` (the first that it is a subclass of)."""
+    return next((r for r in STATUSES if issubclass(kind, r[0])), None)
+
+
 def answer(exc: RoutefarmError) -> Response:
     """The problem document of one of routefarm's errors."""
-    row = next((r for r in STATUSES if isinstance(exc, r[0])), None)
+    row = status_row(type(exc))
     if row is None:  # a new error class without a row above is a bug: logged, answered as such
         log.error("no HTTP status for %s: %s", type(exc).__name__, exc)
         return problem(500, "Internal server error", "an unexpected error occurred; it has been logged")
@@ -97,6 +108,9 @@ def answer(exc: RoutefarmError) -> Response:
         headers["WWW-Authenticate"] = 'Bearer realm="routefarm"' + (f', error="{exc.error}"' if exc.error else "")
     elif isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after_s)
+    elif isinstance(exc, OperatorError):
+        log.error("misconfigured: %s", exc)
+        detail = "the farm is misconfigured; it has been logged"
     elif isinstance(exc, Unavailable):
         log.warning("unavailable: %s", exc)
         detail, headers["Retry-After"] = UNAVAILABLE_DETAIL[kind], str(RETRY_AFTER_S)

@@ -6,9 +6,8 @@ from flask import Blueprint, Response, g, jsonify
 
 from routefarm.contract.documents import JobAccepted
 from routefarm.contract.reoptimize import ReoptimizeBody, parse_request
-from routefarm.errors import Conflict
 from routefarm.jobs.submit import Accepted
-from routefarm.reoptimize.submit import BaseJobNotSucceeded, reoptimize
+from routefarm.reoptimize.submit import reoptimize
 
 from .auth import farm, require_client, resource_id
 from .bodies import json_body
@@ -25,11 +24,8 @@ require_client(bp)
 def create(job_id: str):
     base_id = resource_id(job_id, "job")
     changes = parse_request(json_body(), ReoptimizeBody)
-    try:
-        accepted = reoptimize(farm(), g.client_id, base_id, changes, event_id=changes.event_id,
-                              request_id=g.get("request_id"))
-    except BaseJobNotSucceeded as exc:
-        raise Conflict(str(exc), "job-not-succeeded", job_status=exc.status) from None
+    accepted = reoptimize(farm(), g.client_id, base_id, changes, event_id=changes.event_id,
+                          request_id=g.get("request_id"))  # a base job that has not succeeded: 409
     return answered(accepted)
 
 

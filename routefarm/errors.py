@@ -19,10 +19,18 @@ RoutefarmError
  │    │    └── TooManyAtOnce   more held at once than the client's share (open long-polls,
  │    │                        webhook deliveries in flight): its turn comes in ``wait_s``
  │    └── RoadSnapError        a coordinate lies farther from every road than the snapping limit
- └── Unavailable               a service the request needs cannot be reached; retry later
-      ├── ShardUnavailable     a database cannot be reached
-      ├── BrokerUnavailable    Redis cannot take or give messages now; rows are kept and re-sent
-      └── TravelSourceUnavailable  a road travel-time source is down, paused or answers garbage
+ ├── Unavailable               a service the request needs cannot be reached; retry later
+ │    ├── ShardUnavailable     a database cannot be reached
+ │    ├── BrokerUnavailable    Redis cannot take or give messages now; rows are kept and re-sent
+ │    └── TravelSourceUnavailable  a road travel-time source is down, paused or answers garbage
+ └── OperatorError             the farm's own set-up is wrong: a migration changed after it was
+                               applied, a ScaledObject the local autoscaler cannot apply, a
+                               local service that cannot start (the command says it on one line)
+
+Each stage subclasses these for its own cases (``reoptimize.submit.BaseJobNotSucceeded`` is a
+``Conflict``, ``kafka.clients.ProducerFailed`` an ``Unavailable``, ``db.migrate.MigrationChanged``
+an ``OperatorError``, ...); ``api/errors.py`` gives every class of the tree one HTTP status (a
+test walks the tree).
 
 A ``RequestError`` may carry a ``slug`` (the last part of the problem type URI) and
 ``extra`` members for the problem document (``job_status``).
@@ -143,6 +151,10 @@ class TravelSourceUnavailable(Unavailable):
         self.source = source
         self.reason = reason
         super().__init__(f"travel source {source} is unavailable: {reason}")
+
+
+class OperatorError(RoutefarmError):
+    """The farm's own set-up is wrong or cannot be made to work."""
 
 
 class RoadSnapError(RequestError):

@@ -73,12 +73,12 @@ def run(rt, job_id: str, client_id: str) -> None:
     beat.start()
     try:
         roads = _roads(rt, job, jid, client_id, worker, context)
+        if roads is SETTLED:  # retried later, or failed: nothing more to do
+            return
         started = time.monotonic()  # the time limit is the search's, after the matrices
         result = rt.runner.solve(job["problem"], time_limit=limit, started=started, stop=beat.reason,
                                  on_incumbent=progress.offer,
                                  roads=(roads.durations, roads.distances) if roads else None)
-    except _Settled:  # retried later, or failed: nothing more to do
-        return
     finally:
         beat.done.set()
         beat.join()
@@ -114,27 +114,26 @@ def run(rt, job_id: str, client_id: str) -> None:
         _store(rt, jid, client_id, worker, "succeeded", document, None, context)
 
 
-class _Settled(Exception):
-    """The job was put back in the queue, or failed, before its search."""
+SETTLED = object()  # the job went back to the queue, or failed, before its search
 
 
-def _roads(rt, job: dict, jid, client_id: str, worker: str, context: dict) -> RoadMatrices | None:
-    """The job's road matrices (None when it has none to ask for). Raises ``_Settled`` when
-    the job was put back in the queue or failed instead."""
+def _roads(rt, job: dict, jid, client_id: str, worker: str, context: dict) -> RoadMatrices | object | None:
+    """The job's road matrices (None when it has none to ask for; ``SETTLED`` when the job was
+    put back in the queue or failed instead)."""
     if not (isinstance(job["problem"], dict) and job["problem"].get("travel") is not None):
         return None
     try:
         found = matrices(rt.settings, rt.farm.cache.client, parse_problem(job["problem"], rt.runner.limits))
     except (InvalidProblem, RoadSnapError) as exc:
         _store(rt, jid, client_id, worker, "failed", None, {"reason": "invalid_problem", "detail": str(exc)}, context)
-        raise _Settled from exc
+        return SETTLED
     except TravelSourceUnavailable as exc:
         if job["attempts"] >= job["max_attempts"]:
             _store(rt, jid, client_id, worker, "failed", None,
                    {"reason": "travel_source_unavailable", "detail": str(exc)}, context)
         else:
             _retry(rt, jid, client_id, worker, RETRY_AFTER_S * job["attempts"], str(exc), context)
-        raise _Settled from exc
+        return SETTLED
     log.info("road matrices", extra={**context, "cached": found.cached})
     return found
 

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import OperatorError
+
 POLLING_INTERVAL = 30.0
 COOLDOWN_PERIOD = 300.0
 MIN_REPLICAS = 0
@@ -35,7 +37,7 @@ SELECT_POLICIES = ("Max", "Min", "Disabled")
 POLICY_TYPES = ("Pods", "Percent")
 
 
-class ScaledObjectError(ValueError):
+class ScaledObjectError(OperatorError):
     """The document is not a ScaledObject the local autoscaler can apply."""
 
 

@@ -9,12 +9,15 @@ from typing import Any
 
 import click
 
+from ..errors import BadRequest
+
 EXIT_NEGATIVE = 1
 EXIT_BAD_INPUT = 2
 
 
-class BadInput(click.ClickException):
-    """Input the command cannot use; printed one error per line, exit status 2."""
+class BadInput(BadRequest, click.ClickException):
+    """Input the command cannot use; printed one error per line, exit status 2 (click's
+    exception, in routefarm's tree as the API's 400 is)."""
 
     exit_code = EXIT_BAD_INPUT
 

@@ -23,11 +23,13 @@ from importlib import resources
 
 import psycopg
 
+from ..errors import OperatorError
+
 LOCK_ID = 0x726F757465  # pg_advisory_lock key shared by every migrator
 NO_TRANSACTION = "-- routefarm: no-transaction"
 
 
-class MigrationChanged(RuntimeError):
+class MigrationChanged(OperatorError):
     """An applied migration's file is not the one that was applied."""
 
 

@@ -18,6 +18,7 @@ import threading
 import time
 
 from ..db.ingest_keys import verifying
+from ..errors import Unauthorized
 from .signing import HEADER, verify
 
 KEYS_TTL = 30.0  # seconds a process trusts the keys it read
@@ -25,10 +26,8 @@ REFRESH_EVERY = 1.0  # seconds between two reads of one client's keys after a fa
 MAX_CLIENT_ID_BYTES = 256  # a longer record key is no client id
 
 
-class Unauthenticated(Exception):
-    def __init__(self, detail: str):
-        super().__init__(detail)
-        self.detail = detail
+class Unauthenticated(Unauthorized):
+    """An event not signed by its client's ingest key (its dead letter says why)."""
 
 
 class Authenticator:

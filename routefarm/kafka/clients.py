@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from ..errors import Unavailable
 from .names import TOPICS
 
 CLIENT_LOG = logging.getLogger("routefarm.kafka.client")
@@ -32,7 +33,7 @@ def _base(bootstrap: str, client_id: str) -> dict:
             "log_level": 4}  # warnings and worse (syslog levels)
 
 
-class ProducerFailed(Exception):
+class ProducerFailed(Unavailable):
     """A producer hit a fatal error: it sends nothing any more and must be replaced."""
 
 

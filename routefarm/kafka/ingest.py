@@ -42,6 +42,7 @@ from ..errors import (
     InvalidInput,
     NotFound,
     ShardUnavailable,
+    Unavailable,
 )
 from ..observability import metrics
 from ..reoptimize.submit import BaseJobNotSucceeded, reoptimize
@@ -57,7 +58,7 @@ BACKOFF = (0.5, 1.0, 2.0, 5.0)  # seconds before re-reading an event the farm co
 DLQ_TIMEOUT = 15.0  # seconds to get a dead letter acknowledged
 
 
-class Retry(Exception):
+class Retry(Unavailable):
     """The farm could not take the event now; it is read again later."""
 
 

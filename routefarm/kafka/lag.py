@@ -19,10 +19,11 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import OffsetSpec
 
+from ..errors import Unavailable
 from . import clients
 
 
-class LagUnavailable(Exception):
+class LagUnavailable(Unavailable):
     """The broker did not answer, or answered with an error."""
 
 

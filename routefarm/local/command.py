@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from ..errors import Unavailable
 from .autoscaler import METRICS_PORT, SOURCE, LocalAutoscaler, LogToOutput, WorkerPool, status_text
 from .common import LOOPBACK, FarmError, free_port, port_is_free
 from .lifecycle import DataDirLock, Signals, stop_leftovers
@@ -41,8 +42,8 @@ DEMO_PROBLEM = {
 }
 
 
-class Interrupted(Exception):
-    """A signal arrived while the services were still being prepared."""
+class Interrupted(Unavailable):
+    """A signal arrived while the services were still being prepared: the farm is stopping."""
 
 
 @dataclass(frozen=True)

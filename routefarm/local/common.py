@@ -10,10 +10,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..errors import OperatorError
+
 LOOPBACK = "127.0.0.1"
 
 
-class FarmError(Exception):
+class FarmError(OperatorError):
     """Something the local farm cannot work around; ``routefarm up`` prints it on one line."""
 
 

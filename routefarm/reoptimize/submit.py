@@ -11,19 +11,20 @@ import uuid
 from typing import Any
 
 from ..contract.reoptimize import ReoptimizeChanges, idempotency_key
-from ..errors import InvalidInput, NotFound, RoutefarmError
+from ..errors import Conflict, InvalidInput, NotFound
 from ..jobs.services import Services
 from ..jobs.submit import Accepted, submit
 from ..untrusted import time_limit_issues
 from .derive import derive
 
 
-class BaseJobNotSucceeded(RoutefarmError):
+class BaseJobNotSucceeded(Conflict):
     """The base job has no solution to re-plan from (it is queued, running, failed or cancelled)."""
 
     def __init__(self, job_id: uuid.UUID, status: str):
         self.job_id, self.status = job_id, status
-        super().__init__(f"job {job_id} is {status}: only a succeeded job can be re-optimized")
+        super().__init__(f"job {job_id} is {status}: only a succeeded job can be re-optimized",
+                         "job-not-succeeded", job_status=status)
 
 
 def base_job(farm: Services, client_id: str, job_id: uuid.UUID, solved: bool = True) -> tuple[dict, dict | None]:

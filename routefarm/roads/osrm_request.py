@@ -12,13 +12,17 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..errors import BadRequest
+
 TABLE_OPTIONS = frozenset({"sources", "destinations", "annotations", "generate_hints",
                            "skip_waypoints"})
 ROUTE_OPTIONS = frozenset({"overview", "geometries", "steps", "alternatives", "annotations",
                            "generate_hints", "skip_waypoints", "continue_straight"})
 
 
-class OsrmError(Exception):
+class OsrmError(BadRequest):
+    """A road request the server refuses, with OSRM's code (``InvalidQuery``, ``TooBig``, ...)."""
+
     def __init__(self, code: str, message: str):
         self.code = code
         self.message = message

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..errors import RequestError
+
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], list[str]]
@@ -70,7 +72,7 @@ SPECIAL: tuple[tuple[Network, str], ...] = tuple((ipaddress.ip_network(block), n
 ))
 
 
-class Refused(ValueError):
+class Refused(RequestError):
     """A URL or address the guard will not let a webhook reach; the message says why."""
 
 
