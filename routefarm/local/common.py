@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -83,6 +84,21 @@ def stop_recorded(pidfile: Path, is_ours: Callable[[list[str]], bool], timeout: 
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     return True
+
+
+def stop_child(process: subprocess.Popen | None, immediate: bool, timeout: float) -> int | None:
+    """SIGTERM (SIGKILL when ``immediate``), SIGKILL after ``timeout`` seconds; its exit code
+    (None: there was no process)."""
+    if process is None:
+        return None
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL if immediate else signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
 
 
 def last_lines(path: Path, count: int = 5) -> list[str]:

@@ -10,12 +10,11 @@ a child of ``routefarm up``, listening on 127.0.0.1, in its own session; its pid
 from __future__ import annotations
 
 import contextlib
-import signal
 import subprocess
 import time
 from pathlib import Path
 
-from .common import LOOPBACK, FarmError, last_lines, stop_recorded
+from .common import LOOPBACK, FarmError, last_lines, stop_child, stop_recorded
 
 START_TIMEOUT = 20.0  # seconds until the broker answers a metadata request
 STOP_TIMEOUT = 10.0
@@ -77,18 +76,11 @@ class EmbeddedKafka:
 
     def stop(self, immediate: bool = False) -> int | None:
         process, self.process = self.process, None
-        if process is None:
-            return None
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL if immediate else signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        with contextlib.suppress(OSError):
-            self.pidfile.unlink()
-        return process.returncode
+        code = stop_child(process, immediate, STOP_TIMEOUT)
+        if process is not None:
+            with contextlib.suppress(OSError):
+                self.pidfile.unlink()
+        return code
 
 
 def answers(bootstrap: str, timeout: float = 1.0) -> bool:

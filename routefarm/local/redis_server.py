@@ -10,14 +10,13 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import redis
 
-from .common import LOOPBACK, FarmError, last_lines, stop_recorded
+from .common import LOOPBACK, FarmError, last_lines, stop_child, stop_recorded
 
 START_TIMEOUT = 15.0  # seconds until the server answers PING
 STOP_TIMEOUT = 15.0  # seconds to flush the append-only file and exit on SIGTERM
@@ -84,13 +83,4 @@ class EmbeddedRedis:
     def stop(self, immediate: bool = False) -> int | None:
         """SIGTERM (the server flushes its AOF), SIGKILL after a timeout; the exit code."""
         process, self.process = self.process, None
-        if process is None:
-            return None
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL if immediate else signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        return process.returncode
+        return stop_child(process, immediate, STOP_TIMEOUT)

@@ -136,10 +136,7 @@ class Derivation:
                 self._in_hand(stop, serving)
                 stop.pop("skills", None)
             out.append(stop)
-        for k, stop in enumerate(self.changes.add_stops):
-            self.origin[pointer("stops", len(out))] = pointer("add_stops", k)
-            out.append(stop.model_dump(mode="json", exclude_unset=True))
-        return out
+        return self._added("stops", self.changes.add_stops, out)
 
     def _shipments(self) -> list[dict]:
         r = self.reports
@@ -155,9 +152,13 @@ class Derivation:
                     self._in_hand(shipment[leg], holder)
                     shipment.pop("skills", None)
             out.append(shipment)
-        for k, shipment in enumerate(self.changes.add_shipments):
-            self.origin[pointer("shipments", len(out))] = pointer("add_shipments", k)
-            out.append(shipment.model_dump(mode="json", exclude_unset=True))
+        return self._added("shipments", self.changes.add_shipments, out)
+
+    def _added(self, kind: str, items, out: list[dict]) -> list[dict]:
+        """``out`` (``kind``: stops or shipments) with the request's new ones (``add_<kind>``) after it."""
+        for k, item in enumerate(items):
+            self.origin[pointer(kind, len(out))] = pointer(f"add_{kind}", k)
+            out.append(item.model_dump(mode="json", exclude_unset=True))
         return out
 
     def _in_hand(self, task: dict, vid: str) -> None:

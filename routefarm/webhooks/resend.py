@@ -13,8 +13,7 @@ import logging
 import redis
 from psycopg.rows import dict_row
 
-from ..broker import WEBHOOK_QUEUE, delivery_message, enqueue_all, messages_present
-from ..errors import BrokerUnavailable
+from ..broker import WEBHOOK_QUEUE, delivery_message, messages_present
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -43,8 +42,5 @@ def resend_lost(farm, shard: str) -> list[str]:
             cur.execute("UPDATE webhook_deliveries SET message_id = %s, next_attempt_at = now(), updated_at = now()"
                         " WHERE id = %s", (message.message_id, delivery["id"]))
             to_send.append(message)
-    try:
-        enqueue_all(farm.broker, to_send)
-    except BrokerUnavailable as exc:
-        log.warning("reaper could not send %d webhook deliveries now (%s); next pass retries", len(to_send), exc)
+    farm.store.send(to_send)  # Redis down: the next pass finds them missing again
     return [m.args[0] for m in to_send]

@@ -15,12 +15,15 @@ from api.errors import STATUSES, status_row
 from routefarm.errors import OperatorError, RequestError, RoutefarmError
 
 PACKAGES = (routefarm, api, workers)
+# entry points, whose import does the work: a gunicorn config (points prometheus-client at a
+# directory), a WSGI module (makes the app from the environment), programs
+ENTRY_POINTS = {"api.gunicorn_conf", "api.wsgi"}
 
 
 def _import_everything() -> None:
     for package in PACKAGES:
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-            if not module.name.endswith("__main__"):
+            if not module.name.endswith("__main__") and module.name not in ENTRY_POINTS:
                 importlib.import_module(module.name)
 
 
