@@ -56,12 +56,13 @@ def _checked(plans: Plans, farm: Services, client_id: str, job_id: uuid.UUID, re
 
 
 def quotes(farm: Services, plans: Plans, client_id: str, job_id: uuid.UUID, body: Any) -> dict:
-    """The answer to ``POST /v1/jobs/{id}/insertions``."""
+    """The answer to ``POST /v1/jobs/{id}/insertions``; the request's budget counts from here,
+    reading the plan included."""
+    deadline = time.monotonic() + farm.settings.decisions_budget_s
     request = parse(body, InsertionRequest)
     plan = _checked(plans, farm, client_id, job_id, request)
     tasks = quote(plan.problem, plan.travel, plan.solution, request.stops, request.shipments,
-                  at=request.at, limit=request.limit, plan=plans.plan(plan, request.at),
-                  deadline=time.monotonic() + farm.settings.decisions_budget_s)
+                  at=request.at, limit=request.limit, plan=plans.plan(plan, request.at), deadline=deadline)
     return InsertionQuotes(job_id=job_id, plan=plan.source, objective=plan.problem.objective, at=request.at,
                            tasks=tasks).model_dump(mode="json")
 
@@ -69,10 +70,11 @@ def quotes(farm: Services, plans: Plans, client_id: str, job_id: uuid.UUID, body
 def apply(farm: Services, plans: Plans, client_id: str, job_id: uuid.UUID, body: Any,
           request_id: str | None = None) -> Accepted:
     """``POST /v1/jobs/{id}/insertions/apply``: the re-optimization job, accepted."""
+    deadline = time.monotonic() + farm.settings.decisions_budget_s
     request = parse(body, InsertionApplyRequest)
     plan = _checked(plans, farm, client_id, job_id, request)
     quoter = Quoter.with_work(plans.plan(plan, request.at), request.stops, request.shipments, limit=1,
-                              deadline=time.monotonic() + farm.settings.decisions_budget_s)
+                              deadline=deadline)
     [task] = quoter.new_tasks(request.stops, request.shipments)
     grown = quoter.problem
     if request.choice is not None:
