@@ -47,9 +47,9 @@ What each engine models (``features.TABLE``; "no" = unsupported: the engine refu
 | improving solutions while it runs | yes | yes (on each new best) | no (the final one) |
 """
 
+from ..features import markdown, present
 from .auto import Step, plan, solve_auto
 from .base import Engine, Incumbent
-from .features import markdown, present
 from .registry import NAMES, engine
 from .score import objective_value, score
 from .verify import Checked, Rejection, problem_hash, run_checked

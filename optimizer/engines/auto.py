@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 from ..changes import plan_changes
 from ..decompose import DECOMPOSE_ABOVE
+from ..features import present
 from ..layout import lay_out
 from ..model import Problem, RouteSpec
 from ..solution import EngineRun, Solution
 from .base import Incumbent, OnIncumbent
-from .features import present
 from .registry import engine
 from .score import objective_value, score
 from .verify import Rejection, run_checked

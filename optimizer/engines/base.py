@@ -15,11 +15,11 @@ from importlib.metadata import version as package_version
 from typing import Protocol
 
 from ..assemble import assemble
+from ..features import present, unsupported_by
 from ..layout import Layout, lay_out
 from ..model import Problem
 from ..outcome import Outcome
 from ..solution import Solution
-from .features import present, unsupported_by
 
 
 class Incumbent:

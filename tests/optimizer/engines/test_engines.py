@@ -11,8 +11,8 @@ import optimizer.engines
 from optimizer import check, parse_problem
 from optimizer.engines import engine, plan, problem_hash, run_checked, solve_auto
 from optimizer.engines.auto import STRATEGIES, Step
-from optimizer.engines.features import ENGINES, TABLE, markdown, present, unsupported_by
 from optimizer.engines.vroom_engine import VroomEngine
+from optimizer.features import ENGINES, TABLE, markdown, present, unsupported_by
 
 LINE = [[abs(a - b) * 10.0 for b in range(6)] for a in range(6)]
 
