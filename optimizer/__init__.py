@@ -10,11 +10,11 @@ benchmark converters (``optimizer.convert``) are public too; the rest is interna
 """
 
 from .check import Violation, check
+from .engines.ortools.solve import solve
 from .errors import MAX_ISSUES, InvalidProblem, Issue, Issues, OptimizerError
 from .model import Problem
 from .priced import on_roads
 from .solution import Solution
-from .solve import solve
 from .travel import places
 from .validate import Limits, parse_problem, pointer, pydantic_issues
 

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..changes import plan_changes
-from ..decompose import DECOMPOSE_ABOVE
 from ..features import present
 from ..layout import lay_out
 from ..model import Problem, RouteSpec
 from ..solution import EngineRun, Solution
 from .base import Incumbent, OnIncumbent
+from .ortools.decompose import DECOMPOSE_ABOVE
 from .registry import engine
 from .score import objective_value, score
 from .verify import Rejection, run_checked

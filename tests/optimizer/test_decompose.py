@@ -8,7 +8,8 @@ import random
 
 import pytest
 
-from optimizer import check, decompose, parse_problem, solve
+from optimizer import check, parse_problem, solve
+from optimizer.engines.ortools import decompose
 
 
 @pytest.fixture(autouse=True)

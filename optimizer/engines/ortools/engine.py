@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..model import Problem
-from ..solution import Solution
-from .base import Incumbent, OnIncumbent, missing_features
+from ...model import Problem
+from ...solution import Solution
+from ..base import Incumbent, OnIncumbent, missing_features
 
 
 class OrToolsEngine:
@@ -21,7 +21,7 @@ class OrToolsEngine:
 
     def solve(self, problem: Problem, *, time_limit: float, seed: int = 0,
               on_incumbent: OnIncumbent | None = None, started: float | None = None) -> Solution:
-        from ..solve import solve
+        from .solve import solve
 
         forward = None
         if on_incumbent is not None:

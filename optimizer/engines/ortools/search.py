@@ -29,9 +29,9 @@ from typing import Protocol
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.constraint_solver import routing_ils_pb2 as ils_pb2
 
+from ...outcome import Outcome
 from . import seed as seeding
-from .ortools_model import Model
-from .outcome import Outcome
+from .model import Model
 
 _FIRST = routing_enums_pb2.FirstSolutionStrategy
 _META = routing_enums_pb2.LocalSearchMetaheuristic

@@ -7,13 +7,13 @@ from collections.abc import Callable
 
 from ortools import __version__ as ortools_version
 
+from ...assemble import assemble
+from ...layout import Layout, lay_out
+from ...model import Problem
+from ...solution import Solution
 from . import decompose
-from .assemble import assemble
-from .layout import Layout, lay_out
-from .model import Problem
 from .routing import build
 from .search import Best, StopCheck, run
-from .solution import Solution
 
 ENGINE = f"or-tools {ortools_version}"
 RESERVE = 0.02  # share of the time limit kept for reading results back

@@ -24,14 +24,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ...changes import plan_changes
+from ...decisions.costs import priced
+from ...layout import Layout
+from ...reasons import reason
+from ...solution import Route, Solution, SolverInfo, Summary, Unassigned
 from . import seed as seeding
-from .changes import plan_changes
-from .decisions.costs import priced
-from .layout import Layout
-from .reasons import reason
 from .regions import Items, around, problem_of
 from .routing import COST_UNITS
-from .solution import Route, Solution, SolverInfo, Summary, Unassigned
 
 DECOMPOSE_ABOVE = 1_000  # task nodes from which a problem is solved in regions
 REGION_NODES = 200  # task nodes per region
