@@ -48,8 +48,9 @@ What each engine models (``features.TABLE``; "no" = unsupported: the engine refu
 """
 
 from ..features import markdown, present
+from ..incumbent import Incumbent
 from .auto import Step, plan, solve_auto
-from .base import Engine, Incumbent
+from .base import Engine
 from .registry import NAMES, engine
 from .score import objective_value, score
 from .verify import Checked, Rejection, problem_hash, run_checked

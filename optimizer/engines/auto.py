@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from ..changes import plan_changes
 from ..features import present
+from ..incumbent import Incumbent, OnIncumbent
 from ..layout import lay_out
 from ..model import Problem, RouteSpec
 from ..solution import EngineRun, Solution
-from .base import Incumbent, OnIncumbent
 from .ortools.decompose import DECOMPOSE_ABOVE
 from .registry import engine
 from .score import objective_value, score

@@ -3,42 +3,23 @@
 An engine takes our ``Problem`` and returns our ``Solution``; vendor objects stay inside
 its module. ``unsupported(problem)`` names what the engine cannot model exactly in this
 problem (empty: it may take it). Improving solutions are handed to ``on_incumbent`` as
-``Incumbent`` objects, decoded only when asked.
+``optimizer.incumbent.Incumbent`` objects, decoded only when asked.
 """
 
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from importlib.metadata import version as package_version
 from typing import Protocol
 
 from ..assemble import assemble
 from ..features import present, unsupported_by
+from ..incumbent import OnIncumbent
 from ..layout import Layout, lay_out
 from ..model import Problem
 from ..outcome import Outcome
 from ..solution import Solution
-
-
-class Incumbent:
-    """An improving solution: ``objective`` (engine units) and ``elapsed`` at once,
-    ``solution()`` decoded on demand."""
-
-    def __init__(self, objective: int, elapsed: float, decode: Callable[[], Solution],
-                 engine: str = ""):
-        self.objective, self.elapsed, self.engine = objective, elapsed, engine
-        self._decode = decode
-        self._solution: Solution | None = None
-
-    def solution(self) -> Solution:
-        if self._solution is None:
-            self._solution = self._decode()
-        return self._solution
-
-
-OnIncumbent = Callable[[Incumbent], None]
 
 
 class Engine(Protocol):

@@ -12,16 +12,11 @@ from __future__ import annotations
 import time
 import warnings
 
+from ..incumbent import Incumbent, OnIncumbent
 from ..layout import Layout
 from ..outcome import Outcome
 from .assign import Assigner
-from .base import (
-    Incumbent,
-    OnIncumbent,
-    PackageEngine,
-    finish,
-    no_solution,
-)
+from .base import PackageEngine, finish, no_solution
 from .pyvrp_model import Translation, limits, translate
 
 SEARCH = "pyvrp iterated local search"

@@ -12,9 +12,10 @@ import hashlib
 from dataclasses import dataclass
 
 from ..check import Violation, check
+from ..incumbent import OnIncumbent
 from ..model import Problem
 from ..solution import Solution
-from .base import Engine, OnIncumbent
+from .base import Engine
 
 
 def problem_hash(problem: Problem) -> str:

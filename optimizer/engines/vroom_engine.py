@@ -12,9 +12,10 @@ from datetime import timedelta
 
 import numpy as np
 
+from ..incumbent import Incumbent, OnIncumbent
 from ..layout import Layout
 from ..outcome import Outcome
-from .base import Incumbent, OnIncumbent, PackageEngine, finish
+from .base import PackageEngine, finish
 from .vroom_model import Translation, limits, translate
 
 EXPLORATION = 5  # VROOM's exploration level, 1 to 5

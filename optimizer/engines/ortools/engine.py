@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ...incumbent import OnIncumbent
 from ...model import Problem
 from ...solution import Solution
-from ..base import Incumbent, OnIncumbent, missing_features
+from ..base import missing_features
 
 
 class OrToolsEngine:
@@ -23,8 +24,4 @@ class OrToolsEngine:
               on_incumbent: OnIncumbent | None = None, started: float | None = None) -> Solution:
         from .solve import solve
 
-        forward = None
-        if on_incumbent is not None:
-            def forward(found) -> None:
-                on_incumbent(Incumbent(found.objective, found.elapsed, found.solution, self.name))
-        return solve(problem, time_limit=time_limit, seed=seed, on_incumbent=forward, started=started)
+        return solve(problem, time_limit=time_limit, seed=seed, on_incumbent=on_incumbent, started=started)
