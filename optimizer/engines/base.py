@@ -14,6 +14,7 @@ from importlib.metadata import version as package_version
 from typing import Protocol
 
 from ..assemble import assemble
+from ..deadline import search_end
 from ..features import present, unsupported_by
 from ..incumbent import OnIncumbent
 from ..layout import Layout, lay_out
@@ -55,7 +56,8 @@ class PackageEngine(ABC):
 
     def solve(self, problem: Problem, *, time_limit: float, seed: int = 0,
               on_incumbent: OnIncumbent | None = None, started: float | None = None) -> Solution:
-        started, end = deadline(time_limit, started)
+        started = time.monotonic() if started is None else started
+        end = search_end(time_limit, started)
         layout = lay_out(problem)
         if layout.task_count == 0:
             return finish(layout, empty_outcome(layout, self.search), started, self.label)
@@ -70,12 +72,6 @@ class PackageEngine(ABC):
 def missing_features(engine: str, problem: Problem) -> list[str]:
     """The features of ``problem`` that ``engine``'s column of the table marks "no"."""
     return sorted(present(problem) & unsupported_by(engine))
-
-
-def deadline(time_limit: float, started: float | None, reserve: float = 0.05) -> tuple[float, float]:
-    """(started, the monotonic instant the search must end) for a solve of ``time_limit``."""
-    started = time.monotonic() if started is None else started
-    return started, started + max(0.05, time_limit - min(0.5, reserve + 0.02 * time_limit))
 
 
 def finish(layout: Layout, outcome: Outcome, started: float, engine: str) -> Solution:

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import numpy as np
 
+from ..deadline import seconds_left
 from ..incumbent import Incumbent, OnIncumbent
 from ..layout import Layout
 from ..outcome import Outcome
@@ -36,7 +37,7 @@ class VroomEngine(PackageEngine):
             on_incumbent: OnIncumbent | None) -> Outcome:
         # VROOM's search is deterministic: ``seed`` changes nothing
         model = translate(layout)
-        budget = max(0.01, end - time.monotonic())
+        budget = seconds_left(end, least=0.01)
         result = model.input.solve(exploration_level=self.exploration, nb_threads=1,
                                    timeout=timedelta(seconds=budget))
         elapsed = round(time.monotonic() - started, 3)

@@ -7,6 +7,7 @@ import time
 from ortools import __version__ as ortools_version
 
 from ...assemble import assemble
+from ...deadline import search_end, seconds_left
 from ...incumbent import Incumbent, OnIncumbent
 from ...layout import lay_out
 from ...model import Problem
@@ -17,8 +18,6 @@ from .search import Best, StopCheck, run
 
 NAME = "ortools"  # the engine's name (``Incumbent.engine``)
 ENGINE = f"or-tools {ortools_version}"  # its label (``solver.engine``)
-RESERVE = 0.02  # share of the time limit kept for reading results back
-MIN_SEARCH = 0.05  # seconds: the search always gets at least this long
 
 
 def solve(
@@ -54,8 +53,7 @@ def solve(
                                on_improvement=region_improved if on_incumbent is not None else None,
                                region_solver=lambda sub: solve(sub))
     model = build(layout)
-    spent = time.monotonic() - started
-    budget = max(MIN_SEARCH, limit - spent - min(0.5, 0.05 + RESERVE * limit))
+    budget = seconds_left(search_end(limit, started))
 
     def improved(best: Best) -> None:
         def decode() -> Solution:
