@@ -19,6 +19,7 @@ from ..incumbent import Incumbent, OnIncumbent
 from ..layout import lay_out
 from ..model import Problem, RouteSpec
 from ..solution import EngineRun, Solution
+from ..stop import Stop
 from .ortools.decompose import DECOMPOSE_ABOVE
 from .registry import engine
 from .score import objective_value, score
@@ -92,18 +93,21 @@ def warm_start(problem: Problem, solution: Solution) -> Problem:
     return problem.model_copy(update={"initial_routes": [r for r in routes if r.steps]})
 
 
-def solve_auto(problem: Problem, *, time_limit: float, seed: int = 0,
+def solve_auto(problem: Problem, *, time_limit: float, seed: int = 0, stop: Stop | None = None,
                on_incumbent: OnIncumbent | None = None, started: float | None = None,
                steps: tuple[Step, ...] | None = None,
                rejected: list[Rejection] | None = None) -> Solution:
     """Run ``steps`` (default: ``plan``) within ``time_limit``; ``rejected`` collects the
-    steps whose result failed the checker or that found nothing."""
+    steps whose result failed the checker or that found nothing. ``stop`` is passed to each
+    engine, and asked before each step after the first: a stop skips the steps left."""
     started = time.monotonic() if started is None else started
     end = started + time_limit
     steps = plan(problem, time_limit) if steps is None else steps
     rejected = [] if rejected is None else rejected
-    run = _Run(problem, on_incumbent)
+    run = _Run(problem, stop, on_incumbent)
     for k, step in enumerate(steps):
+        if k and stop is not None and stop():
+            break
         left = end - time.monotonic()
         seconds = left if k == len(steps) - 1 else min(step.seconds, left)
         if seconds < MIN_STEP_S and run.best is not None:
@@ -118,8 +122,8 @@ def solve_auto(problem: Problem, *, time_limit: float, seed: int = 0,
 
 
 class _Run:
-    def __init__(self, problem: Problem, on_incumbent: OnIncumbent | None):
-        self.problem, self.on_incumbent = problem, on_incumbent
+    def __init__(self, problem: Problem, stop: Stop | None, on_incumbent: OnIncumbent | None):
+        self.problem, self.stop, self.on_incumbent = problem, stop, on_incumbent
         self.best: Solution | None = None
         self.nothing: Solution | None = None  # the last "no solution" answer (OR-Tools' explains why)
         self.used: list[str] = []
@@ -147,8 +151,8 @@ class _Run:
                 self.on_incumbent(found)
 
         chosen = engine(name)
-        checked = run_checked(chosen, problem, time_limit=seconds, seed=seed, started=began,
-                              on_incumbent=forward, against=self.problem)
+        checked = run_checked(chosen, problem, time_limit=seconds, seed=seed, stop=self.stop,
+                              started=began, on_incumbent=forward, against=self.problem)
         if checked.solution is None:
             self.nothing = checked.nothing or self.nothing
             rejected.append(checked.rejection)

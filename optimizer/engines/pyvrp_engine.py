@@ -1,7 +1,7 @@
 """The PyVRP engine: iterated local search on an exact translation (``pyvrp_model``).
 
 Improving solutions are streamed from PyVRP's ``on_best`` callback; the stopping criterion
-is our deadline. ``initial_routes`` become PyVRP's initial solution. PyVRP keeps the best
+is our deadline or the caller's ``stop``. ``initial_routes`` become PyVRP's initial solution. PyVRP keeps the best
 feasible solution it found; when it has found none by ``give_up`` of the time limit
 (mandatory work that cannot all be served, or a problem too tight for its search) it stops
 with ``no_solution``, leaving the rest of the time to the engine the caller falls back to.
@@ -15,6 +15,7 @@ import warnings
 from ..incumbent import Incumbent, OnIncumbent
 from ..layout import Layout
 from ..outcome import Outcome
+from ..stop import Stop
 from .assign import Assigner
 from .base import PackageEngine, finish, no_solution
 from .pyvrp_model import Translation, limits, translate
@@ -33,7 +34,7 @@ class PyVRPEngine(PackageEngine):
     def __init__(self, give_up: float = GIVE_UP):
         self.give_up = give_up
 
-    def run(self, layout: Layout, started: float, end: float, seed: int,
+    def run(self, layout: Layout, started: float, end: float, seed: int, stop: Stop | None,
             on_incumbent: OnIncumbent | None) -> Outcome:
         import pyvrp
         from pyvrp.exceptions import PenaltyBoundWarning
@@ -66,11 +67,11 @@ class PyVRPEngine(PackageEngine):
             warnings.simplefilter("ignore", PenaltyBoundWarning)
             hopeless = started + self.give_up * (end - started)
 
-            def stop(_cost) -> bool:
+            def done(_cost) -> bool:
                 now = time.monotonic()
-                return now >= end or (not improvements and now >= hopeless)
+                return now >= end or (not improvements and now >= hopeless) or (stop is not None and stop())
 
-            result = pyvrp.solve(model.data, stop, seed=seed,
+            result = pyvrp.solve(model.data, done, seed=seed,
                                  collect_stats=False, params=params, initial_solution=_initial(model))
         offer(result.best)
         if not result.best.is_feasible():

@@ -15,6 +15,7 @@ from ..check import Violation, check
 from ..incumbent import OnIncumbent
 from ..model import Problem
 from ..solution import Solution
+from ..stop import Stop
 from .base import Engine
 
 
@@ -41,7 +42,8 @@ class Checked:
     nothing: Solution | None = None  # the engine's answer when it found no solution
 
 
-def run_checked(engine: Engine, problem: Problem, *, time_limit: float, seed: int = 0,
+def run_checked(engine: Engine, problem: Problem, *, time_limit: float | None = None,
+                seed: int | None = None, stop: Stop | None = None,
                 on_incumbent: OnIncumbent | None = None, started: float | None = None,
                 against: Problem | None = None) -> Checked:
     """Solve with ``engine`` and check against ``against`` (default: ``problem`` itself; a
@@ -51,7 +53,7 @@ def run_checked(engine: Engine, problem: Problem, *, time_limit: float, seed: in
     if refused:
         return Checked(None, Rejection(engine.name, problem_hash(full), "unsupported: " + ", ".join(refused)))
     try:
-        solution = engine.solve(problem, time_limit=time_limit, seed=seed,
+        solution = engine.solve(problem, time_limit=time_limit, seed=seed, stop=stop,
                                 on_incumbent=on_incumbent, started=started)
     except MemoryError:
         raise  # no other engine would fit either: the caller reports the memory limit

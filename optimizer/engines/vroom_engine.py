@@ -1,6 +1,7 @@
 """The VROOM engine: its local search on an exact translation (``vroom_model``), one thread.
 
-VROOM returns only its final solution, handed to ``on_incumbent`` once. It serves as much
+VROOM returns only its final solution, handed to ``on_incumbent`` once; its search cannot
+be interrupted, so a ``stop`` is asked once, before it starts. It serves as much
 work as it can: mandatory work it leaves out is reported unassigned with a reason (status
 ``infeasible``). Optional work with drop penalties has no exact VROOM counterpart.
 """
@@ -16,6 +17,7 @@ from ..deadline import seconds_left
 from ..incumbent import Incumbent, OnIncumbent
 from ..layout import Layout
 from ..outcome import Outcome
+from ..stop import Stop
 from .base import PackageEngine, finish
 from .vroom_model import Translation, limits, translate
 
@@ -33,9 +35,10 @@ class VroomEngine(PackageEngine):
     def __init__(self, exploration: int = EXPLORATION):
         self.exploration = exploration
 
-    def run(self, layout: Layout, started: float, end: float, seed: int,
+    def run(self, layout: Layout, started: float, end: float, seed: int, stop: Stop | None,
             on_incumbent: OnIncumbent | None) -> Outcome:
-        # VROOM's search is deterministic: ``seed`` changes nothing
+        # VROOM's search is deterministic: ``seed`` changes nothing; nor can it be interrupted:
+        # ``stop`` was asked before it began
         model = translate(layout)
         budget = seconds_left(end, least=0.01)
         result = model.input.solve(exploration_level=self.exploration, nb_threads=1,

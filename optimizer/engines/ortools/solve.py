@@ -12,9 +12,10 @@ from ...incumbent import Incumbent, OnIncumbent
 from ...layout import lay_out
 from ...model import Problem
 from ...solution import Solution
+from ...stop import Stop
 from . import decompose
 from .routing import build
-from .search import Best, StopCheck, run
+from .search import Best, run
 
 NAME = "ortools"  # the engine's name (``Incumbent.engine``)
 ENGINE = f"or-tools {ortools_version}"  # its label (``solver.engine``)
@@ -25,7 +26,7 @@ def solve(
     *,
     time_limit: float | None = None,
     seed: int | None = None,
-    stop: StopCheck | None = None,
+    stop: Stop | None = None,
     on_incumbent: OnIncumbent | None = None,
     started: float | None = None,
 ) -> Solution:
