@@ -6,7 +6,7 @@
 
 Instances are loaded and converted by ``bench/quality.py`` (its docstring and the bench
 folder's README give the distance conventions). Each column is an engine called directly
-(``ortools``, ``pyvrp``, ``vroom``) or a strategy of ``optimizer.engines.auto.STRATEGIES``
+(``ortools``, ``pyvrp``, ``vroom``) or a strategy of ``optimizer.engines.plan.STRATEGIES``
 (``vroom>pyvrp``: VROOM first, PyVRP warm-started for the rest), or ``auto`` (its plan);
 same machine, same time limit, seed 1, one solve at a time. Every solution is re-checked
 against the problem with ``optimizer.check``; an instance with a violation, unassigned
@@ -32,7 +32,7 @@ from quality import FAMILIES, Instance, load  # noqa: E402
 
 from optimizer import check, parse_problem  # noqa: E402
 from optimizer.engines import engine, solve_auto  # noqa: E402
-from optimizer.engines.auto import STRATEGIES  # noqa: E402
+from optimizer.engines.plan import STRATEGIES  # noqa: E402
 
 COLUMNS = ("ortools", "pyvrp", "vroom", "vroom>pyvrp", "vroom>ortools")
 ENGINES = ("ortools", "pyvrp", "vroom")

@@ -49,7 +49,7 @@ What each engine models (``features.TABLE``; "no" = unsupported: the engine refu
 
 from ..features import markdown, present
 from ..incumbent import Incumbent
-from .auto import Step, plan, solve_auto
+from .plan import Step, plan, solve_auto
 from .base import Engine
 from .registry import NAMES, engine
 from .score import objective_value, score

@@ -10,7 +10,7 @@ import pytest
 import optimizer.engines
 from optimizer import check, parse_problem
 from optimizer.engines import engine, plan, problem_hash, run_checked, solve_auto
-from optimizer.engines.auto import STRATEGIES, Step
+from optimizer.engines.plan import STRATEGIES, Step
 from optimizer.engines.vroom_engine import VroomEngine
 from optimizer.features import ENGINES, TABLE, markdown, present, unsupported_by
 
