@@ -49,8 +49,8 @@ What each engine models (``features.TABLE``; "no" = unsupported: the engine refu
 
 from ..features import markdown, present
 from ..incumbent import Incumbent
-from .plan import Step, plan, solve_auto
 from .base import Engine
+from .plan import Step, plan, solve_auto
 from .registry import NAMES, engine
 from .score import objective_value, score
 from .verify import Checked, Rejection, problem_hash, run_checked
