@@ -10,16 +10,19 @@ benchmark converters (``optimizer.convert``) are public too; the rest is interna
 """
 
 from .check import Violation, check
-from .engines.ortools.solve import solve
 from .errors import MAX_ISSUES, InvalidProblem, Issue, Issues, OptimizerError
+from .incumbent import Incumbent
 from .model import Problem
 from .priced import on_roads
 from .solution import Solution
+from .solve import solve
+from .stop import Stop
 from .travel import places
 from .validate import Limits, parse_problem, pointer, pydantic_issues
 
 __all__ = [
     "MAX_ISSUES",
+    "Incumbent",
     "InvalidProblem",
     "Issue",
     "Issues",
@@ -27,6 +30,7 @@ __all__ = [
     "OptimizerError",
     "Problem",
     "Solution",
+    "Stop",
     "Violation",
     "check",
     "on_roads",

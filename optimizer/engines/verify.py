@@ -3,7 +3,8 @@
 ``run_checked`` runs an engine and holds its solution against the full problem with
 ``optimizer.check``. A violation, an engine that refuses the problem or fails, is reported
 as a ``Rejection`` (engine, short problem hash, what went wrong) instead of a solution, so
-that the caller falls back to another engine.
+that the caller falls back to another engine; ``rejections`` reads them back from a
+portfolio solve's ``solver.runs``.
 """
 
 from __future__ import annotations
@@ -68,3 +69,11 @@ def run_checked(engine: Engine, problem: Problem, *, time_limit: float | None = 
         return Checked(None, Rejection(engine.name, problem_hash(full), f"{violations[0]}{more}",
                                        tuple(violations)))
     return Checked(solution)
+
+
+def rejections(problem: Problem, solution: Solution) -> list[Rejection]:
+    """The rejected steps of a portfolio solve of ``problem``, read from ``solution.solver.runs``
+    (a rejection's violations are not kept there: its reason names the first)."""
+    rejected = [run for run in solution.solver.runs or [] if run.rejected]
+    key = problem_hash(problem) if rejected else ""
+    return [Rejection(run.engine, key, run.rejected) for run in rejected]

@@ -1,2 +1,2 @@
-"""The OR-Tools engine: OR-Tools' routing solver on the whole problem, or in regions when it
-is large (``decompose``). Nothing of OR-Tools leaves this package."""
+"""The OR-Tools engine (``engine.OrToolsEngine``): OR-Tools' routing solver over an exact model
+of the problem, or region by region when it is large. Nothing of OR-Tools leaves this package."""
