@@ -30,9 +30,7 @@ class PyVRPEngine(PackageEngine):
 
     search = SEARCH
     limits = staticmethod(limits)
-
-    def __init__(self, give_up: float = GIVE_UP):
-        self.give_up = give_up
+    give_up = GIVE_UP
 
     def run(self, layout: Layout, started: float, end: float, seed: int, stop: Stop | None,
             on_incumbent: OnIncumbent | None) -> Outcome:

@@ -31,9 +31,7 @@ class VroomEngine(PackageEngine):
 
     search = SEARCH
     limits = staticmethod(limits)
-
-    def __init__(self, exploration: int = EXPLORATION):
-        self.exploration = exploration
+    exploration = EXPLORATION
 
     def run(self, layout: Layout, started: float, end: float, seed: int, stop: Stop | None,
             on_incumbent: OnIncumbent | None) -> Outcome:
