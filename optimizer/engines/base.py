@@ -1,10 +1,11 @@
 """The engine interface: immutable inputs, a result (in the style of PyVRP's ``solve``).
 
 An engine takes our ``Problem`` and returns our ``Solution``; vendor objects stay inside
-its module. ``time_limit`` and ``seed`` default to the problem's options; ``stop`` (a
-``optimizer.stop.Stop``) may end the search early. ``unsupported(problem)`` names what the engine cannot model exactly in this
-problem (empty: it may take it). Improving solutions are handed to ``on_incumbent`` as
-``optimizer.incumbent.Incumbent`` objects, decoded only when asked.
+its module. ``time_limit`` and ``seed`` default to the problem's options; ``stop`` (an
+``optimizer.stop.Stop``) may end the search early. ``unsupported(problem)`` names what the
+engine cannot model exactly in this problem (empty: it may take it). Improving solutions are
+handed to ``on_incumbent`` as ``optimizer.incumbent.Incumbent`` objects, decoded only when
+asked.
 """
 
 from __future__ import annotations

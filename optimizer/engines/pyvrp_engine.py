@@ -17,7 +17,7 @@ from ..layout import Layout
 from ..outcome import Outcome
 from ..stop import Stop
 from .assign import Assigner
-from .base import PackageEngine, finish, no_solution
+from .base import PackageEngine, finish, no_solution, stopped
 from .pyvrp_model import Translation, limits, translate
 
 SEARCH = "pyvrp iterated local search"
@@ -64,18 +64,23 @@ class PyVRPEngine(PackageEngine):
         with warnings.catch_warnings():  # our long arcs are meant to be avoided, not a warning
             warnings.simplefilter("ignore", PenaltyBoundWarning)
             hopeless = started + self.give_up * (end - started)
+            asked: list[bool] = []  # the caller's stop ended the search
 
             def done(_cost) -> bool:
                 now = time.monotonic()
-                return now >= end or (not improvements and now >= hopeless) or (stop is not None and stop())
+                if now >= end or (not improvements and now >= hopeless):
+                    return True
+                if stop is not None and stop():
+                    asked.append(True)
+                return bool(asked)
 
             result = pyvrp.solve(model.data, done, seed=seed,
                                  collect_stats=False, params=params, initial_solution=_initial(model))
         offer(result.best)
         if not result.best.is_feasible():
-            return no_solution("pyvrp found no feasible solution (mandatory work it cannot "
-                               "serve, or too little time)", SEARCH)
-        return _outcome(model, result.best, improvements)
+            return stopped(SEARCH) if asked else no_solution(
+                "pyvrp found no feasible solution (mandatory work it cannot serve, or too little time)", SEARCH)
+        return _outcome(model, result.best, improvements, "stop_request" if asked else "time_limit")
 
 
 def _node(layout: Layout, activity) -> int | None:
@@ -88,7 +93,8 @@ def _node(layout: Layout, activity) -> int | None:
     return None
 
 
-def _outcome(model: Translation, solution, improvements: list[tuple[float, int]]) -> Outcome:
+def _outcome(model: Translation, solution, improvements: list[tuple[float, int]],
+             stopped_by: str = "time_limit") -> Outcome:
     layout = model.layout
     vehicles = len(layout.problem.vehicles)
     routes: list[list[int]] = [[] for _ in range(vehicles)]
@@ -106,7 +112,7 @@ def _outcome(model: Translation, solution, improvements: list[tuple[float, int]]
         starts[v] = [route.start_time(), *times, route.end_time()]
     objective = improvements[-1][1] if improvements else None
     return Outcome(routes, starts, [[] for _ in range(vehicles)], objective, list(improvements),
-                   "time_limit", search=SEARCH)
+                   stopped_by, search=SEARCH)
 
 
 def _initial(model: Translation):

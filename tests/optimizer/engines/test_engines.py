@@ -9,7 +9,7 @@ import time
 import pytest
 
 import optimizer.engines
-from optimizer import check, parse_problem, solve
+from optimizer import Incumbent, check, parse_problem, solve
 from optimizer.engines import engine, plan, problem_hash, rejections, run_checked
 from optimizer.engines.plan import STRATEGIES, Step
 from optimizer.engines.portfolio import run
@@ -171,3 +171,46 @@ def test_a_problem_with_no_place_at_all_is_an_empty_plan(engine):
     problem = parse_problem({"vehicles": [{"id": "0"}], "options": {"engine": engine}})
     solution = solve(problem, time_limit=0.5, seed=0)
     assert solution.status == "feasible" and solution.routes == [] and check(problem, solution) == []
+
+
+def test_a_stop_asked_before_the_search_gives_no_solution_from_every_engine():
+    problem = parse_problem(base())
+    for name in ENGINES:
+        solution = engine(name).solve(problem, time_limit=5, seed=1, stop=lambda: True)
+        assert (solution.status, solution.solver.stopped_by) == ("no_solution", "stop_request"), name
+    solution = solve(problem, time_limit=5, seed=1, stop=lambda: True)
+    assert (solution.status, solution.solver.stopped_by) == ("no_solution", "stop_request")
+    # the plan's one step, then the fallback, which stops at once too
+    assert [r.engine for r in solution.solver.runs] == ["pyvrp", "ortools"]
+
+
+def test_a_stop_between_steps_skips_the_steps_left():
+    problem = parse_problem(base())
+    answers = iter([False])  # VROOM asks once, before it starts; the plan asks before the next step
+    solution = run(problem, (Step("vroom", 0.3), Step("pyvrp", 0.3)), time_limit=0.6, seed=1,
+                   stop=lambda: next(answers, True))
+    assert check(problem, solution) == []
+    assert [r.engine.split()[0] for r in solution.solver.runs] == ["vroom"]
+
+
+def test_pyvrp_ends_at_a_stop_with_its_best_solution():
+    problem = parse_problem(base())
+    seen = []
+    solution = engine("pyvrp").solve(problem, time_limit=30, seed=1, on_incumbent=seen.append,
+                                      stop=lambda: bool(seen))
+    assert seen and solution.solver.stopped_by == "stop_request"
+    assert check(problem, solution) == [] and solution.solver.objective == seen[-1].objective
+
+
+def test_an_incumbent_decodes_its_solution_once():
+    problem = parse_problem(base())
+    solution = engine("vroom").solve(problem, time_limit=0.3, seed=1)
+    calls = []
+
+    def decode():
+        calls.append(1)
+        return solution
+
+    found = Incumbent(7, 0.25, decode, "vroom")
+    assert (found.objective, found.elapsed, found.engine, calls) == (7, 0.25, "vroom", [])
+    assert found.solution() is solution and found.solution() is solution and calls == [1]
