@@ -13,7 +13,8 @@ from __future__ import annotations
 import dramatiq
 import redis
 
-from optimizer import parse_problem, solve
+from optimizer import parse_problem
+from optimizer.engines import engine
 from routefarm.broker import make_broker
 from routefarm.settings import Settings
 
@@ -30,5 +31,5 @@ _redis = redis.Redis.from_url(settings.cache_url)
 
 @dramatiq.actor(actor_name=ACTOR, queue_name=QUEUE, max_retries=0, time_limit=60_000)
 def bare_solve(tag: str, problem: dict) -> None:
-    solution = solve(parse_problem(problem), time_limit=0.1)
+    solution = engine("ortools").solve(parse_problem(problem), time_limit=0.1)
     _redis.publish(DONE + tag, str(solution.solver.wall_time))

@@ -31,9 +31,9 @@ for _path in (HERE, HERE.parent):
 
 import _machine  # noqa: E402
 
-from optimizer import Limits, check, parse_problem  # noqa: E402
+from optimizer import Limits, check, parse_problem, solve  # noqa: E402
 from optimizer import model as m  # noqa: E402
-from optimizer.engines import engine, solve_auto  # noqa: E402
+from optimizer.engines import engine  # noqa: E402
 
 MS = 0.001  # a millisecond part makes every engine count time and distance in thousandths
 ENGINES = ("ortools", "pyvrp", "vroom")
@@ -171,7 +171,7 @@ def attempt(problem, name: str, time_limit: float) -> tuple[str, str]:
     started = time.monotonic()
     try:
         if name == "auto":
-            solution = solve_auto(problem, time_limit=time_limit, seed=1, started=started)
+            solution = solve(problem, time_limit=time_limit, seed=1, started=started)
         else:
             chosen = engine(name)
             refused = chosen.unsupported(problem)

@@ -165,13 +165,14 @@ def _children_of(pid: int) -> list[int]:
 
 
 def shard_part(setup: Setup, seconds: float = 10.0, threads: int = 8) -> str:
-    from optimizer import parse_problem, solve
+    from optimizer import parse_problem
+    from optimizer.engines import engine
     from routefarm.jobs.submit import submit
 
     farm = setup.farm()
     client, _ = farm.directory.create_client("shard-capacity")
     small = problem(10, 0.5, 1)
-    solution = solve(parse_problem(small), time_limit=0.5, seed=1).to_json_dict()
+    solution = engine("ortools").solve(parse_problem(small), time_limit=0.5, seed=1).to_json_dict()
     done = [0] * threads
     stop = time.monotonic() + seconds
 

@@ -6,8 +6,9 @@
 
 Instances are loaded and converted by ``bench/quality.py`` (its docstring and the bench
 folder's README give the distance conventions). Each column is an engine called directly
-(``ortools``, ``pyvrp``, ``vroom``) or a strategy of ``optimizer.engines.auto.STRATEGIES``
-(``vroom>pyvrp``: VROOM first, PyVRP warm-started for the rest), or ``auto`` (its plan);
+(``ortools``, ``pyvrp``, ``vroom``) or a strategy of ``optimizer.engines.plan.STRATEGIES``
+run by the portfolio (``vroom>pyvrp``: VROOM first, PyVRP warm-started for the rest), or
+``auto`` (``optimizer.solve``: its plan);
 same machine, same time limit, seed 1, one solve at a time. Every solution is re-checked
 against the problem with ``optimizer.check``; an instance with a violation, unassigned
 stops or no solution is failed and left out of the means. Printed per time limit: the gap
@@ -30,9 +31,9 @@ for _path in (HERE, HERE.parent):
 import _machine  # noqa: E402
 from quality import FAMILIES, Instance, load  # noqa: E402
 
-from optimizer import check, parse_problem  # noqa: E402
-from optimizer.engines import engine, solve_auto  # noqa: E402
-from optimizer.engines.auto import STRATEGIES  # noqa: E402
+from optimizer import check, parse_problem, solve  # noqa: E402
+from optimizer.engines import STRATEGIES, engine  # noqa: E402
+from optimizer.engines.portfolio import run as run_steps  # noqa: E402
 
 COLUMNS = ("ortools", "pyvrp", "vroom", "vroom>pyvrp", "vroom>ortools")
 ENGINES = ("ortools", "pyvrp", "vroom")
@@ -45,9 +46,11 @@ def run(inst: Instance, column: str, time_limit: float) -> tuple[float | None, s
     try:
         if column in ENGINES:
             solution = engine(column).solve(problem, time_limit=time_limit, seed=1, started=started)
+        elif column == "auto":
+            solution = solve(problem, time_limit=time_limit, seed=1, started=started)
         else:
-            steps = None if column == "auto" else STRATEGIES[column](time_limit)
-            solution = solve_auto(problem, time_limit=time_limit, seed=1, started=started, steps=steps)
+            solution = run_steps(problem, STRATEGIES[column](time_limit), time_limit=time_limit, seed=1,
+                                 started=started)
     except Exception as exc:  # one failure must not end the run
         return None, f"{type(exc).__name__}: {exc}"
     wall = time.monotonic() - started

@@ -105,8 +105,9 @@ def placed(problem, solution, entry, fix) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from optimizer import check, parse_problem, solve
+    from optimizer import check, parse_problem
     from optimizer.decisions import explain
+    from optimizer.engines import engine
     from optimizer.travel import Travel
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in range(args.seed, args.seed + args.problems):
         data = problem(seed)
         parsed = parse_problem(data)
-        solution = solve(parsed, time_limit=1.0, seed=seed)
+        solution = engine("ortools").solve(parsed, time_limit=1.0, seed=seed)
         assert check(parsed, solution) == [], f"problem {seed}: the solve itself fails the checker"
         began = time.perf_counter()
         result = explain(parsed, Travel.of(parsed), solution, budget_s=60)

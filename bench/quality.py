@@ -9,8 +9,9 @@ First, cheaply and without the solver, every instance's best-known solution is r
 costed on the converted problem; a cost more than 0.05 % away from the published value, a
 route count that differs, or a route that breaks capacity or a time window means the
 converter (or the route reader) is wrong, and is printed as a WARNING. Then every instance
-is solved once, each solution audited by ``optimizer.check``. An instance with unassigned
-stops, violations or no solution counts as failed and is listed apart, never averaged in.
+is solved once by the OR-Tools engine (seed 1; ``bench/engines.py`` compares the engines and
+``auto``), each solution audited by ``optimizer.check``. An instance with unassigned stops,
+violations or no solution counts as failed and is listed apart, never averaged in.
 """
 
 from __future__ import annotations
@@ -159,8 +160,9 @@ def verify(bench: Path, instances: list[Instance]) -> int:
 
 def solve_all(instances: list[Instance], time_limit: float) -> list[Result]:
     # imported here, so that --verify-only needs no solver
-    from optimizer import parse_problem, solve
+    from optimizer import parse_problem
     from optimizer.check import check
+    from optimizer.engines import engine
 
     results = []
     for inst in instances:
@@ -168,7 +170,7 @@ def solve_all(instances: list[Instance], time_limit: float) -> list[Result]:
         started = time.perf_counter()
         try:
             problem = parse_problem(inst.problem)
-            solution = solve(problem, time_limit=time_limit, seed=1)
+            solution = engine("ortools").solve(problem, time_limit=time_limit, seed=1)
             violations = check(problem, solution)
         except Exception as exc:  # one broken instance must not end the run
             result.status, result.note = "error", f"{type(exc).__name__}: {exc}"

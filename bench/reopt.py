@@ -109,8 +109,9 @@ def moved(previous: list[dict], solution) -> int:
 def warm_cold(bench: Path, names: list[str] | None, base_limit: float, short: float) -> list[Row]:
     import json
 
-    from optimizer import check, parse_problem, solve
+    from optimizer import check, parse_problem
     from optimizer.convert import convert
+    from optimizer.engines import engine
     from routefarm.reoptimize.derive import derive
 
     entries = json.loads((bench / "bks.json").read_text())
@@ -119,14 +120,14 @@ def warm_cold(bench: Path, names: list[str] | None, base_limit: float, short: fl
         if names and name not in names:
             continue
         base = convert((bench / entry["file"]).read_text(), fmt=entry["format"], fleet=entry.get("fleet"))
-        base_solution = solve(parse_problem(base), time_limit=base_limit, seed=1).to_json_dict()
+        base_solution = engine("ortools").solve(parse_problem(base), time_limit=base_limit, seed=1).to_json_dict()
         changes = perturb(base, base_solution, random.Random(name))
         warm_problem = derive(base, base_solution, changes)
         cold_problem = {k: v for k, v in warm_problem.items() if k != "initial_routes"}
         results, violations = [], 0
         for data in (warm_problem, cold_problem):
             parsed = parse_problem(data)
-            solution = solve(parsed, time_limit=short, seed=1, stop=_never)  # as a worker solves
+            solution = engine("ortools").solve(parsed, time_limit=short, seed=1, stop=_never)  # as a worker solves
             violations += len(check(parsed, solution))
             results.append(solution)
         previous = warm_problem.get("initial_routes", [])
@@ -208,7 +209,8 @@ def ingest_throughput(events: int, pg: str, redis_url: str) -> str:
 def _time_ingest(farm, settings, events, clients, Ingest, group, topic) -> str:
     import json
 
-    from optimizer import parse_problem, solve
+    from optimizer import parse_problem
+    from optimizer.engines import engine
     from routefarm.db.ingest_keys import issue
     from routefarm.jobs.submit import submit
     from routefarm.kafka.signing import header
@@ -221,7 +223,7 @@ def _time_ingest(farm, settings, events, clients, Ingest, group, topic) -> str:
     accepted = submit(farm, client.id, {"problem": problem})
     job_id = uuid.UUID(accepted.document["id"])
     farm.store.claim(client.id, job_id, "bench", 60)
-    solution = solve(parse_problem(problem), time_limit=1, seed=1).to_json_dict()
+    solution = engine("ortools").solve(parse_problem(problem), time_limit=1, seed=1).to_json_dict()
     farm.store.finish(client.id, job_id, "bench", "succeeded", solution, None)
     first = solution["routes"][0]
     done = [s["id"] for s in first["steps"] if s["type"] == "stop"][:2]

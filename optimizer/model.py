@@ -180,7 +180,7 @@ class Options(_Frozen):
     time_limit: _number(0, MAX_TIME_LIMIT, above=True) = DEFAULT_TIME_LIMIT  # seconds of search
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
     speed_kmh: _number(MIN_SPEED_KMH, MAX_SPEED_KMH) = DEFAULT_SPEED_KMH
-    engine: Engine = "auto"  # auto: chosen by the problem's features and size (optimizer.engines.auto)
+    engine: Engine = "auto"  # auto: chosen by the problem's features and size (optimizer.engines.plan)
     first_solution: FirstSolution = "automatic"
     metaheuristic: Metaheuristic = "automatic"
 

@@ -15,8 +15,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from .cells import cells, split
-from .engines.features import present, unsupported_by
 from .errors import InvalidProblem, Issue, Issues
+from .features import present, unsupported_by
 from .issues import add_errors, pointer, pydantic_issues
 from .model import Problem
 from .sizes import Limits, size_issues

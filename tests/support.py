@@ -197,11 +197,12 @@ def solved_job(farm, client_id: str, problem: dict, worker: str = "test-worker")
     stores it (claim, then finish with the checked solution): (job id, solution JSON)."""
     import uuid
 
-    from optimizer import check, parse_problem, solve
+    from optimizer import check, parse_problem
+    from optimizer.engines import engine
     from routefarm.jobs.submit import submit
 
     parsed = parse_problem(problem)
-    solution = solve(parsed, time_limit=parsed.options.time_limit or 0.5, seed=1)
+    solution = engine("ortools").solve(parsed, time_limit=parsed.options.time_limit or 0.5, seed=1)
     assert check(parsed, solution) == []
     accepted = submit(farm, client_id, {"problem": problem, "metadata": {"base": True}})
     job_id = uuid.UUID(accepted.document["id"])

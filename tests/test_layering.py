@@ -118,6 +118,18 @@ def test_no_import_goes_up_a_layer():
     assert wrong == []
 
 
+def test_the_optimizer_validates_and_checks_without_the_engines():
+    graph = _graph()
+    reached: set[str] = set()
+    todo = ["optimizer.validate", "optimizer.check", "optimizer.model", "optimizer.features"]
+    while todo:
+        module = todo.pop()
+        if module not in reached:
+            reached.add(module)
+            todo.extend(graph.get(module, ()))
+    assert sorted(m for m in reached if m.startswith("optimizer.engines")) == []
+
+
 def test_routefarm_keeps_its_stages_in_packages():
     root = [p.name for p in (ROOT / "routefarm").glob("*.py")]
     assert len(root) <= ROOT_MODULES_MAX, sorted(root)

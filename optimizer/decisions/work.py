@@ -18,16 +18,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..errors import Issue
+from ..issues import pointer
 from ..model import Problem, Shipment, Stop
 from ..travel import EARTH_RADIUS_M, Travel, great_circle, placed, places
 
 LEGS = ("pickup", "delivery")
-
-
-def pointer(*parts: object) -> str:
-    """A JSON pointer into the new work (``validate.pointer``'s rule; that module is not
-    imported here: it reaches the engines, which build solutions with ``costs``)."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def work_issues(problem: Problem, stops: list[Stop], shipments: list[Shipment]) -> list[Issue]:

@@ -1,11 +1,16 @@
 """Routing engines behind one interface: OR-Tools, PyVRP and VROOM.
 
-    from optimizer.engines import engine, run_checked, solve_auto
+    from optimizer.engines import engine, plan, run_checked
     pyvrp = engine("pyvrp")
     if not pyvrp.unsupported(problem):          # the features it cannot model exactly
         solution = pyvrp.solve(problem, time_limit=5, seed=1)   # our Solution document
     checked = run_checked(pyvrp, problem, time_limit=5)         # .solution or .rejection
-    solution = solve_auto(problem, time_limit=30)               # plan() of measured steps
+    steps = plan(problem, 30)                                   # what optimizer.solve would run
+
+``optimizer.solve`` is the way in: it runs ``plan``'s steps with ``portfolio.run``, which
+checks each engine's result and falls back to OR-Tools. The OR-Tools engine lives in
+``ortools/`` (its model, search and region search), PyVRP and VROOM in ``pyvrp_*`` and
+``vroom_*`` (the engine and its exact translation each).
 
 Each engine translates our problem exactly (integers at the layout's decimal scales) or
 says what it cannot (``unsupported``); results come back as node orders with the engine's
@@ -47,14 +52,15 @@ What each engine models (``features.TABLE``; "no" = unsupported: the engine refu
 | improving solutions while it runs | yes | yes (on each new best) | no (the final one) |
 """
 
-from .auto import Step, plan, solve_auto
-from .base import Engine, Incumbent
-from .features import markdown, present
+from ..features import markdown, present
+from ..incumbent import Incumbent
+from .base import Engine
+from .plan import STRATEGIES, Step, plan
 from .registry import NAMES, engine
 from .score import objective_value, score
-from .verify import Checked, Rejection, problem_hash, run_checked
+from .verify import Checked, Rejection, problem_hash, rejections, run_checked
 
 __all__ = [
-    "NAMES", "Checked", "Engine", "Incumbent", "Rejection", "Step", "engine", "markdown",
-    "objective_value", "plan", "present", "problem_hash", "run_checked", "score", "solve_auto",
+    "NAMES", "STRATEGIES", "Checked", "Engine", "Incumbent", "Rejection", "Step", "engine", "markdown",
+    "objective_value", "plan", "present", "problem_hash", "rejections", "run_checked", "score",
 ]

@@ -1,7 +1,7 @@
 """The PyVRP engine: iterated local search on an exact translation (``pyvrp_model``).
 
 Improving solutions are streamed from PyVRP's ``on_best`` callback; the stopping criterion
-is our deadline. ``initial_routes`` become PyVRP's initial solution. PyVRP keeps the best
+is our deadline or the caller's ``stop``. ``initial_routes`` become PyVRP's initial solution. PyVRP keeps the best
 feasible solution it found; when it has found none by ``give_up`` of the time limit
 (mandatory work that cannot all be served, or a problem too tight for its search) it stops
 with ``no_solution``, leaving the rest of the time to the engine the caller falls back to.
@@ -12,16 +12,12 @@ from __future__ import annotations
 import time
 import warnings
 
+from ..incumbent import Incumbent, OnIncumbent
 from ..layout import Layout
 from ..outcome import Outcome
+from ..stop import Stop
 from .assign import Assigner
-from .base import (
-    Incumbent,
-    OnIncumbent,
-    PackageEngine,
-    finish,
-    no_solution,
-)
+from .base import PackageEngine, finish, no_solution, stopped
 from .pyvrp_model import Translation, limits, translate
 
 SEARCH = "pyvrp iterated local search"
@@ -34,11 +30,9 @@ class PyVRPEngine(PackageEngine):
 
     search = SEARCH
     limits = staticmethod(limits)
+    give_up = GIVE_UP
 
-    def __init__(self, give_up: float = GIVE_UP):
-        self.give_up = give_up
-
-    def run(self, layout: Layout, started: float, end: float, seed: int,
+    def run(self, layout: Layout, started: float, end: float, seed: int, stop: Stop | None,
             on_incumbent: OnIncumbent | None) -> Outcome:
         import pyvrp
         from pyvrp.exceptions import PenaltyBoundWarning
@@ -70,18 +64,23 @@ class PyVRPEngine(PackageEngine):
         with warnings.catch_warnings():  # our long arcs are meant to be avoided, not a warning
             warnings.simplefilter("ignore", PenaltyBoundWarning)
             hopeless = started + self.give_up * (end - started)
+            asked: list[bool] = []  # the caller's stop ended the search
 
-            def stop(_cost) -> bool:
+            def done(_cost) -> bool:
                 now = time.monotonic()
-                return now >= end or (not improvements and now >= hopeless)
+                if now >= end or (not improvements and now >= hopeless):
+                    return True
+                if stop is not None and stop():
+                    asked.append(True)
+                return bool(asked)
 
-            result = pyvrp.solve(model.data, stop, seed=seed,
+            result = pyvrp.solve(model.data, done, seed=seed,
                                  collect_stats=False, params=params, initial_solution=_initial(model))
         offer(result.best)
         if not result.best.is_feasible():
-            return no_solution("pyvrp found no feasible solution (mandatory work it cannot "
-                               "serve, or too little time)", SEARCH)
-        return _outcome(model, result.best, improvements)
+            return stopped(SEARCH) if asked else no_solution(
+                "pyvrp found no feasible solution (mandatory work it cannot serve, or too little time)", SEARCH)
+        return _outcome(model, result.best, improvements, "stop_request" if asked else "time_limit")
 
 
 def _node(layout: Layout, activity) -> int | None:
@@ -94,7 +93,8 @@ def _node(layout: Layout, activity) -> int | None:
     return None
 
 
-def _outcome(model: Translation, solution, improvements: list[tuple[float, int]]) -> Outcome:
+def _outcome(model: Translation, solution, improvements: list[tuple[float, int]],
+             stopped_by: str = "time_limit") -> Outcome:
     layout = model.layout
     vehicles = len(layout.problem.vehicles)
     routes: list[list[int]] = [[] for _ in range(vehicles)]
@@ -112,7 +112,7 @@ def _outcome(model: Translation, solution, improvements: list[tuple[float, int]]
         starts[v] = [route.start_time(), *times, route.end_time()]
     objective = improvements[-1][1] if improvements else None
     return Outcome(routes, starts, [[] for _ in range(vehicles)], objective, list(improvements),
-                   "time_limit", search=SEARCH)
+                   stopped_by, search=SEARCH)
 
 
 def _initial(model: Translation):

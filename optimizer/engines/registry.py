@@ -9,7 +9,7 @@ NAMES = ("ortools", "pyvrp", "vroom")
 
 def engine(name: str) -> Engine:
     if name == "ortools":
-        from .ortools_engine import OrToolsEngine
+        from .ortools.engine import OrToolsEngine
 
         return OrToolsEngine()
     if name == "pyvrp":

@@ -3,7 +3,8 @@
 ``run_checked`` runs an engine and holds its solution against the full problem with
 ``optimizer.check``. A violation, an engine that refuses the problem or fails, is reported
 as a ``Rejection`` (engine, short problem hash, what went wrong) instead of a solution, so
-that the caller falls back to another engine.
+that the caller falls back to another engine; ``rejections`` reads them back from a
+portfolio solve's ``solver.runs``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import hashlib
 from dataclasses import dataclass
 
 from ..check import Violation, check
+from ..incumbent import OnIncumbent
 from ..model import Problem
 from ..solution import Solution
-from .base import Engine, OnIncumbent
+from ..stop import Stop
+from .base import Engine
 
 
 def problem_hash(problem: Problem) -> str:
@@ -40,7 +43,8 @@ class Checked:
     nothing: Solution | None = None  # the engine's answer when it found no solution
 
 
-def run_checked(engine: Engine, problem: Problem, *, time_limit: float, seed: int = 0,
+def run_checked(engine: Engine, problem: Problem, *, time_limit: float | None = None,
+                seed: int | None = None, stop: Stop | None = None,
                 on_incumbent: OnIncumbent | None = None, started: float | None = None,
                 against: Problem | None = None) -> Checked:
     """Solve with ``engine`` and check against ``against`` (default: ``problem`` itself; a
@@ -50,7 +54,7 @@ def run_checked(engine: Engine, problem: Problem, *, time_limit: float, seed: in
     if refused:
         return Checked(None, Rejection(engine.name, problem_hash(full), "unsupported: " + ", ".join(refused)))
     try:
-        solution = engine.solve(problem, time_limit=time_limit, seed=seed,
+        solution = engine.solve(problem, time_limit=time_limit, seed=seed, stop=stop,
                                 on_incumbent=on_incumbent, started=started)
     except MemoryError:
         raise  # no other engine would fit either: the caller reports the memory limit
@@ -65,3 +69,11 @@ def run_checked(engine: Engine, problem: Problem, *, time_limit: float, seed: in
         return Checked(None, Rejection(engine.name, problem_hash(full), f"{violations[0]}{more}",
                                        tuple(violations)))
     return Checked(solution)
+
+
+def rejections(problem: Problem, solution: Solution) -> list[Rejection]:
+    """The rejected steps of a portfolio solve of ``problem``, read from ``solution.solver.runs``
+    (a rejection's violations are not kept there: its reason names the first)."""
+    rejected = [run for run in solution.solver.runs or [] if run.rejected]
+    key = problem_hash(problem) if rejected else ""
+    return [Rejection(run.engine, key, run.rejected) for run in rejected]

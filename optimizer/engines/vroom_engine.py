@@ -1,6 +1,7 @@
 """The VROOM engine: its local search on an exact translation (``vroom_model``), one thread.
 
-VROOM returns only its final solution, handed to ``on_incumbent`` once. It serves as much
+VROOM returns only its final solution, handed to ``on_incumbent`` once; its search cannot
+be interrupted, so a ``stop`` is asked once, before it starts. It serves as much
 work as it can: mandatory work it leaves out is reported unassigned with a reason (status
 ``infeasible``). Optional work with drop penalties has no exact VROOM counterpart.
 """
@@ -12,9 +13,12 @@ from datetime import timedelta
 
 import numpy as np
 
+from ..deadline import seconds_left
+from ..incumbent import Incumbent, OnIncumbent
 from ..layout import Layout
 from ..outcome import Outcome
-from .base import Incumbent, OnIncumbent, PackageEngine, finish
+from ..stop import Stop
+from .base import PackageEngine, finish
 from .vroom_model import Translation, limits, translate
 
 EXPLORATION = 5  # VROOM's exploration level, 1 to 5
@@ -27,15 +31,14 @@ class VroomEngine(PackageEngine):
 
     search = SEARCH
     limits = staticmethod(limits)
+    exploration = EXPLORATION
 
-    def __init__(self, exploration: int = EXPLORATION):
-        self.exploration = exploration
-
-    def run(self, layout: Layout, started: float, end: float, seed: int,
+    def run(self, layout: Layout, started: float, end: float, seed: int, stop: Stop | None,
             on_incumbent: OnIncumbent | None) -> Outcome:
-        # VROOM's search is deterministic: ``seed`` changes nothing
+        # VROOM's search is deterministic: ``seed`` changes nothing; nor can it be interrupted:
+        # ``stop`` was asked before it began
         model = translate(layout)
-        budget = max(0.01, end - time.monotonic())
+        budget = seconds_left(end, least=0.01)
         result = model.input.solve(exploration_level=self.exploration, nb_threads=1,
                                    timeout=timedelta(seconds=budget))
         elapsed = round(time.monotonic() - started, 3)

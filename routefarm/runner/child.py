@@ -1,5 +1,5 @@
-"""The solver child: one search (the engines ``options.engine`` asks for, ``auto`` by
-default: ``optimizer.engines``), its improving solutions streamed to the parent.
+"""The solver child: one search (``optimizer.solve``: the engines ``options.engine`` asks for,
+``auto`` by default), its improving solutions streamed to the parent.
 
 Runs in a process forked for one solve (from a forkserver that has already imported
 OR-Tools, or from the CLI's own process). It sends, over a one-way pipe:
@@ -34,9 +34,9 @@ import signal
 import sys
 import time
 
-from optimizer import InvalidProblem, on_roads, parse_problem
+from optimizer import InvalidProblem, on_roads, parse_problem, solve
 from optimizer.decisions import explain
-from optimizer.engines import solve_auto
+from optimizer.engines import rejections
 from optimizer.travel import Travel
 
 DECODE_SHARE = 0.1  # most of the child's time spent decoding and sending incumbents
@@ -110,11 +110,9 @@ def main(conn, request: dict) -> None:
         problem = parse_problem(request["problem"], request.get("limits"))
         if request.get("roads") is not None:  # priced on the farm's roads
             problem = on_roads(problem, *request["roads"])
-        seed = request.get("seed")
-        rejected: list = []
-        solution = solve_auto(problem, time_limit=request["time_limit"],
-                              seed=problem.options.seed if seed is None else seed,
-                              on_incumbent=stream.offer, started=request["started"], rejected=rejected)
+        solution = solve(problem, time_limit=request["time_limit"], seed=request.get("seed"),
+                         on_incumbent=stream.offer, started=request["started"])
+        rejected = rejections(problem, solution)
         stream.flush()
         max_tasks, budget_s = request.get("explain") or (0, 0.0)
         if max_tasks and solution.unassigned and solution.status != "no_solution":

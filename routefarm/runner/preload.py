@@ -11,7 +11,6 @@ Nothing else imports it.
 import contextlib
 
 from optimizer import parse_problem, solve
-from optimizer.engines import solve_auto
 
 from . import child  # noqa: F401 - the child's code, imported once for every fork
 
@@ -20,8 +19,8 @@ _TINY = {
     "stops": [{"id": "a", "location_index": 1, "demand": [1], "time_windows": [[0, 50]]}],
     "matrix": {"distances": [[0, 1], [1, 0]]},
 }
-solve(parse_problem(_TINY), time_limit=0.01)
+solve(parse_problem({**_TINY, "options": {"engine": "ortools"}}), time_limit=0.01)
 for _engine in ("pyvrp", "vroom"):
     with contextlib.suppress(ImportError):  # an engine without its library refuses its problems
         __import__(_engine)
-        solve_auto(parse_problem({**_TINY, "options": {"engine": _engine}}), time_limit=0.02)
+        solve(parse_problem({**_TINY, "options": {"engine": _engine}}), time_limit=0.02)

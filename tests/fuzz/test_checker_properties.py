@@ -1,6 +1,6 @@
 """Properties of the checker (``optimizer.check``) over random small problems.
 
-A solution ``optimizer.solve`` produced has no violation; the same solution damaged in a
+A solution the OR-Tools engine produced has no violation; the same solution damaged in a
 known way is reported, with the kind of violation the damage causes: a stop dropped from
 its route (``missing``), two stops swapped across their time windows (``time_window``), a
 load changed (``reported``), a stop served twice (``served_twice``), a route given to an
@@ -17,7 +17,8 @@ from fuzz_support import fuzz_settings
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from optimizer import Problem, check, parse_problem, solve
+from optimizer import Problem, check, parse_problem
+from optimizer.engines import engine
 
 WINDOW = 1000  # stop i may start in [i * WINDOW, i * WINDOW + WINDOW / 2]: far apart, each reachable
 SOLVE_SECONDS = 0.1
@@ -58,7 +59,7 @@ def problems(draw, windows: bool | None = None, vehicles: int | None = None) -> 
 
 def solved(data: dict) -> tuple[Problem, dict]:
     problem = parse_problem(data)  # a shared matrix: places by index
-    return problem, solve(problem, time_limit=SOLVE_SECONDS, seed=1).to_json_dict()
+    return problem, engine("ortools").solve(problem, time_limit=SOLVE_SECONDS, seed=1).to_json_dict()
 
 
 def kinds(problem: Problem, solution: dict) -> set[str]:

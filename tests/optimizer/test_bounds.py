@@ -6,9 +6,9 @@ engine counts in thousandths); ``bench/bounds.py`` runs larger ones, up to the d
 
 import pytest
 
-from optimizer import check, parse_problem
+from optimizer import check, parse_problem, solve
 from optimizer import model as m
-from optimizer.engines import engine, solve_auto
+from optimizer.engines import engine
 
 MS = 0.001
 SECONDS = 0.3
@@ -64,7 +64,7 @@ CASES = [at_the_end_of_time, one_window_each, the_highest_costs, full_loads]
 def test_problems_at_the_bounds_solve_and_check_clean(build, name):
     problem = parse_problem(build())
     if name == "auto":
-        solution = solve_auto(problem, time_limit=SECONDS, seed=1)
+        solution = solve(problem, time_limit=SECONDS, seed=1)
     else:
         chosen = engine(name)
         if chosen.unsupported(problem):

@@ -8,7 +8,9 @@ import random
 
 import pytest
 
-from optimizer import check, decompose, parse_problem, solve
+from optimizer import check, parse_problem
+from optimizer.engines import engine
+from optimizer.engines.ortools import decompose
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +44,7 @@ def windowed(stops: int, seed: int = 3, shipments: int = 0, breaks: bool = False
 def checked(data: dict, time_limit: float, **kwargs):
     problem = parse_problem(data)
     seen = []
-    solution = solve(problem, time_limit=time_limit, seed=1, on_incumbent=seen.append, **kwargs)
+    solution = engine("ortools").solve(problem, time_limit=time_limit, seed=1, on_incumbent=seen.append, **kwargs)
     assert check(problem, solution) == [], "\n".join(map(str, check(problem, solution)))
     return solution, seen
 

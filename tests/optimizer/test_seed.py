@@ -3,10 +3,10 @@
 import random
 
 from optimizer import parse_problem
-from optimizer import search as search_module
+from optimizer.engines.ortools import search as search_module
+from optimizer.engines.ortools.routing import build
+from optimizer.engines.ortools.seed import applicable, greedy_routes
 from optimizer.layout import lay_out
-from optimizer.routing import build
-from optimizer.seed import applicable, greedy_routes
 
 
 def windowed_problem(stops: int, vehicles: int, seed: int = 5) -> dict:

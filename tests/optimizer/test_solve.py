@@ -4,7 +4,8 @@ import time
 import pytest
 from solve_helpers import line_matrix, reasons, route_steps
 
-from optimizer import parse_problem, solve
+from optimizer import parse_problem
+from optimizer.engines import engine
 
 
 def depot_problem(positions, stops, vehicles=None, **extra):
@@ -228,7 +229,7 @@ def test_time_limit_is_honoured_and_incumbents_stream():
         seen.append((incumbent.elapsed, incumbent.objective, sum(r.distance for r in routes)))
 
     started = time.monotonic()
-    solution = solve(problem, time_limit=2, on_incumbent=on_incumbent)
+    solution = engine("ortools").solve(problem, time_limit=2, on_incumbent=on_incumbent)
     wall = time.monotonic() - started
     assert wall <= 2.5
     assert solution.solver.wall_time <= 2.5
@@ -245,7 +246,7 @@ def test_stop_request_ends_the_search_within_a_second():
     flag = threading.Event()
     threading.Timer(1.0, flag.set).start()
     started = time.monotonic()
-    solution = solve(problem, time_limit=30, stop=flag.is_set)
+    solution = engine("ortools").solve(problem, time_limit=30, stop=flag.is_set)
     elapsed = time.monotonic() - started
     assert elapsed < 2.0
     assert solution.solver.stopped_by == "stop_request"
@@ -255,7 +256,7 @@ def test_stop_request_ends_the_search_within_a_second():
 def test_locks_that_cannot_hold_give_no_solution():
     data = depot_problem([0, 10, 20], [("a", 1, {"time_windows": [[0, 5]]})],
                          locked=[{"vehicle_id": "v1", "steps": ["a"]}])
-    solution = solve(parse_problem(data), time_limit=1)
+    solution = engine("ortools").solve(parse_problem(data), time_limit=1)
     assert solution.status == "no_solution"
     assert "locked" in solution.solver.message
 

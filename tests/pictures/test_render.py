@@ -15,14 +15,15 @@ from picture_support import (
     unassigned_marks,
 )
 
-from optimizer import parse_problem, solve
+from optimizer import parse_problem
+from optimizer.engines import engine
 from optimizer.mds import LANDMARKS, MIN_LANDMARKS
 from optimizer.render import RenderError, TooManyPlaces, mds_layout, render_svg
 
 
 def solved(data):
     problem = parse_problem(data)
-    return problem, solve(problem).to_json_dict()
+    return problem, engine("ortools").solve(problem).to_json_dict()
 
 
 @pytest.mark.parametrize("data", [COORDINATE_PROBLEM, MATRIX_PROBLEM], ids=["coordinates", "matrix"])

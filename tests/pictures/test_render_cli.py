@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from picture_support import COORDINATE_PROBLEM, parse_svg, route_paths, unassigned_marks
 
-from optimizer import parse_problem, solve
+from optimizer import parse_problem
+from optimizer.engines import engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +23,7 @@ def routefarm(*args):
 def files(tmp_path):
     problem = tmp_path / "problem.json"
     problem.write_text(json.dumps(COORDINATE_PROBLEM))
-    solution = solve(parse_problem(COORDINATE_PROBLEM)).to_json_dict()
+    solution = engine("ortools").solve(parse_problem(COORDINATE_PROBLEM)).to_json_dict()
     solution_path = tmp_path / "solution.json"
     solution_path.write_text(json.dumps(solution))
     return problem, solution_path, solution

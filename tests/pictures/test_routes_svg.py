@@ -5,7 +5,8 @@ import time
 from picture_support import MATRIX_PROBLEM, SVG_NS, parse_svg, route_paths, title, unassigned_marks
 from support import finish_job
 
-from optimizer import parse_problem, solve
+from optimizer import parse_problem
+from optimizer.engines import engine
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -20,7 +21,7 @@ def solved_job(http, auth, farm) -> tuple[str, dict, str, dict]:
     """A new client's job, solved: (client id, headers, job id, solution)."""
     client_id, headers = auth()
     job_id = submit(http, headers)
-    solution = solve(parse_problem(MATRIX_PROBLEM)).to_json_dict()
+    solution = engine("ortools").solve(parse_problem(MATRIX_PROBLEM)).to_json_dict()
     finish_job(farm, client_id, job_id, solution)
     return client_id, headers, job_id, solution
 
@@ -52,7 +53,7 @@ def test_another_clients_picture_is_not_found(http, auth, farm):
     owner_id, owner = auth("owner")
     _, stranger = auth("stranger")
     job_id = submit(http, owner)
-    finish_job(farm, owner_id, job_id, solve(parse_problem(MATRIX_PROBLEM)).to_json_dict())
+    finish_job(farm, owner_id, job_id, engine("ortools").solve(parse_problem(MATRIX_PROBLEM)).to_json_dict())
     assert http.get(f"/v1/jobs/{job_id}/routes.svg", headers=owner).status_code == 200
     response = http.get(f"/v1/jobs/{job_id}/routes.svg", headers=stranger)
     assert response.status_code == 404 and response.mimetype == PROBLEM_JSON

@@ -16,7 +16,8 @@ import pytest
 from picture_support import MATRIX_PROBLEM
 from support import finish_job
 
-from optimizer import parse_problem, solve
+from optimizer import parse_problem
+from optimizer.engines import engine
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -54,7 +55,7 @@ def test_the_page_lists_the_clients_jobs_and_the_queue_depth(processes, farm, cl
     processes.web()
     client_id, key = client_factory("page")
     jobs = [post_job(processes.url, key, {"n": n}) for n in range(3)]
-    finish_job(farm, client_id, jobs[0], solve(parse_problem(MATRIX_PROBLEM)).to_json_dict())
+    finish_job(farm, client_id, jobs[0], engine("ortools").solve(parse_problem(MATRIX_PROBLEM)).to_json_dict())
     _, other_key = client_factory("other")
     foreign = post_job(processes.url, other_key, {})
 

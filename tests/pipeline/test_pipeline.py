@@ -204,7 +204,8 @@ def test_a_read_racing_the_finish_does_not_hide_the_result(farm, client_factory,
     import uuid
 
     from api import create_app
-    from optimizer import parse_problem, solve
+    from optimizer import parse_problem
+    from optimizer.engines import engine
     from routefarm.jobs.documents import status_document
 
     client_id, key = client_factory("read-race")
@@ -239,7 +240,7 @@ def test_a_read_racing_the_finish_does_not_hide_the_result(farm, client_factory,
         reader.start()
         assert read_done.wait(10)
         # the worker stores its result and refreshes the cache (workers.solving._store)
-        solution = solve(parse_problem(problem), time_limit=0.1).to_json_dict()
+        solution = engine("ortools").solve(parse_problem(problem), time_limit=0.1).to_json_dict()
         row = farm.store.finish(client_id, jid, worker, "succeeded", solution, None)
         row["solution"] = solution
         farm.cache.finished(job_id, {**status_document(row), "client_id": client_id})

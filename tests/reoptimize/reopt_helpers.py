@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from optimizer import Limits, check, parse_problem, solve
+from optimizer import Limits, check, parse_problem
+from optimizer.engines import engine
 
 DERIVED = Limits()  # a derived problem keeps its base's matrix, with fewer stops
 # Places on a line (metres from the depot at index 0; travel takes one second per metre).
@@ -38,7 +39,7 @@ def base_problem(**extra) -> dict:
 def solve_checked(data: dict, time_limit: float = 0.5):
     """Solve and audit with the independent checker (locks included); the Solution."""
     problem = parse_problem(data, DERIVED)
-    solution = solve(problem, time_limit=time_limit, seed=1)
+    solution = engine("ortools").solve(problem, time_limit=time_limit, seed=1)
     violations = check(problem, solution)
     assert violations == [], "\n".join(map(str, violations))
     return solution

@@ -4,9 +4,9 @@ from reopt_helpers import solve_checked, steps
 
 from optimizer import parse_problem
 from optimizer.changes import _longest_increasing
+from optimizer.engines.ortools.routing import build
+from optimizer.engines.ortools.stability import DIMENSION
 from optimizer.layout import lay_out
-from optimizer.routing import build
-from optimizer.stability import DIMENSION
 
 # v1 lives at 0, v2 at 100; a, b and the shipment s sit near v1, c and d near v2.
 PLACES = [0, 100, 10, 20, 80, 90, 15, 5]

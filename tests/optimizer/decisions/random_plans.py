@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import random
 
-from optimizer import check, parse_problem, solve
+from optimizer import check, parse_problem
+from optimizer.engines import engine
 
 PLACES = 14
 DAY = 20_000  # seconds
@@ -72,7 +73,7 @@ def _stop(rng: random.Random, ident: str, place: int) -> dict:
 
 def solved(seed: int, breaks: bool = True):
     parsed = parse_problem(problem(seed, breaks))
-    solution = solve(parsed, time_limit=0.3, seed=seed)
+    solution = engine("ortools").solve(parsed, time_limit=0.3, seed=seed)
     assert check(parsed, solution) == []
     return parsed, solution
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from random_plans import solved
 
-from optimizer import check, parse_problem, solve
+from optimizer import check, parse_problem
 from optimizer.decisions import Plan, Quoter, explain
-from optimizer.engines import objective_value
+from optimizer.engines import engine, objective_value
 from optimizer.travel import Travel
 
 SIZED = ("time_window", "shift_end", "max_duration", "max_distance", "max_stops")
@@ -81,7 +81,7 @@ def one_unassigned(kind: str):
             "stops": [{"id": f"c{i}", "location_index": i + 1, **stop} for i, stop in enumerate(stops)],
             "matrix": {"distances": LINE, "durations": LINE}, "options": {"time_limit": 0.3}}
     problem = parse_problem(data)
-    solution = solve(problem, time_limit=0.3, seed=1)
+    solution = engine("ortools").solve(problem, time_limit=0.3, seed=1)
     assert check(problem, solution) == [] and len(solution.unassigned) == 1
     return problem, solution
 
@@ -114,13 +114,13 @@ def test_an_optional_task_that_fits_is_told_the_penalty_that_would_have_it_serve
             "stops": [{"id": "near", "location_index": 1}, {"id": "far", "location_index": 4, "drop_penalty": 5}],
             "matrix": {"distances": LINE}, "options": {"time_limit": 0.3}}
     problem = parse_problem(data)
-    solution = solve(problem, time_limit=0.3, seed=1)
+    solution = engine("ortools").solve(problem, time_limit=0.3, seed=1)
     [entry] = explain(problem, Travel.of(problem), solution).unassigned
     assert entry.id == "far" and entry.reason == "dropped"
     [fix] = entry.fixes
     assert fix.kind == "drop_penalty" and fix.by == 600  # 0 -> 1 -> 4 -> 0 instead of 0 -> 1 -> 0
     assert placed(problem, solution, entry, fix.vehicle_id, fix.after) == []
-    served = solve(problem.model_copy(update={"stops": [problem.stops[0], problem.stops[1].model_copy(
+    served = engine("ortools").solve(problem.model_copy(update={"stops": [problem.stops[0], problem.stops[1].model_copy(
         update={"drop_penalty": 601})]}), time_limit=0.3, seed=1)
     assert served.unassigned == [] and objective_value(problem, served) == 800
 

@@ -10,9 +10,9 @@ import random
 import pytest
 from random_plans import new_work, solved
 
-from optimizer import InvalidProblem, check, parse_problem, solve
+from optimizer import InvalidProblem, check, parse_problem
 from optimizer.decisions import Plan, Quoter, extend, lazily, quote, work_issues
-from optimizer.engines import objective_value
+from optimizer.engines import engine, objective_value
 from optimizer.model import Shipment, Stop
 from optimizer.travel import Travel
 
@@ -97,7 +97,7 @@ SHIPMENT_PROBLEM = {
 
 def test_a_shipment_is_picked_up_before_it_is_delivered_on_one_vehicle():
     problem = parse_problem(SHIPMENT_PROBLEM)
-    solution = solve(problem, time_limit=0.3, seed=1)
+    solution = engine("ortools").solve(problem, time_limit=0.3, seed=1)
     shipment = Shipment.model_validate({"id": "box", "amount": [2],
                                         "pickup": {"location_index": 5, "service": 30},
                                         "delivery": {"location_index": 2, "service": 30,
@@ -119,7 +119,7 @@ def test_a_shipment_is_picked_up_before_it_is_delivered_on_one_vehicle():
 
 def test_work_that_fits_nowhere_says_what_fails_on_the_closest_vehicles():
     problem = parse_problem(SHIPMENT_PROBLEM)
-    solution = solve(problem, time_limit=0.3, seed=1)
+    solution = engine("ortools").solve(problem, time_limit=0.3, seed=1)
     heavy = Stop(id="piano", location_index=3, demand=[9])
     late = Stop(id="late", location_index=4, time_windows=[(0, 100)])
     picky = Stop(id="picky", location_index=1, skills=["crane"])
@@ -139,7 +139,7 @@ def test_work_that_fits_nowhere_says_what_fails_on_the_closest_vehicles():
 
 def test_nothing_goes_before_a_step_started_before_at_and_those_steps_keep_their_times():
     problem = parse_problem(SHIPMENT_PROBLEM)
-    solution = solve(problem, time_limit=0.3, seed=1)
+    solution = engine("ortools").solve(problem, time_limit=0.3, seed=1)
     route = max(solution.routes, key=lambda r: len(r.steps))
     at = route.steps[2].arrival + route.steps[2].waiting + 1  # the first two stops have started
     new = Stop(id="new", location_index=5, service=10)
@@ -156,7 +156,7 @@ def test_nothing_goes_before_a_step_started_before_at_and_those_steps_keep_their
 def test_nothing_goes_before_a_locked_step():
     data = {**SHIPMENT_PROBLEM, "locked": [{"vehicle_id": "v1", "steps": ["c4", "c3"]}]}
     problem = parse_problem(data)
-    solution = solve(problem, time_limit=0.3, seed=1)
+    solution = engine("ortools").solve(problem, time_limit=0.3, seed=1)
     new = Stop(id="new", location_index=5, service=10)
     [answer] = quote(problem, Travel.of(problem), solution, [new], [], limit=20)
     on_v1 = [i.placements[0] for i in answer.insertions if i.vehicle_id == "v1"]
@@ -208,7 +208,7 @@ def test_an_idle_vehicle_takes_the_break_its_new_route_needs():
                      {"id": "idle", "start_index": 0, "end_index": 0, "time_window": [0, 30000],
                       "breaks": [{"id": "lunch", "time_windows": [[3000, 4000]], "duration": 1800}]}],
         "stops": [{"id": "a", "location_index": 1, "demand": [2]}], "matrix": {"durations": line}})
-    solution = solve(problem, time_limit=0.3, seed=1)
+    solution = engine("ortools").solve(problem, time_limit=0.3, seed=1)
     assert [r.vehicle_id for r in solution.routes] == ["busy"]  # full: the new stop goes to idle
     new = Stop(id="n", location_index=4, demand=[1], service=600, time_windows=[(2500, 9000)])
     [answer] = quote(problem, Travel.of(problem), solution, [new], [])
@@ -228,7 +228,7 @@ def test_quotes_over_travel_priced_pair_by_pair_are_those_over_the_whole_matrix(
             "stops": [{"id": f"c{i}", "location": [13.3 + 0.013 * i, 52.45 + 0.007 * (i % 5)], "demand": [1],
                        "service": 120, "time_windows": [[1000 * (i % 6), 1000 * (i % 6) + 5000]]} for i in range(14)]}
     problem = parse_problem(data)
-    solution = solve(problem, time_limit=0.3, seed=1)
+    solution = engine("ortools").solve(problem, time_limit=0.3, seed=1)
     new = [Stop(id="n1", location=(13.41, 52.47), service=60), Stop(id="n2", location=(13.36, 52.49), demand=[2])]
     whole = quote(problem, Travel.of(problem), solution, new, [], limit=4)
     lazy = quote(problem, lazily(problem), solution, new, [], limit=4,

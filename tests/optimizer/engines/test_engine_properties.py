@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from optimizer import check, parse_problem
 from optimizer.engines import engine, objective_value
-from optimizer.engines.features import ENGINES, present, unsupported_by
 from optimizer.engines.units import arcs, units
+from optimizer.features import ENGINES, present, unsupported_by
 from optimizer.layout import lay_out
 from optimizer.timeline import Visit, slack, walk
 from optimizer.travel import Travel

@@ -1,5 +1,6 @@
 """The engine interface on hand-made problems: the feature table holds, a faulty solution is
-rejected with the engine and the problem's hash, ``auto`` plans and runs and falls back."""
+rejected with the engine and the problem's hash, ``optimizer.solve`` plans, runs the plan and
+falls back."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import time
 import pytest
 
 import optimizer.engines
-from optimizer import check, parse_problem
-from optimizer.engines import engine, plan, problem_hash, run_checked, solve_auto
-from optimizer.engines.auto import STRATEGIES, Step
-from optimizer.engines.features import ENGINES, TABLE, markdown, present, unsupported_by
+from optimizer import Incumbent, check, parse_problem, solve
+from optimizer.engines import engine, plan, problem_hash, rejections, run_checked
+from optimizer.engines.plan import STRATEGIES, Step
+from optimizer.engines.portfolio import run
 from optimizer.engines.vroom_engine import VroomEngine
+from optimizer.features import ENGINES, TABLE, markdown, present, unsupported_by
 
 LINE = [[abs(a - b) * 10.0 for b in range(6)] for a in range(6)]
 
@@ -114,23 +116,24 @@ def test_plan_is_pure_and_fills_the_time_limit():
         assert sum(s.seconds for s in strategy(5.0)) == pytest.approx(5.0), name
 
 
-def test_solve_auto_streams_checked_incumbents_and_keeps_the_best():
+def test_solve_streams_checked_incumbents_and_keeps_the_best():
     problem = parse_problem(base(initial_routes=[{"vehicle_id": "v1", "steps": ["c5", "c4"]}]))
     seen = []
-    solution = solve_auto(problem, time_limit=1.0, seed=1, on_incumbent=seen.append)
+    solution = solve(problem, time_limit=1.0, seed=1, on_incumbent=seen.append)
     assert check(problem, solution) == []
     assert solution.solver.engine.startswith("auto (")
     assert seen and all(check(problem, s.solution()) == [] for s in seen)
     assert solution.changes is not None  # against the problem's own initial routes
 
 
-def test_solve_auto_falls_back_to_ortools_when_every_step_is_rejected():
+def test_a_plan_falls_back_to_ortools_when_every_step_is_rejected():
     problem = parse_problem(with_stop(drop_penalty=100))  # VROOM refuses drop penalties
-    rejected = []
-    solution = solve_auto(problem, time_limit=0.5, steps=(Step("vroom", 0.5),), rejected=rejected)
+    solution = run(problem, (Step("vroom", 0.5),), time_limit=0.5, seed=0)
     assert check(problem, solution) == []
     assert "or-tools" in solution.solver.engine
+    rejected = rejections(problem, solution)
     assert [r.engine for r in rejected] == ["vroom"]
+    assert str(rejected[0]) == f"vroom on problem {problem_hash(problem)}: unsupported: drop_penalty"
 
 
 def test_pyvrp_streams_improving_incumbents_and_keeps_warm_started_vehicles():
@@ -155,7 +158,7 @@ def test_pyvrp_gives_up_early_on_mandatory_work_it_cannot_serve_and_auto_falls_b
     checked = run_checked(engine("pyvrp"), problem, time_limit=2.0)
     assert checked.solution is None and "no solution" in checked.rejection.reason
     assert time.monotonic() - started < 1.2  # gave up at 30 % of the time limit
-    solution = solve_auto(problem, time_limit=2.0)
+    solution = solve(problem, time_limit=2.0)
     assert check(problem, solution) == [] and solution.status == "infeasible"
     assert [u.id for u in solution.unassigned] == ["c1"]
 
@@ -165,9 +168,49 @@ def test_a_problem_with_no_place_at_all_is_an_empty_plan(engine):
     """Found by the fuzzer through the API: a vehicle without start or end and nothing to
     visit has no place for a matrix; every engine that takes it answers an empty, feasible
     plan (VROOM refuses vehicles without start and end at validation)."""
-    from optimizer import check, parse_problem
-    from optimizer.engines import solve_auto
-
     problem = parse_problem({"vehicles": [{"id": "0"}], "options": {"engine": engine}})
-    solution = solve_auto(problem, time_limit=0.5, seed=0)
+    solution = solve(problem, time_limit=0.5, seed=0)
     assert solution.status == "feasible" and solution.routes == [] and check(problem, solution) == []
+
+
+def test_a_stop_asked_before_the_search_gives_no_solution_from_every_engine():
+    problem = parse_problem(base())
+    for name in ENGINES:
+        solution = engine(name).solve(problem, time_limit=5, seed=1, stop=lambda: True)
+        assert (solution.status, solution.solver.stopped_by) == ("no_solution", "stop_request"), name
+    solution = solve(problem, time_limit=5, seed=1, stop=lambda: True)
+    assert (solution.status, solution.solver.stopped_by) == ("no_solution", "stop_request")
+    # the plan's one step, then the fallback, which stops at once too
+    assert [r.engine for r in solution.solver.runs] == ["pyvrp", "ortools"]
+
+
+def test_a_stop_between_steps_skips_the_steps_left():
+    problem = parse_problem(base())
+    answers = iter([False])  # VROOM asks once, before it starts; the plan asks before the next step
+    solution = run(problem, (Step("vroom", 0.3), Step("pyvrp", 0.3)), time_limit=0.6, seed=1,
+                   stop=lambda: next(answers, True))
+    assert check(problem, solution) == []
+    assert [r.engine.split()[0] for r in solution.solver.runs] == ["vroom"]
+
+
+def test_pyvrp_ends_at_a_stop_with_its_best_solution():
+    problem = parse_problem(base())
+    seen = []
+    solution = engine("pyvrp").solve(problem, time_limit=30, seed=1, on_incumbent=seen.append,
+                                      stop=lambda: bool(seen))
+    assert seen and solution.solver.stopped_by == "stop_request"
+    assert check(problem, solution) == [] and solution.solver.objective == seen[-1].objective
+
+
+def test_an_incumbent_decodes_its_solution_once():
+    problem = parse_problem(base())
+    solution = engine("vroom").solve(problem, time_limit=0.3, seed=1)
+    calls = []
+
+    def decode():
+        calls.append(1)
+        return solution
+
+    found = Incumbent(7, 0.25, decode, "vroom")
+    assert (found.objective, found.elapsed, found.engine, calls) == (7, 0.25, "vroom", [])
+    assert found.solution() is solution and found.solution() is solution and calls == [1]

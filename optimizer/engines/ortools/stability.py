@@ -23,9 +23,9 @@ Without a penalty, or without ``initial_routes``, nothing is added to the model.
 
 from __future__ import annotations
 
-from .layout import Layout
-from .ortools_model import Model
-from .scaling import to_int
+from ...layout import Layout
+from ...scaling import to_int
+from .model import Model
 
 DIMENSION = "stability"
 

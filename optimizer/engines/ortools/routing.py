@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 from ortools.constraint_solver import pywrapcp
 
+from ...layout import Layout
+from ...scaling import to_int
 from .breaks import add_breaks
-from .layout import Layout
-from .ortools_model import Model
-from .scaling import to_int
+from .model import Model
 from .stability import add_stability
 
 COST_UNITS = 100_000  # integer cost units per currency unit, per unit of time scale

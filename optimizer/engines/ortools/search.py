@@ -24,25 +24,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.constraint_solver import routing_ils_pb2 as ils_pb2
 
+from ...outcome import Outcome
+from ...stop import Stop
 from . import seed as seeding
-from .ortools_model import Model
-from .outcome import Outcome
+from .model import Model
 
 _FIRST = routing_enums_pb2.FirstSolutionStrategy
 _META = routing_enums_pb2.LocalSearchMetaheuristic
 LARGE = 1_200  # tasks above which the search restricts neighbourhoods
 POLL_EVERY = 256  # neighbour evaluations between two stop checks
-
-
-class StopCheck(Protocol):
-    """Asked during the search; returning true ends it with the best solution so far."""
-
-    def __call__(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -187,7 +181,7 @@ Improvement = Callable[[Best], None]
 class _Watch(pywrapcp.SearchMonitor):
     """Cancels the search when the caller's stop check says so."""
 
-    def __init__(self, model: Model, stop: StopCheck):
+    def __init__(self, model: Model, stop: Stop):
         super().__init__(model.routing.solver())
         self._routing = model.routing
         self._stop = stop
@@ -209,7 +203,7 @@ class _Watch(pywrapcp.SearchMonitor):
         self._poll()
 
 
-def run(model: Model, *, time_limit: float, seed: int, stop: StopCheck | None,
+def run(model: Model, *, time_limit: float, seed: int, stop: Stop | None,
         on_improvement: Improvement | None, started: float) -> Outcome:
     routing = model.routing
     chosen = plan(model, stoppable=stop is not None)

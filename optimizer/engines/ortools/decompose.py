@@ -24,14 +24,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ...changes import plan_changes
+from ...decisions.costs import priced
+from ...layout import Layout
+from ...reasons import reason
+from ...solution import Route, Solution, SolverInfo, Summary, Unassigned
 from . import seed as seeding
-from .changes import plan_changes
-from .decisions.costs import priced
-from .layout import Layout
-from .reasons import reason
 from .regions import Items, around, problem_of
 from .routing import COST_UNITS
-from .solution import Route, Solution, SolverInfo, Summary, Unassigned
 
 DECOMPOSE_ABOVE = 1_000  # task nodes from which a problem is solved in regions
 REGION_NODES = 200  # task nodes per region
@@ -154,24 +154,6 @@ class Plan:
                                   changes=plan_changes(layout, kept)))
 
 
-class Incumbent:
-    """The plan as an improving solution (the ``solve.Incumbent`` interface)."""
-
-    def __init__(self, plan: Plan):
-        self._plan = plan
-
-    @property
-    def objective(self) -> int:
-        return self._plan.improvements[-1][1]
-
-    @property
-    def elapsed(self) -> float:
-        return self._plan.improvements[-1][0]
-
-    def solution(self) -> Solution:
-        return self._plan.solution()
-
-
 def _nearest(items: Items, item: int, among: set[int]) -> int:
     travel = items.layout.travel
     candidates = np.fromiter(among, dtype=np.int64)
@@ -209,9 +191,10 @@ def start(layout: Layout) -> list[list[int]]:
 
 
 def solve(layout: Layout, *, time_limit: float, seed: int, started: float, engine: str,
-          on_incumbent: Callable[[Incumbent], None] | None, region_solver) -> Solution:
+          on_improvement: Callable[[Plan], None] | None, region_solver) -> Solution:
     """Solve in regions until ``started + time_limit``; ``region_solver(problem)`` solves one
-    region problem (the optimizer's own ``solve``, in-process)."""
+    region problem (OR-Tools' own search, in-process); ``on_improvement(plan)`` is called each
+    time the plan's objective drops after the first pass."""
     deadline = started + time_limit
     plan = Plan(layout, start(layout), started, engine)
     rng = random.Random(seed)
@@ -253,8 +236,8 @@ def solve(layout: Layout, *, time_limit: float, seed: int, started: float, engin
         unscheduled = any(plan.solved[v] is None and plan.routes[v] for v in region.vehicles)
         if solution.status != "no_solution" and (after < before - 1e-9 or unscheduled):
             plan.apply(region.vehicles, solution)
-        if not uncovered and plan.record() and on_incumbent is not None:
-            on_incumbent(Incumbent(plan))
+        if not uncovered and plan.record() and on_improvement is not None:
+            on_improvement(plan)
     if not plan.improvements:  # the first pass did not finish: take what it has
         plan.record()
     return plan.solution()

@@ -8,7 +8,7 @@ that set it cannot model exactly, plus any limit of its number types the problem
 
 from __future__ import annotations
 
-from ..model import Problem
+from .model import Problem
 
 # feature: (what it is, ortools, pyvrp, vroom); a cell starting with "no" is unsupported
 TABLE: dict[str, tuple[str, str, str, str]] = {

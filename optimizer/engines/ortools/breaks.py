@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .ortools_model import Model
-from .scaling import to_int
+from ...scaling import to_int
+from .model import Model
 
 
 def add_breaks(model: Model) -> None:

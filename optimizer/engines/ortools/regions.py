@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layout import Layout
-from .model import Matrix, Options, Problem, RouteSpec, Task
+from ...layout import Layout
+from ...model import Matrix, Options, Problem, RouteSpec, Task
 
 
 @dataclass

@@ -1,87 +1,29 @@
-"""``auto``: which engines to run, for how long, and from what; and the run itself.
+"""The portfolio run: a plan's steps, each engine's result checked, the best kept.
 
-``plan(problem, time_limit)`` is pure: a sequence of ``Step`` (engine, seconds, warm: start
-from the best checked solution so far), among the engines that model the problem exactly.
-``solve_auto`` runs a plan, checks every step's result (``verify``), keeps the best by
-``score`` and streams improving incumbents; when no step yields a checked solution it falls
-back to OR-Tools, which takes every problem.
+``run(problem, steps, ...)`` runs the steps of a ``plan`` one after the other, holds every
+step's result against the problem (``verify``), keeps the best by ``score`` and streams
+improving incumbents; when no step yields a checked solution it falls back to OR-Tools,
+which takes every problem. ``optimizer.solve`` runs ``plan(problem, time_limit)`` this way.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..changes import plan_changes
-from ..decompose import DECOMPOSE_ABOVE
+from ..incumbent import Incumbent, OnIncumbent
 from ..layout import lay_out
 from ..model import Problem, RouteSpec
 from ..solution import EngineRun, Solution
-from .base import Incumbent, OnIncumbent
-from .features import present
+from ..stop import Stop
+from .plan import Step
 from .registry import engine
 from .score import objective_value, score
-from .verify import Rejection, run_checked
+from .verify import run_checked
 
-FIRST_S = 1.0  # seconds, at most, of a quick first engine
-FIRST_SHARE = 0.2  # of the time limit, at most, for it
 STREAM_EVERY = 0.25  # seconds between two incumbents decoded and streamed from one step
 FALLBACK_S = 1.0  # seconds OR-Tools gets, at least, when every step was rejected (within the time limit)
 MIN_STEP_S = 0.05  # a later step with less time left than this is skipped
-
-
-@dataclass(frozen=True)
-class Step:
-    engine: str
-    seconds: float
-    warm: bool = False  # start from the best solution so far
-
-
-def _first(time_limit: float) -> float:
-    return min(FIRST_S, FIRST_SHARE * time_limit)
-
-
-# named strategies, measured by bench/engines.py: time limit -> steps
-STRATEGIES: dict[str, Callable[[float], tuple[Step, ...]]] = {
-    "ortools": lambda t: (Step("ortools", t),),
-    "pyvrp": lambda t: (Step("pyvrp", t),),
-    "vroom": lambda t: (Step("vroom", t),),
-    "vroom>pyvrp": lambda t: (Step("vroom", _first(t)), Step("pyvrp", t - _first(t), True)),
-    "vroom>ortools": lambda t: (Step("vroom", _first(t)), Step("ortools", t - _first(t), True)),
-}
-
-
-def accepted(problem: Problem) -> set[str]:
-    return {name for name in ("ortools", "pyvrp", "vroom") if not engine(name).unsupported(problem)}
-
-
-def plan(problem: Problem, time_limit: float, takes: set[str] | None = None) -> tuple[Step, ...]:
-    """The steps ``auto`` runs for ``problem`` (``takes``: the engines that accept it); an
-    engine named in ``options.engine`` runs alone (OR-Tools takes over if it fails).
-
-    From ``bench/engines.py`` (Solomon and CVRPLIB, 5 s and 30 s, see the README): PyVRP
-    alone had the lowest mean gap of every engine and strategy on both families, and
-    starting it from a quick VROOM solution made it no better. Without PyVRP, OR-Tools
-    was ahead of VROOM where there are time windows (Solomon) and VROOM ahead of OR-Tools
-    without them (CVRPLIB). On large problems (``bench/scale.py``'s VRPTW of 1,000 to 5,000
-    stops) PyVRP was ahead of OR-Tools' region search at every size and time measured; where
-    PyVRP refuses a problem of ``DECOMPOSE_ABOVE`` tasks or more, OR-Tools' region search
-    takes it.
-    """
-    if problem.options.engine != "auto":
-        return STRATEGIES[problem.options.engine](time_limit)
-    takes = accepted(problem) if takes is None else takes
-    windows = "time_windows" in present(problem)
-    if "pyvrp" in takes:
-        name = "pyvrp"
-    elif len(problem.stops) + 2 * len(problem.shipments) >= DECOMPOSE_ABOVE:
-        name = "ortools"
-    elif "vroom" in takes and not windows:
-        name = "vroom"
-    else:
-        name = "ortools"
-    return STRATEGIES[name](time_limit)
 
 
 def warm_start(problem: Problem, solution: Solution) -> Problem:
@@ -92,34 +34,34 @@ def warm_start(problem: Problem, solution: Solution) -> Problem:
     return problem.model_copy(update={"initial_routes": [r for r in routes if r.steps]})
 
 
-def solve_auto(problem: Problem, *, time_limit: float, seed: int = 0,
-               on_incumbent: OnIncumbent | None = None, started: float | None = None,
-               steps: tuple[Step, ...] | None = None,
-               rejected: list[Rejection] | None = None) -> Solution:
-    """Run ``steps`` (default: ``plan``) within ``time_limit``; ``rejected`` collects the
-    steps whose result failed the checker or that found nothing."""
+def run(problem: Problem, steps: tuple[Step, ...], *, time_limit: float, seed: int,
+        stop: Stop | None = None, on_incumbent: OnIncumbent | None = None,
+        started: float | None = None) -> Solution:
+    """Run ``steps`` within ``time_limit`` seconds from ``started`` (default: now). ``stop`` is
+    passed to each engine, and asked before each step after the first: a stop skips the steps
+    left. What each step gave, or why it was rejected, is in ``solver.runs``."""
     started = time.monotonic() if started is None else started
     end = started + time_limit
-    steps = plan(problem, time_limit) if steps is None else steps
-    rejected = [] if rejected is None else rejected
-    run = _Run(problem, on_incumbent)
+    state = _Run(problem, stop, on_incumbent)
     for k, step in enumerate(steps):
+        if k and stop is not None and stop():
+            break
         left = end - time.monotonic()
         seconds = left if k == len(steps) - 1 else min(step.seconds, left)
-        if seconds < MIN_STEP_S and run.best is not None:
+        if seconds < MIN_STEP_S and state.best is not None:
             break
         seconds = max(seconds, 0.01)  # a tiny time limit, mostly spent: the first step still runs
-        base = warm_start(problem, run.best) if step.warm and run.best is not None else problem
-        run.step(step.engine, base, seconds, seed, rejected)
-    if run.best is None:  # PyVRP gives up early on what it cannot serve: the rest is OR-Tools'
+        base = warm_start(problem, state.best) if step.warm and state.best is not None else problem
+        state.step(step.engine, base, seconds, seed)
+    if state.best is None:  # PyVRP gives up early on what it cannot serve: the rest is OR-Tools'
         # at least FALLBACK_S, but never more than the job's own time limit
-        run.step("ortools", problem, max(min(FALLBACK_S, time_limit), end - time.monotonic()), seed, rejected)
-    return run.result(started, [s.engine for s in steps])
+        state.step("ortools", problem, max(min(FALLBACK_S, time_limit), end - time.monotonic()), seed)
+    return state.result(started)
 
 
 class _Run:
-    def __init__(self, problem: Problem, on_incumbent: OnIncumbent | None):
-        self.problem, self.on_incumbent = problem, on_incumbent
+    def __init__(self, problem: Problem, stop: Stop | None, on_incumbent: OnIncumbent | None):
+        self.problem, self.stop, self.on_incumbent = problem, stop, on_incumbent
         self.best: Solution | None = None
         self.nothing: Solution | None = None  # the last "no solution" answer (OR-Tools' explains why)
         self.used: list[str] = []
@@ -132,7 +74,7 @@ class _Run:
         self.best = solution
         return True
 
-    def step(self, name: str, problem: Problem, seconds: float, seed: int, rejected: list) -> None:
+    def step(self, name: str, problem: Problem, seconds: float, seed: int) -> None:
         began = time.monotonic()
         last = [0.0]
 
@@ -147,11 +89,10 @@ class _Run:
                 self.on_incumbent(found)
 
         chosen = engine(name)
-        checked = run_checked(chosen, problem, time_limit=seconds, seed=seed, started=began,
-                              on_incumbent=forward, against=self.problem)
+        checked = run_checked(chosen, problem, time_limit=seconds, seed=seed, stop=self.stop,
+                              started=began, on_incumbent=forward, against=self.problem)
         if checked.solution is None:
             self.nothing = checked.nothing or self.nothing
-            rejected.append(checked.rejection)
             self.runs.append(EngineRun(engine=name, seconds=round(seconds, 3), rejected=checked.rejection.reason))
             return
         self.runs.append(EngineRun(engine=checked.solution.solver.engine, seconds=round(seconds, 3),
@@ -168,7 +109,7 @@ class _Run:
             self.on_incumbent(Incumbent(solution.solver.objective or 0, solution.solver.wall_time,
                                         lambda: solution, name))
 
-    def result(self, started: float, planned: list[str]) -> Solution:
+    def result(self, started: float) -> Solution:
         best = self.best
         if best is None:  # no engine found one (locked steps that cannot hold, say): say so
             if self.nothing is None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.constraint_solver import pywrapcp
 
-from .layout import Layout
+from ...layout import Layout
 
 
 @dataclass(eq=False)

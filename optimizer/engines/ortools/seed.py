@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layout import Layout
-from .scaling import to_int
+from ...layout import Layout
+from ...scaling import to_int
 
 INF = np.iinfo(np.int64).max // 4
 
